@@ -1,0 +1,3 @@
+from ocpp_station.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Configuration: the OCPP configuration-key table and the station's config file."""

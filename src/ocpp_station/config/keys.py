@@ -1,0 +1,322 @@
+"""OCPP 1.6 configuration keys, declared once (OCPP 1.6 §9).
+
+Every key is one row of :data:`KEYS`: name, type, default, access, feature profile, whether a change
+needs a reboot, a validator and a unit. GetConfiguration, ChangeConfiguration (§5.3, §5.8), the config
+file's ``ocpp`` object and persistence all work over this table; nothing else in the code declares a key.
+
+Values are kept as their OCPP string form (what GetConfiguration returns); :class:`ConfigValues` gives
+typed reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class KeyType(StrEnum):
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    STRING = "string"
+    CSL = "CSL"  # comma-separated list (§9)
+
+
+class Access(StrEnum):
+    R = "R"
+    RW = "RW"
+    W = "W"  # write-only (OCPP-J 1.6 errata: AuthorizationKey)
+
+
+class Profile(StrEnum):
+    Core = "Core"
+    FirmwareManagement = "FirmwareManagement"
+    LocalAuthListManagement = "LocalAuthListManagement"
+    Reservation = "Reservation"
+    SmartCharging = "SmartCharging"
+    RemoteTrigger = "RemoteTrigger"
+
+
+class InvalidValue(ValueError):
+    """A value that a key does not accept (ChangeConfiguration answers Rejected)."""
+
+
+Validator = Callable[[str], str]  # returns the normalised value or raises InvalidValue
+
+#: OCPP 1.6 §7.31 Measurand.
+MEASURANDS = frozenset(
+    {
+        "Current.Export",
+        "Current.Import",
+        "Current.Offered",
+        "Energy.Active.Export.Register",
+        "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register",
+        "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval",
+        "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval",
+        "Energy.Reactive.Import.Interval",
+        "Frequency",
+        "Power.Active.Export",
+        "Power.Active.Import",
+        "Power.Factor",
+        "Power.Offered",
+        "Power.Reactive.Export",
+        "Power.Reactive.Import",
+        "RPM",
+        "SoC",
+        "Temperature",
+        "Voltage",
+    }
+)
+
+#: Measurands the station can really report (ocpp_station.core.features.metering); a CSL naming
+#: any other is Rejected, so the CSMS learns at once what it will not get.
+SUPPORTED_MEASURANDS = frozenset(
+    {
+        "Energy.Active.Import.Register",
+        "Energy.Active.Import.Interval",
+        "Power.Active.Import",
+        "Power.Offered",
+        "Current.Import",
+        "Current.Offered",
+        "Voltage",
+        "SoC",
+        "Frequency",
+        "Temperature",
+    }
+)
+_PHASES = ("L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1")
+PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
+FEATURE_PROFILES = tuple(p.value for p in Profile)
+
+
+def _boolean(text: str) -> str:
+    low = text.strip().lower()
+    if low not in ("true", "false"):
+        raise InvalidValue(f"expected true or false, got {text!r}")
+    return low
+
+
+def _integer(minimum: int = 0, maximum: int | None = None) -> Validator:
+    def check(text: str) -> str:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise InvalidValue(f"expected an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = "" if maximum is None else f" and <= {maximum}"
+            raise InvalidValue(f"expected an integer >= {minimum}{upper}, got {value}")
+        return str(value)
+
+    return check
+
+
+def split_csl(text: str) -> list[str]:
+    """The items of a comma-separated list value, stripped, empty items dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _measurand_list(max_length_key: str) -> Validator:
+    def check(text: str) -> str:
+        items = split_csl(text)
+        for item in items:
+            measurand = item
+            for phase in _PHASES:
+                if item.endswith("." + phase):
+                    measurand = item[: -len(phase) - 1]
+                    break
+            if measurand not in MEASURANDS:
+                raise InvalidValue(f"unknown measurand {item!r}")
+            if measurand not in SUPPORTED_MEASURANDS:
+                raise InvalidValue(f"measurand {item!r} is not supported by this charge point")
+        limit = _MAX_LENGTHS.get(max_length_key)
+        if limit is not None and len(items) > limit:
+            raise InvalidValue(f"at most {limit} items ({max_length_key})")
+        return ",".join(items)
+
+    return check
+
+
+def _phase_rotation(text: str) -> str:
+    items = split_csl(text)
+    for item in items:
+        index, dot, rotation = item.partition(".")
+        if not dot or not index.isdigit() or rotation not in PHASE_ROTATIONS:
+            raise InvalidValue(f"expected <connector>.<rotation> items like 0.RST, got {item!r}")
+    limit = _MAX_LENGTHS["ConnectorPhaseRotationMaxLength"]
+    if len(items) > limit:
+        raise InvalidValue(f"at most {limit} items (ConnectorPhaseRotationMaxLength)")
+    return ",".join(items)
+
+
+def _any_string(max_length: int) -> Validator:
+    def check(text: str) -> str:
+        if len(text) > max_length:
+            raise InvalidValue(f"at most {max_length} characters")
+        return text
+
+    return check
+
+
+_MAX_LENGTHS: dict[str, int] = {
+    "MeterValuesSampledDataMaxLength": 10,
+    "MeterValuesAlignedDataMaxLength": 10,
+    "StopTxnSampledDataMaxLength": 10,
+    "StopTxnAlignedDataMaxLength": 10,
+    "ConnectorPhaseRotationMaxLength": 10,
+    "SupportedFeatureProfilesMaxLength": 6,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigKey:
+    """One configuration key (OCPP 1.6 §9)."""
+
+    name: str
+    type: KeyType
+    default: str
+    access: Access
+    profile: Profile
+    reboot_required: bool = False
+    validator: Validator | None = None
+    unit: str | None = None
+    doc: str = ""
+
+    @property
+    def readonly(self) -> bool:
+        return self.access is Access.R
+
+    def check(self, text: str) -> str:
+        """The normalised value, or raise :class:`InvalidValue` naming what is wrong."""
+        if self.type is KeyType.BOOLEAN:
+            text = _boolean(text)
+        elif self.type is KeyType.INTEGER and self.validator is None:
+            text = _integer()(text)
+        if self.validator is not None:
+            text = self.validator(text)
+        return text
+
+
+_B, _I, _S, _C = KeyType.BOOLEAN, KeyType.INTEGER, KeyType.STRING, KeyType.CSL
+_R, _RW = Access.R, Access.RW
+_CORE = Profile.Core
+
+#: The configuration-key table (OCPP 1.6 §9.1 Core; later profiles add their rows here).
+KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("AllowOfflineTxForUnknownId", _B, "false", _RW, _CORE, doc="§9.1.1"),
+    ConfigKey("AuthorizationCacheEnabled", _B, "true", _RW, _CORE, doc="§9.1.2"),
+    ConfigKey("AuthorizeRemoteTxRequests", _B, "true", _RW, _CORE, doc="§9.1.3"),
+    ConfigKey("BlinkRepeat", _I, "3", _RW, _CORE, unit="times", doc="§9.1.4"),
+    ConfigKey("ClockAlignedDataInterval", _I, "0", _RW, _CORE, unit="seconds", doc="§9.1.5"),
+    ConfigKey("ConnectionTimeOut", _I, "60", _RW, _CORE, unit="seconds", doc="§9.1.6"),
+    ConfigKey("ConnectorPhaseRotation", _C, "0.RST", _RW, _CORE, validator=_phase_rotation, doc="§9.1.7"),
+    ConfigKey("ConnectorPhaseRotationMaxLength", _I, "10", _R, _CORE, doc="§9.1.8"),
+    ConfigKey("GetConfigurationMaxKeys", _I, "100", _R, _CORE, doc="§9.1.9"),
+    ConfigKey("HeartbeatInterval", _I, "300", _RW, _CORE, unit="seconds", doc="§9.1.10"),
+    ConfigKey("LightIntensity", _I, "100", _RW, _CORE, validator=_integer(0, 100), unit="%", doc="§9.1.11"),
+    ConfigKey("LocalAuthorizeOffline", _B, "true", _RW, _CORE, doc="§9.1.12"),
+    ConfigKey("LocalPreAuthorize", _B, "false", _RW, _CORE, doc="§9.1.13"),
+    ConfigKey("MaxEnergyOnInvalidId", _I, "0", _RW, _CORE, unit="Wh", doc="§9.1.14"),
+    ConfigKey(
+        "MeterValuesAlignedData",
+        _C,
+        "Energy.Active.Import.Register",
+        _RW,
+        _CORE,
+        validator=_measurand_list("MeterValuesAlignedDataMaxLength"),
+        doc="§9.1.15",
+    ),
+    ConfigKey("MeterValuesAlignedDataMaxLength", _I, "10", _R, _CORE, doc="§9.1.16"),
+    ConfigKey(
+        "MeterValuesSampledData",
+        _C,
+        "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage,SoC",
+        _RW,
+        _CORE,
+        validator=_measurand_list("MeterValuesSampledDataMaxLength"),
+        doc="§9.1.17",
+    ),
+    ConfigKey("MeterValuesSampledDataMaxLength", _I, "10", _R, _CORE, doc="§9.1.18"),
+    ConfigKey("MeterValueSampleInterval", _I, "60", _RW, _CORE, unit="seconds", doc="§9.1.19"),
+    ConfigKey("MinimumStatusDuration", _I, "0", _RW, _CORE, unit="seconds", doc="§9.1.20"),
+    ConfigKey("NumberOfConnectors", _I, "1", _R, _CORE, doc="§9.1.21; set from the station's connectors"),
+    ConfigKey("ResetRetries", _I, "3", _RW, _CORE, unit="times", doc="§9.1.22"),
+    ConfigKey("StopTransactionOnEVSideDisconnect", _B, "true", _RW, _CORE, doc="§9.1.23"),
+    ConfigKey("StopTransactionOnInvalidId", _B, "true", _RW, _CORE, doc="§9.1.24"),
+    ConfigKey(
+        "StopTxnAlignedData",
+        _C,
+        "",
+        _RW,
+        _CORE,
+        validator=_measurand_list("StopTxnAlignedDataMaxLength"),
+        doc="§9.1.25",
+    ),
+    ConfigKey("StopTxnAlignedDataMaxLength", _I, "10", _R, _CORE, doc="§9.1.26"),
+    ConfigKey(
+        "StopTxnSampledData",
+        _C,
+        "",
+        _RW,
+        _CORE,
+        validator=_measurand_list("StopTxnSampledDataMaxLength"),
+        doc="§9.1.27",
+    ),
+    ConfigKey("StopTxnSampledDataMaxLength", _I, "10", _R, _CORE, doc="§9.1.28"),
+    ConfigKey("SupportedFeatureProfiles", _C, "Core", _R, _CORE, doc="§9.1.29"),
+    ConfigKey("SupportedFeatureProfilesMaxLength", _I, "6", _R, _CORE, doc="§9.1.30"),
+    ConfigKey("TransactionMessageAttempts", _I, "3", _RW, _CORE, unit="times", doc="§9.1.31"),
+    ConfigKey("TransactionMessageRetryInterval", _I, "60", _RW, _CORE, unit="seconds", doc="§9.1.32"),
+    ConfigKey("UnlockConnectorOnEVSideDisconnect", _B, "true", _RW, _CORE, doc="§9.1.33"),
+    ConfigKey("WebSocketPingInterval", _I, "30", _RW, _CORE, unit="seconds", doc="§9.1.34"),
+)
+
+KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}
+
+
+def lookup(name: str) -> ConfigKey | None:
+    """The key named ``name``; OCPP key names are case-sensitive, but a case-insensitive match is
+    accepted because several central systems spell ``AuthorizeRemoteTxRequests`` as in §9.1.3's title."""
+    key = KEYS_BY_NAME.get(name)
+    if key is None:
+        lowered = name.lower()
+        key = next((k for k in KEYS if k.name.lower() == lowered), None)
+    return key
+
+
+class ConfigValues:
+    """The current values of all keys, as OCPP strings, with typed reads.
+
+    Pure state: persisting a change is the caller's effect (``StoreConfigValue``).
+    """
+
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = {key.name: key.default for key in KEYS}
+        for name, value in (overrides or {}).items():
+            key = lookup(name)
+            if key is not None:
+                self._values[key.name] = value
+
+    def get(self, name: str) -> str:
+        return self._values[name]
+
+    def get_int(self, name: str) -> int:
+        return int(self._values[name])
+
+    def get_bool(self, name: str) -> bool:
+        return self._values[name] == "true"
+
+    def get_list(self, name: str) -> list[str]:
+        return split_csl(self._values[name])
+
+    def set(self, name: str, value: str) -> None:
+        """Set without access checks (the station itself, e.g. NumberOfConnectors)."""
+        self._values[name] = value
+
+    def items(self) -> Iterable[tuple[ConfigKey, str]]:
+        return ((key, self._values[key.name]) for key in KEYS)
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self._values)

@@ -1,0 +1,36 @@
+"""OCPP date-times (OCPP 1.6 §3.15 Time Zones: UTC, RFC 3339) as POSIX seconds. Pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def format_datetime(epoch_s: float) -> str:
+    """``2026-11-25T17:37:18.123Z``: UTC with millisecond precision, as §3.15 recommends."""
+    moment = datetime.fromtimestamp(epoch_s, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_datetime(text: str) -> float:
+    """POSIX seconds of an RFC 3339 date-time; a missing zone designator is read as UTC.
+
+    Raises ValueError for text that is not a date-time.
+    """
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def next_aligned(epoch_s: float, interval_s: int) -> float:
+    """The next instant strictly after ``epoch_s`` on the grid of ``interval_s`` seconds that starts
+    at 00:00:00 UTC (OCPP 1.6 §9.1.5 ClockAlignedDataInterval)."""
+    day_start = (epoch_s // 86400) * 86400
+    since = epoch_s - day_start
+    steps = int(since // interval_s) + 1
+    candidate = day_start + steps * interval_s
+    next_midnight = day_start + 86400
+    return min(candidate, next_midnight)

@@ -1,0 +1,110 @@
+"""Services the feature modules share: time, timers, the outbox, effects and configuration."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ocpp_station.config.keys import ConfigValues
+from ocpp_station.core.clock import format_datetime
+from ocpp_station.core.effects import Effect
+from ocpp_station.core.model import Connector
+from ocpp_station.core.rpc import Outbox, OutgoingCall
+from ocpp_station.core.settings import EngineSettings
+from ocpp_station.core.timers import Timers
+from ocpp_station.wire.frames import Call
+
+log = logging.getLogger("ocpp_station.engine")
+
+#: Handles an incoming CALL: returns the CALLRESULT payload, or None to answer later
+#: with :meth:`Context.reply`.
+CallHandler = Callable[[Call], dict[str, Any] | None]
+ResultHandler = Callable[[OutgoingCall, dict[str, Any]], None]
+#: Called when a CALL of ours failed: reason is a CALLERROR code, "Timeout" or "Dropped".
+FailureHandler = Callable[[OutgoingCall, str], None]
+#: Fills in what is only known at send time (e.g. the CSMS transactionId); False drops the call.
+PrepareHandler = Callable[[OutgoingCall], bool]
+
+
+class Context:
+    """Shared by every feature of one engine. Holds no OCPP rules itself."""
+
+    def __init__(self, settings: EngineSettings, config: ConfigValues, outbox: Outbox, now: float) -> None:
+        self.settings = settings
+        self.config = config
+        self.outbox = outbox
+        self.timers = Timers()
+        self.now = now
+        self.effects: list[Effect] = []
+        #: OCPP clock = now + clock_offset_s (set from BootNotification/Heartbeat currentTime).
+        self.clock_offset_s = 0.0
+        self.connected = False
+        #: None until the CSMS answered BootNotification; then Accepted, Pending or Rejected.
+        self.registration: str | None = None
+        self.connectors: list[Connector] = [Connector(i) for i in range(settings.connector_count + 1)]
+        self.incoming: dict[str, CallHandler] = {}
+        self.results: dict[str, ResultHandler] = {}
+        self.failures: dict[str, FailureHandler] = {}
+        self.prepare: dict[str, PrepareHandler] = {}
+        #: Set by the engine: sends a CALLRESULT for a deferred incoming CALL.
+        self.reply: Callable[[str, str, dict[str, Any]], None] = lambda message_id, action, payload: None
+        self.after_reply: list[Callable[[], None]] = []
+
+    # -- time ---------------------------------------------------------------------------------
+    def ocpp_time(self) -> float:
+        return self.now + self.clock_offset_s
+
+    def timestamp(self) -> str:
+        return format_datetime(self.ocpp_time())
+
+    # -- output -------------------------------------------------------------------------------
+    def emit(self, effect: Effect) -> None:
+        self.effects.append(effect)
+
+    def call(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        *,
+        meta: dict[str, Any] | None = None,
+        transactional: bool = False,
+        front: bool = False,
+    ) -> None:
+        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow."""
+        self.outbox.add(OutgoingCall(action, payload, meta or {}, transactional), front=front)
+
+    def route(
+        self,
+        action: str,
+        *,
+        incoming: CallHandler | None = None,
+        result: ResultHandler | None = None,
+        failure: FailureHandler | None = None,
+        prepare: PrepareHandler | None = None,
+    ) -> None:
+        """Register a feature's handlers for ``action`` (one place per message)."""
+        if incoming is not None:
+            self._claim(self.incoming, action)
+            self.incoming[action] = incoming
+        if result is not None:
+            self._claim(self.results, action)
+            self.results[action] = result
+        if failure is not None:
+            self._claim(self.failures, action)
+            self.failures[action] = failure
+        if prepare is not None:
+            self._claim(self.prepare, action)
+            self.prepare[action] = prepare
+
+    @staticmethod
+    def _claim(table: dict[str, Any], action: str) -> None:
+        if action in table:
+            raise ValueError(f"{action} is already routed")
+
+    @property
+    def accepted(self) -> bool:
+        return self.registration == "Accepted"
+
+    def connector_ids(self) -> range:
+        return range(1, len(self.connectors))

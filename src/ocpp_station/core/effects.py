@@ -1,0 +1,110 @@
+"""Effects: imperatives returned by the engine for the shell to carry out, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class SendFrame:
+    """Send this UTF-8 JSON text as one websocket text message."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Energize:
+    """Close (True) or open (False) the connector's relay: the EVSE offers energy or not."""
+
+    connector_id: int
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyChargingLimit:
+    """Offer at most ``limit_a`` amperes per phase on the connector (0 = offer nothing)."""
+
+    connector_id: int
+    limit_a: float
+
+
+@dataclass(frozen=True, slots=True)
+class LockConnector:
+    """Lock (True) or release (False) the socket's cable lock."""
+
+    connector_id: int
+    locked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockConnector:
+    """Unlock on the central system's request; answer with an UnlockCompleted event."""
+
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reboot:
+    """Restart the charge point, keeping its stored state (OCPP 1.6 §5.13 Reset)."""
+
+    hard: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SetSystemClock:
+    """The central system's time (POSIX seconds); only carried out where the shell opts in."""
+
+    epoch_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SetPingInterval:
+    """Use this websocket ping interval from now on (0 = off) (OCPP 1.6 §9.1.34)."""
+
+    interval_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfigValue:
+    """Persist a configuration value the central system changed."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreAvailability:
+    """Persist a connector's availability (0 = the whole charge point)."""
+
+    connector_id: int
+    operative: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallCompleted:
+    """The answer to a :class:`ocpp_station.core.events.CallRequested`.
+
+    Exactly one of ``result`` (CALLRESULT payload) or ``error`` (CALLERROR code, or "Timeout" /
+    "Dropped") is set.
+    """
+
+    ref: int
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    error_description: str = ""
+
+
+Effect = (
+    SendFrame
+    | Energize
+    | ApplyChargingLimit
+    | LockConnector
+    | UnlockConnector
+    | Reboot
+    | SetSystemClock
+    | SetPingInterval
+    | StoreConfigValue
+    | StoreAvailability
+    | CallCompleted
+)

@@ -1,0 +1,390 @@
+"""The engine: one charge point's OCPP 1.6 behaviour as a pure state machine.
+
+    effects = engine.handle(event, now)     # now: POSIX seconds from the shell
+    deadline = engine.next_deadline()       # feed TimerDue() at or after it
+
+It wires the feature modules together, routes frames (OCPP-J 1.6 §4) through tables, enforces the
+pre-boot gate (OCPP 1.6 §4.2) and the one-CALL-in-flight rule (OCPP-J 1.6 §4.1.1), and validates
+everything it sends against the official schemas.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ocpp_station.config.keys import ConfigValues, lookup
+from ocpp_station.core import events as ev
+from ocpp_station.core.context import Context, log
+from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingInterval
+from ocpp_station.core.features.availability import Availability
+from ocpp_station.core.features.configuration import Configuration
+from ocpp_station.core.features.data_transfer import DataTransfer
+from ocpp_station.core.features.metering import Metering
+from ocpp_station.core.features.registration import Registration
+from ocpp_station.core.features.reset import Reset
+from ocpp_station.core.features.status import StatusReporter, derive_status
+from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.core.model import Fault
+from ocpp_station.core.rpc import Outbox, OutgoingCall
+from ocpp_station.core.settings import EngineSettings
+from ocpp_station.wire import schemas
+from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
+from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
+
+#: Incoming CALLs answered even before a BootNotification reply, in strict mode: none (§4.2).
+#: While Pending every CALL is answered (the CSMS may configure us); while Rejected none is (§4.2).
+_REPLAY_CACHE_SIZE = 64
+
+
+class Engine:
+    """One charge point. Construct it with what the store kept; feed it events."""
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        *,
+        now: float,
+        config_values: Mapping[str, str] | None = None,
+        availability: Mapping[int, bool] | None = None,
+        id_factory: Callable[[], str] | None = None,
+    ) -> None:
+        counter = itertools.count(1)
+        self.settings = settings
+        config = ConfigValues(config_values)
+        config.set("NumberOfConnectors", str(settings.connector_count))
+        self.outbox = Outbox(id_factory or (lambda: str(next(counter))))
+        self.ctx = ctx = Context(settings, config, self.outbox, now)
+        ctx.reply = self._reply_later
+        for connector_id, operative in (availability or {}).items():
+            if 0 <= connector_id < len(ctx.connectors):
+                ctx.connectors[connector_id].operative = operative
+        self.status = StatusReporter(ctx)
+        self.metering = Metering(ctx)
+        self.registration = Registration(ctx, self._accepted)
+        self.transactions = Transactions(ctx, self.status, self.metering)
+        self.configuration = Configuration(ctx)
+        self.availability = Availability(ctx, self.status)
+        self.reset = Reset(ctx, self.transactions)
+        self.data_transfer = DataTransfer(ctx)
+        self.transactions.on_ended.append(self.availability.transaction_ended)
+        self.configuration.on_change.update(
+            {
+                "HeartbeatInterval": self.registration.schedule_heartbeat,
+                "MeterValueSampleInterval": self.metering.reschedule,
+                "ClockAlignedDataInterval": self.metering.reschedule,
+                "WebSocketPingInterval": lambda: ctx.emit(
+                    SetPingInterval(ctx.config.get_int("WebSocketPingInterval"))
+                ),
+                "AuthorizationCacheEnabled": self._cache_toggled,
+            }
+        )
+        self._recent: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            ev.Connected: self._connected,
+            ev.Disconnected: self._disconnected,
+            ev.FrameReceived: lambda e: self._frame(e.data),
+            ev.TimerDue: lambda e: self.ctx.timers.fire(self.ctx.now),
+            ev.MeterRead: lambda e: self.transactions.meters(e.readings),
+            ev.CablePlugged: lambda e: self._for_connector(e.connector_id, self.transactions.plugged),
+            ev.CableUnplugged: lambda e: self._for_connector(e.connector_id, self.transactions.unplugged),
+            ev.EVReadyChanged: lambda e: self._for_connector(
+                e.connector_id, lambda cid: self.transactions.ev_ready(cid, e.ready)
+            ),
+            ev.IdTagPresented: self._id_tag,
+            ev.FaultRaised: self._fault,
+            ev.FaultCleared: self._fault_cleared,
+            ev.UnlockCompleted: lambda e: self.reset.unlock_completed(e.connector_id, e.unlocked),
+            ev.CallRequested: self._call_requested,
+        }
+        self.status.refresh()
+
+    # -- the API ----------------------------------------------------------------------------------
+    def handle(self, event: ev.Event, now: float) -> list[Effect]:
+        """Feed one event at time ``now``; returns the effects to carry out, in order."""
+        ctx = self.ctx
+        ctx.now = now
+        effects: list[Effect] = []
+        ctx.effects = effects
+        self._handlers[type(event)](event)
+        self._settle()
+        return effects
+
+    def next_deadline(self) -> float | None:
+        """When to feed ``TimerDue`` next (POSIX seconds), or None."""
+        deadline = self.ctx.timers.next_deadline()
+        flight = self.outbox.in_flight
+        if flight is not None and (deadline is None or flight.timeout_at < deadline):
+            deadline = flight.timeout_at
+        retry = self.outbox.earliest_retry(self.ctx.now)
+        if retry is not None and (deadline is None or retry < deadline):
+            deadline = retry
+        return deadline
+
+    @property
+    def config(self) -> ConfigValues:
+        return self.ctx.config
+
+    # -- settling: after every event --------------------------------------------------------------
+    def _settle(self) -> None:
+        ctx = self.ctx
+        while ctx.after_reply:
+            ctx.after_reply.pop(0)()
+        flight = self.outbox.in_flight
+        if flight is not None and flight.timeout_at <= ctx.now:
+            self._timed_out()
+        self._pump()
+        self.reset.check()
+
+    def _pump(self) -> None:
+        ctx = self.ctx
+        while ctx.connected:
+            call = self.outbox.next_ready(ctx.now, ctx.accepted)
+            if call is None:
+                return
+            prepare = ctx.prepare.get(call.action)
+            if prepare is not None and not prepare(call):
+                self._completed(call, error="Dropped", description="could not be prepared")
+                continue
+            try:
+                schemas.validate_request(call.action, call.payload)
+            except OcppError as exc:
+                # Strict on output: a payload of ours that breaks the schema is a bug; never send it.
+                log.error("not sending invalid %s: %s", call.action, exc.description)
+                self._completed(call, error=str(ErrorCode.InternalError), description=exc.description)
+                continue
+            message_id = self.outbox.start(call, ctx.now, ctx.settings.call_timeout_s)
+            call.attempts += 1
+            ctx.emit(SendFrame(encode_call(message_id, call.action, call.payload)))
+            if call.action != "Heartbeat":
+                self.registration.schedule_heartbeat()
+            return
+
+    # -- connection ---------------------------------------------------------------------------------
+    def _connected(self, event: ev.Connected) -> None:
+        self.ctx.connected = True
+        self.registration.on_connected()
+
+    def _disconnected(self, event: ev.Disconnected) -> None:
+        self.ctx.connected = False
+        call = self.outbox.abandon()
+        if call is not None:
+            self._requeue_or_fail(call, "Dropped")
+
+    def _timed_out(self) -> None:
+        call = self.outbox.abandon()
+        if call is not None:
+            log.warning("%s timed out after %s s", call.action, self.ctx.settings.call_timeout_s)
+            self._requeue_or_fail(call, "Timeout")
+
+    def _requeue_or_fail(self, call: OutgoingCall, reason: str) -> None:
+        if call.transactional or call.action == "StatusNotification":
+            call.attempts = max(call.attempts - 1, 0)  # an unanswered attempt does not count
+            self.outbox.add(call, front=True)
+        else:
+            self._failed(call, reason, "")
+
+    # -- frames in ----------------------------------------------------------------------------------
+    def _frame(self, data: bytes | str) -> None:
+        try:
+            frame = decode_frame(data)
+        except OcppError as exc:
+            if exc.code is ErrorCode.ProtocolError:
+                log.warning("ignoring frame: %s", exc.description)  # OCPP-J 1.6 §4.1.3
+                return
+            self._send_error(exc.message_id or "-1", exc)
+            return
+        if isinstance(frame, Call):
+            self._incoming_call(frame)
+        elif isinstance(frame, CallResult):
+            self._call_result(frame)
+        else:
+            self._call_error(frame)
+
+    def _send_error(self, message_id: str, exc: OcppError) -> None:
+        self.ctx.emit(
+            SendFrame(encode_frame(CallError(message_id, exc.code, exc.description[:255], exc.details)))
+        )
+
+    def _incoming_call(self, call: Call) -> None:
+        ctx = self.ctx
+        strict = ctx.settings.strict
+        cached = self._recent.get(call.message_id)
+        if cached is not None and cached[0] == call.action:
+            # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
+            ctx.emit(SendFrame(cached[1]))
+            return
+        if ctx.registration == "Rejected" and strict:
+            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", call.action)
+            return
+        try:
+            handler = ctx.incoming.get(call.action)
+            if handler is None:
+                if schemas.has_schema(call.action):
+                    raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
+                raise OcppError(ErrorCode.NotImplemented, f"unknown action {call.action}")
+            if ctx.registration is None and strict:
+                raise OcppError(ErrorCode.GenericError, "BootNotification not yet answered (OCPP 1.6 §4.2)")
+            schemas.validate_request(call.action, call.payload, strict=strict)
+            response = handler(call)
+        except OcppError as exc:
+            self._send_error(call.message_id, exc)
+            return
+        if response is not None:
+            self._reply(call.message_id, call.action, response)
+
+    def _reply(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
+        try:
+            schemas.validate_response(action, payload)
+        except OcppError as exc:
+            log.error("our %s response is invalid: %s", action, exc.description)
+            self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
+            return
+        data = encode_frame(CallResult(message_id, payload))
+        self._recent[message_id] = (action, data)
+        if len(self._recent) > _REPLAY_CACHE_SIZE:
+            self._recent.popitem(last=False)
+        self.ctx.emit(SendFrame(data))
+
+    def _reply_later(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
+        self._reply(message_id, action, payload)
+
+    def _call_result(self, frame: CallResult) -> None:
+        call = self.outbox.finish(frame.message_id)
+        if call is None:
+            log.warning("ignoring CALLRESULT with unknown id %s", frame.message_id)
+            return
+        try:
+            schemas.validate_response(call.action, frame.payload, strict=self.ctx.settings.strict)
+        except OcppError as exc:
+            log.warning("invalid %s response from the CSMS: %s", call.action, exc.description)
+            self._failed(call, str(exc.code), exc.description)
+            return
+        handler = self.ctx.results.get(call.action)
+        if handler is not None:
+            handler(call, frame.payload)
+        self._completed(call, result=frame.payload)
+
+    def _call_error(self, frame: CallError) -> None:
+        call = self.outbox.finish(frame.message_id)
+        if call is None:
+            log.warning("ignoring CALLERROR with unknown id %s", frame.message_id)
+            return
+        code = parse_error_code(frame.error_code)
+        reason = str(code) if code is not None else frame.error_code
+        if code is None and self.ctx.settings.strict:
+            log.warning("CALLERROR with unknown code %r", frame.error_code)
+        if call.transactional:
+            # OCPP 1.6 §4.7: retry TransactionMessageAttempts times, waiting longer each time.
+            if call.attempts < self.ctx.config.get_int("TransactionMessageAttempts"):
+                interval = self.ctx.config.get_int("TransactionMessageRetryInterval")
+                call.not_before = self.ctx.now + interval * call.attempts
+                self.outbox.add(call, front=True)
+                return
+            log.error("%s dropped after %s attempts (%s)", call.action, call.attempts, reason)
+        self._failed(call, reason, frame.description)
+
+    def _failed(self, call: OutgoingCall, reason: str, description: str) -> None:
+        handler = self.ctx.failures.get(call.action)
+        if handler is not None:
+            handler(call, reason)
+        self._completed(call, error=reason, description=description)
+
+    def _completed(
+        self,
+        call: OutgoingCall,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        description: str = "",
+    ) -> None:
+        ref = call.meta.get("ref")
+        if ref is not None:
+            self.ctx.emit(CallCompleted(ref, result, error, description))
+
+    # -- hardware and API events ----------------------------------------------------------------------
+    def _for_connector(self, connector_id: int, action: Callable[[int], None]) -> None:
+        if not 1 <= connector_id < len(self.ctx.connectors):
+            raise ValueError(f"no connector {connector_id}")
+        action(connector_id)
+
+    def _id_tag(self, event: ev.IdTagPresented) -> None:
+        if event.connector_id is not None and not 1 <= event.connector_id < len(self.ctx.connectors):
+            raise ValueError(f"no connector {event.connector_id}")
+        self.transactions.id_tag_presented(event.id_tag, event.connector_id)
+
+    def _fault(self, event: ev.FaultRaised) -> None:
+        if not 0 <= event.connector_id < len(self.ctx.connectors):
+            raise ValueError(f"no connector {event.connector_id}")
+        c = self.ctx.connectors[event.connector_id]
+        c.fault = Fault(event.error_code, event.info, event.vendor_error_code)
+        affected = self.ctx.connectors[1:] if event.connector_id == 0 else [c]
+        for connector in affected:
+            if connector.transaction is not None:
+                self.transactions.stop(connector.id, "Other")
+        self.status.refresh()
+
+    def _fault_cleared(self, event: ev.FaultCleared) -> None:
+        if not 0 <= event.connector_id < len(self.ctx.connectors):
+            raise ValueError(f"no connector {event.connector_id}")
+        self.ctx.connectors[event.connector_id].fault = None
+        self.status.refresh()
+
+    def _call_requested(self, event: ev.CallRequested) -> None:
+        if not schemas.has_schema(event.action):
+            self.ctx.emit(CallCompleted(event.ref, None, str(ErrorCode.NotImplemented), "unknown action"))
+            return
+        self.ctx.call(event.action, dict(event.payload), meta={"ref": event.ref})
+
+    # -- registration hooks -----------------------------------------------------------------------------
+    def _accepted(self, first: bool) -> None:
+        """BootNotification Accepted: report every connector (§4.2, §4.9), start clock-aligned data."""
+        self.status.send_all()
+        self.metering.schedule_aligned()
+
+    def _cache_toggled(self) -> None:
+        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
+            self.transactions.auth.cache.clear()
+
+    # -- views ---------------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The state a dashboard or test reads (the control API's GET /state)."""
+        ctx = self.ctx
+        connectors = []
+        for c in ctx.connectors:
+            tx = c.transaction
+            connectors.append(
+                {
+                    "id": c.id,
+                    "status": c.reported_status or derive_status(c),
+                    "errorCode": c.fault.error_code if c.fault else "NoError",
+                    "transactionId": None if tx is None else tx.transaction_id,
+                    "idTag": None if tx is None else tx.id_tag,
+                    "meterWh": round(c.meter.energy_wh, 1),
+                    "powerW": round(c.meter.power_w, 1),
+                }
+            )
+        return {
+            "chargePointId": ctx.settings.charge_point_id,
+            "connected": ctx.connected,
+            "registration": ctx.registration,
+            "connectors": connectors,
+            "queue": len(self.outbox),
+        }
+
+
+def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
+    """Check the config file's ``ocpp`` object against the key table; raise ValueError naming the key."""
+    out: dict[str, str] = {}
+    for name, raw in values.items():
+        key = lookup(name)
+        if key is None:
+            raise ValueError(f"unknown OCPP configuration key {name!r}")
+        text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
+        try:
+            out[key.name] = key.check(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return out

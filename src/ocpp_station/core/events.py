@@ -1,0 +1,125 @@
+"""Events: past-tense facts fed to :meth:`ocpp_station.core.engine.Engine.handle`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """What a connector's meter shows now. Per-phase lists hold L1, L2, L3 (only as many as phases)."""
+
+    energy_wh: float = 0.0
+    power_w: float = 0.0
+    current_a: tuple[float, ...] = ()
+    voltage_v: tuple[float, ...] = ()
+    offered_a: float = 0.0
+    soc_percent: float | None = None
+    temperature_c: float | None = None
+    frequency_hz: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """The websocket to the central system is open (OCPP-J 1.6 §3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The websocket closed or failed."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FrameReceived:
+    """One websocket text message arrived."""
+
+    data: bytes | str
+
+
+@dataclass(frozen=True, slots=True)
+class TimerDue:
+    """The deadline returned by ``next_deadline()`` has passed."""
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRead:
+    """Fresh meter readings by connector id (the shell sends them before other events)."""
+
+    readings: dict[int, MeterReading]
+
+
+@dataclass(frozen=True, slots=True)
+class CablePlugged:
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CableUnplugged:
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class EVReadyChanged:
+    """The EV started (True) or stopped (False) drawing energy the EVSE offers (SuspendedEV)."""
+
+    connector_id: int
+    ready: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdTagPresented:
+    """A card was read; ``connector_id`` None means one reader serving all connectors."""
+
+    id_tag: str
+    connector_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRaised:
+    connector_id: int
+    error_code: str
+    info: str | None = None
+    vendor_error_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaultCleared:
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnlockCompleted:
+    """Result of an :class:`ocpp_station.core.effects.UnlockConnector` effect."""
+
+    connector_id: int
+    unlocked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequested:
+    """A program embedding the station asks to send a CALL (e.g. DataTransfer); ``ref`` comes back
+    in :class:`ocpp_station.core.effects.CallCompleted`."""
+
+    action: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    ref: int = 0
+
+
+Event = (
+    Connected
+    | Disconnected
+    | FrameReceived
+    | TimerDue
+    | MeterRead
+    | CablePlugged
+    | CableUnplugged
+    | EVReadyChanged
+    | IdTagPresented
+    | FaultRaised
+    | FaultCleared
+    | UnlockCompleted
+    | CallRequested
+)

@@ -1,0 +1,56 @@
+"""ChangeAvailability (OCPP 1.6 §5.2): Operative / Inoperative, per connector or the whole charge point
+(connector 0), Scheduled while a transaction runs, kept across restarts (StoreAvailability)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp_station.core.context import Context
+from ocpp_station.core.effects import StoreAvailability
+from ocpp_station.core.features.status import StatusReporter
+from ocpp_station.core.model import Connector
+from ocpp_station.wire.frames import Call
+
+
+class Availability:
+    def __init__(self, ctx: Context, status: StatusReporter) -> None:
+        self.ctx = ctx
+        self.status = status
+        ctx.route("ChangeAvailability", incoming=self._change)
+
+    def _set(self, c: Connector, operative: bool) -> None:
+        c.scheduled_operative = None
+        if c.operative != operative:
+            c.operative = operative
+            self.ctx.emit(StoreAvailability(c.id, operative))
+
+    def _change(self, call: Call) -> dict[str, Any]:
+        connector_id: int = call.payload["connectorId"]
+        operative = call.payload["type"] == "Operative"
+        if not 0 <= connector_id < len(self.ctx.connectors):
+            return {"status": "Rejected"}
+        targets = self.ctx.connectors if connector_id == 0 else [self.ctx.connectors[connector_id]]
+        busy = [c for c in targets if c.transaction is not None]
+        for c in targets:
+            if c.transaction is not None and not operative:
+                c.scheduled_operative = operative
+            else:
+                self._set(c, operative)
+        if connector_id == 0 and busy and not operative:
+            # The charge point as a whole follows once its last transaction has ended.
+            self._set(self.ctx.connectors[0], True)
+            self.ctx.connectors[0].scheduled_operative = False
+        self.ctx.after_reply.append(self.status.refresh)
+        return {"status": "Scheduled" if busy and not operative else "Accepted"}
+
+    def transaction_ended(self, connector_id: int) -> None:
+        """Apply an availability change that was Scheduled for this connector's transaction."""
+        c = self.ctx.connectors[connector_id]
+        if c.scheduled_operative is not None:
+            self._set(c, c.scheduled_operative)
+        station = self.ctx.connectors[0]
+        if station.scheduled_operative is not None and not any(
+            x.transaction for x in self.ctx.connectors[1:]
+        ):
+            self._set(station, station.scheduled_operative)
+        self.status.refresh()

@@ -1,0 +1,204 @@
+"""MeterValues: sampled and clock-aligned data (OCPP 1.6 §4.7, §9.1.5, §9.1.15-§9.1.28).
+
+Sampled: every MeterValueSampleInterval seconds from the start of a transaction, MeterValuesSampledData
+(context Sample.Periodic), plus Transaction.Begin / Transaction.End readings. Clock-aligned: on the
+ClockAlignedDataInterval grid from 00:00 UTC of the OCPP clock, MeterValuesAlignedData (Sample.Clock).
+StopTxnSampledData / StopTxnAlignedData readings are gathered into the StopTransaction transactionData.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from ocpp_station.core.clock import format_datetime, next_aligned
+from ocpp_station.core.context import Context
+from ocpp_station.core.events import MeterReading
+from ocpp_station.core.model import Transaction
+
+_PHASE_NAMES = ("L1", "L2", "L3")
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f}"
+
+
+def _split_phase(item: str) -> tuple[str, str | None]:
+    for phase in ("L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1", "L1", "L2", "L3", "N"):
+        if item.endswith("." + phase):
+            return item[: -len(phase) - 1], phase
+    return item, None
+
+
+def sampled_values(
+    measurands: list[str],
+    reading: MeterReading,
+    context: str,
+    *,
+    phases: int,
+    voltage_v: float,
+    interval_energy_wh: float | None = None,
+) -> list[dict[str, Any]]:
+    """The sampledValue elements (§7.45) for ``measurands`` from one meter reading.
+
+    Per-phase measurands (Current.Import, Voltage) give one value per phase the connector has; a
+    measurand named with a phase (``Voltage.L1``) gives just that phase. Values the meter cannot
+    provide (SoC without an EV reporting it) are left out.
+    """
+    out: list[dict[str, Any]] = []
+
+    def add(
+        measurand: str, value: str, unit: str | None, phase: str | None = None, location: str | None = None
+    ) -> None:
+        sample: dict[str, Any] = {"value": value, "context": context, "format": "Raw", "measurand": measurand}
+        if phase:
+            sample["phase"] = phase
+        sample["location"] = location or "Outlet"
+        if unit:
+            sample["unit"] = unit
+        out.append(sample)
+
+    for item in measurands:
+        measurand, only_phase = _split_phase(item)
+        if measurand == "Energy.Active.Import.Register":
+            add(measurand, _fmt(reading.energy_wh, 0), "Wh")
+        elif measurand == "Energy.Active.Import.Interval":
+            if interval_energy_wh is not None:
+                add(measurand, _fmt(interval_energy_wh, 0), "Wh")
+        elif measurand == "Power.Active.Import":
+            add(measurand, _fmt(reading.power_w), "W")
+        elif measurand == "Power.Offered":
+            add(measurand, _fmt(reading.offered_a * voltage_v * phases), "W")
+        elif measurand == "Current.Offered":
+            add(measurand, _fmt(reading.offered_a), "A")
+        elif measurand in ("Current.Import", "Voltage"):
+            values = reading.current_a if measurand == "Current.Import" else reading.voltage_v
+            unit = "A" if measurand == "Current.Import" else "V"
+            for index, value in enumerate(values[:phases]):
+                name = _PHASE_NAMES[index]
+                phase = name if measurand == "Current.Import" else f"{name}-N"
+                if only_phase is None or only_phase in (name, phase):
+                    add(measurand, _fmt(value), unit, phase)
+        elif measurand == "SoC":
+            if reading.soc_percent is not None:
+                add(measurand, _fmt(reading.soc_percent, 0), "Percent", location="EV")
+        elif measurand == "Temperature":
+            if reading.temperature_c is not None:
+                add(measurand, _fmt(reading.temperature_c), "Celsius", location="Body")
+        elif measurand == "Frequency":
+            if reading.frequency_hz is not None:
+                add(measurand, _fmt(reading.frequency_hz, 2), None)
+    return out
+
+
+class Metering:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        #: Register value at the previous clock-aligned boundary, per connector (Interval measurands).
+        self._aligned_energy: dict[int, float] = {}
+        self._boundary = 0.0
+
+    def _meter_value(
+        self, connector_id: int, measurands: list[str], context: str, interval_energy_wh: float | None = None
+    ) -> dict[str, Any] | None:
+        spec = self.ctx.settings.spec(connector_id)
+        samples = sampled_values(
+            measurands,
+            self.ctx.connectors[connector_id].meter,
+            context,
+            phases=spec.phases,
+            voltage_v=spec.voltage_v,
+            interval_energy_wh=interval_energy_wh,
+        )
+        if not samples:
+            return None
+        return {"timestamp": self.ctx.timestamp(), "sampledValue": samples}
+
+    def send(self, connector_id: int, meter_value: dict[str, Any], tx: Transaction | None) -> None:
+        payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [meter_value]}
+        if tx is None:
+            self.ctx.call("MeterValues", payload)
+        else:
+            # transactionId is filled in when sent (Transactions.prepare), once the CSMS gave one.
+            self.ctx.call("MeterValues", payload, meta={"tx": tx.local_id}, transactional=True)
+
+    # -- sampled data --------------------------------------------------------------------------
+    def transaction_started(self, tx: Transaction) -> None:
+        cid = tx.connector_id
+        begin = self._meter_value(
+            cid, self.ctx.config.get_list("MeterValuesSampledData"), "Transaction.Begin"
+        )
+        if begin is not None and self.ctx.config.get_int("MeterValueSampleInterval") > 0:
+            self.send(cid, begin, tx)
+        self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.Begin")
+        self._schedule_sample(cid)
+
+    def transaction_ending(self, tx: Transaction) -> None:
+        self.ctx.timers.cancel(("sample", tx.connector_id))
+        self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.End")
+
+    def _collect_stop_data(self, tx: Transaction, key: str, context: str) -> None:
+        measurands = self.ctx.config.get_list(key)
+        if measurands:
+            value = self._meter_value(tx.connector_id, measurands, context)
+            if value is not None:
+                tx.stop_data.append(value)
+
+    def _schedule_sample(self, connector_id: int) -> None:
+        interval = self.ctx.config.get_int("MeterValueSampleInterval")
+        if interval <= 0 or self.ctx.connectors[connector_id].transaction is None:
+            self.ctx.timers.cancel(("sample", connector_id))
+            return
+        self.ctx.timers.set(
+            ("sample", connector_id), self.ctx.now + interval, partial(self._sample, connector_id)
+        )
+
+    def _sample(self, connector_id: int, now: float) -> None:
+        tx = self.ctx.connectors[connector_id].transaction
+        if tx is None:
+            return
+        value = self._meter_value(
+            connector_id, self.ctx.config.get_list("MeterValuesSampledData"), "Sample.Periodic"
+        )
+        if value is not None:
+            self.send(connector_id, value, tx)
+        self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
+        self._schedule_sample(connector_id)
+
+    # -- clock-aligned data --------------------------------------------------------------------
+    def schedule_aligned(self) -> None:
+        interval = self.ctx.config.get_int("ClockAlignedDataInterval")
+        if interval <= 0:
+            self.ctx.timers.cancel("aligned")
+            return
+        self._boundary = next_aligned(self.ctx.ocpp_time(), interval)
+        self.ctx.timers.set("aligned", self._boundary - self.ctx.clock_offset_s, self._aligned)
+
+    def _aligned(self, now: float) -> None:
+        measurands = self.ctx.config.get_list("MeterValuesAlignedData")
+        # Stamp the exact boundary the timer was set for, not the instant it fired.
+        boundary = self._boundary
+        for cid in self.ctx.connector_ids():
+            connector = self.ctx.connectors[cid]
+            energy = connector.meter.energy_wh
+            interval_energy = energy - self._aligned_energy.get(cid, energy)
+            self._aligned_energy[cid] = energy
+            if measurands and self.ctx.accepted:
+                value = self._meter_value(cid, measurands, "Sample.Clock", interval_energy)
+                if value is not None:
+                    value["timestamp"] = format_datetime(boundary)
+                    self.send(cid, value, connector.transaction)
+            if connector.transaction is not None:
+                stop_measurands = self.ctx.config.get_list("StopTxnAlignedData")
+                if stop_measurands:
+                    value = self._meter_value(cid, stop_measurands, "Sample.Clock", interval_energy)
+                    if value is not None:
+                        value["timestamp"] = format_datetime(boundary)
+                        connector.transaction.stop_data.append(value)
+        self.schedule_aligned()
+
+    def reschedule(self) -> None:
+        """After MeterValueSampleInterval or ClockAlignedDataInterval changed."""
+        for cid in self.ctx.connector_ids():
+            self._schedule_sample(cid)
+        self.schedule_aligned()

@@ -1,0 +1,119 @@
+"""BootNotification and Heartbeat (OCPP 1.6 §4.2, §4.6) and the OCPP clock.
+
+The pre-boot gate itself (nothing but BootNotification before Accepted) lives in
+``ocpp_station.core.rpc.ALLOWED_BEFORE_ACCEPTED``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ocpp_station.core.clock import parse_datetime
+from ocpp_station.core.context import Context, log
+from ocpp_station.core.effects import SetSystemClock
+from ocpp_station.core.rpc import OutgoingCall
+
+_BOOT_FIELDS = (
+    "chargePointVendor",
+    "chargePointModel",
+    "chargePointSerialNumber",
+    "chargeBoxSerialNumber",
+    "firmwareVersion",
+    "iccid",
+    "imsi",
+    "meterType",
+    "meterSerialNumber",
+)
+
+
+class Registration:
+    """Boot, registration status, heartbeat and clock synchronisation."""
+
+    def __init__(self, ctx: Context, on_accepted: Callable[[bool], None]) -> None:
+        self.ctx = ctx
+        self._on_accepted = on_accepted
+        self.ever_accepted = False
+        self._boot_queued = False
+        self._retry_until = 0.0
+        ctx.route("BootNotification", result=self._boot_result, failure=self._boot_failed)
+        ctx.route("Heartbeat", result=self._heartbeat_result)
+
+    # -- BootNotification (§4.2) ------------------------------------------------------------
+    def boot_payload(self) -> dict[str, Any]:
+        identity = self.ctx.settings.identity
+        return {name: str(identity[name]) for name in _BOOT_FIELDS if identity.get(name)}
+
+    def on_connected(self) -> None:
+        if self.ctx.accepted:
+            self.schedule_heartbeat()
+            return
+        if self.ctx.now >= self._retry_until:
+            self.send_boot()
+
+    def send_boot(self) -> None:
+        """Queue a BootNotification.req unless one is queued or in flight (TriggerMessage uses it too)."""
+        if self._boot_queued:
+            return
+        self._boot_queued = True
+        self.ctx.call("BootNotification", self.boot_payload(), front=True)
+
+    def _boot_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+        self._boot_queued = False
+        status = payload["status"]
+        interval = int(payload["interval"])
+        self._sync_clock(payload["currentTime"])
+        first = not self.ever_accepted
+        self.ctx.registration = status
+        if status == "Accepted":
+            self.ever_accepted = True
+            if interval > 0:
+                self.ctx.config.set("HeartbeatInterval", str(interval))
+            self.ctx.timers.cancel("boot-retry")
+            self.schedule_heartbeat()
+            self._on_accepted(first)
+            return
+        wait = interval if interval > 0 else self.ctx.settings.boot_retry_s
+        self._retry_until = self.ctx.now + wait
+        self.ctx.timers.set("boot-retry", self._retry_until, self._retry)
+        log.info("BootNotification %s; next attempt in %s s", status, wait)
+
+    def _boot_failed(self, call: OutgoingCall, reason: str) -> None:
+        self._boot_queued = False
+        wait = self.ctx.settings.boot_retry_s
+        self._retry_until = self.ctx.now + wait
+        self.ctx.timers.set("boot-retry", self._retry_until, self._retry)
+        log.warning("BootNotification failed (%s); retrying in %s s", reason, wait)
+
+    def _retry(self, now: float) -> None:
+        if self.ctx.connected and not self.ctx.accepted:
+            self.send_boot()
+
+    # -- Heartbeat (§4.6) ---------------------------------------------------------------------
+    def schedule_heartbeat(self) -> None:
+        """(Re)arm the heartbeat: HeartbeatInterval after the last CALL we sent (§4.6 allows
+        skipping a heartbeat when another PDU went out within the interval)."""
+        interval = self.ctx.config.get_int("HeartbeatInterval")
+        if interval <= 0 or not self.ctx.accepted:
+            self.ctx.timers.cancel("heartbeat")
+            return
+        self.ctx.timers.set("heartbeat", self.ctx.now + interval, self._heartbeat_due)
+
+    def _heartbeat_due(self, now: float) -> None:
+        if self.ctx.connected and self.ctx.accepted:
+            if not any(call.action == "Heartbeat" for call in self.ctx.outbox):
+                self.ctx.call("Heartbeat", {})
+        self.schedule_heartbeat()
+
+    def _heartbeat_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+        self._sync_clock(payload["currentTime"])
+
+    def _sync_clock(self, current_time: str) -> None:
+        try:
+            csms_now = parse_datetime(current_time)
+        except ValueError:
+            log.warning("ignoring unreadable currentTime %r", current_time)
+            return
+        self.ctx.clock_offset_s = csms_now - self.ctx.now
+        if self.ctx.settings.set_system_clock:
+            self.ctx.emit(SetSystemClock(csms_now))

@@ -1,0 +1,77 @@
+"""Reset (OCPP 1.6 §5.14) and UnlockConnector (§5.18, errata: NotSupported for unknown connectors).
+
+Reset: reply Accepted, stop every transaction (reason SoftReset / HardReset), wait until the
+transaction messages are out (at most ``reset_grace_s``) and emit :class:`Reboot`; the shell restarts
+the station with its stored state and anything still queued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp_station.core.context import Context
+from ocpp_station.core.effects import Reboot, UnlockConnector
+from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.wire.frames import Call
+
+
+class Reset:
+    def __init__(self, ctx: Context, transactions: Transactions) -> None:
+        self.ctx = ctx
+        self.transactions = transactions
+        self.pending_hard: bool | None = None
+        self._unlock_requests: dict[int, tuple[str, str]] = {}
+        ctx.route("Reset", incoming=self._reset)
+        ctx.route("UnlockConnector", incoming=self._unlock)
+
+    # -- Reset ----------------------------------------------------------------------------------
+    def _reset(self, call: Call) -> dict[str, Any]:
+        hard = call.payload["type"] == "Hard"
+        if self.pending_hard is not None:
+            return {"status": "Accepted"}
+        self.pending_hard = hard
+        self.ctx.after_reply.append(self._begin)
+        return {"status": "Accepted"}
+
+    def _begin(self) -> None:
+        self.transactions.stop_all("HardReset" if self.pending_hard else "SoftReset")
+        self.ctx.timers.set("reset", self.ctx.now + self.ctx.settings.reset_grace_s, self._reboot)
+        self.check()
+
+    def check(self) -> None:
+        """Reboot as soon as no transaction message is waiting (called after each engine step)."""
+        if self.pending_hard is None or self.ctx.timers.due_at("reset") is None:
+            return
+        flight = self.ctx.outbox.in_flight
+        waiting = any(call.transactional for call in self.ctx.outbox) or (
+            flight is not None and flight.call.transactional
+        )
+        if not waiting or not self.ctx.connected:
+            self._reboot(self.ctx.now)
+
+    def _reboot(self, now: float) -> None:
+        if self.pending_hard is None:
+            return
+        self.ctx.timers.cancel("reset")
+        self.ctx.emit(Reboot(hard=self.pending_hard))
+        self.pending_hard = None
+
+    # -- UnlockConnector --------------------------------------------------------------------------
+    def _unlock(self, call: Call) -> dict[str, Any] | None:
+        connector_id: int = call.payload["connectorId"]
+        if not 1 <= connector_id < len(self.ctx.connectors):
+            return {"status": "NotSupported"}
+        if not self.ctx.settings.spec(connector_id).has_lock:
+            return {"status": "NotSupported"}
+        c = self.ctx.connectors[connector_id]
+        if c.transaction is not None:
+            self.transactions.stop(connector_id, "UnlockCommand", unlock=False)
+        self._unlock_requests[connector_id] = (call.message_id, call.action)
+        self.ctx.emit(UnlockConnector(connector_id))
+        return None  # answered by unlock_completed
+
+    def unlock_completed(self, connector_id: int, unlocked: bool) -> None:
+        request = self._unlock_requests.pop(connector_id, None)
+        if request is not None:
+            message_id, action = request
+            self.ctx.reply(message_id, action, {"status": "Unlocked" if unlocked else "UnlockFailed"})

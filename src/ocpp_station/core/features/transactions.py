@@ -1,0 +1,351 @@
+"""Transactions: start and stop, by card, cable and remote command (OCPP 1.6 §3.6, §4.8, §4.10,
+§5.11, §5.12; keys §9.1.6 ConnectionTimeOut, §9.1.14 MaxEnergyOnInvalidId, §9.1.23, §9.1.24, §9.1.33).
+
+Both orders work: cable first (the card starts the transaction) and card first (the cable must follow
+within ConnectionTimeOut). The CSMS transactionId is kept apart from our ``local_id`` and filled into
+StopTransaction / MeterValues when they are sent, so a transaction started offline never reports -1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ocpp_station.core.context import Context, log
+from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
+from ocpp_station.core.events import MeterReading
+from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.metering import Metering
+from ocpp_station.core.features.status import StatusReporter
+from ocpp_station.core.model import Connector, Transaction
+from ocpp_station.core.rpc import OutgoingCall
+from ocpp_station.wire.frames import Call
+
+
+class Transactions:
+    def __init__(
+        self,
+        ctx: Context,
+        status: StatusReporter,
+        metering: Metering,
+    ) -> None:
+        self.ctx = ctx
+        self.status = status
+        self.metering = metering
+        self.auth = Authorization(ctx, self._decided)
+        self.next_local_id = 1
+        #: Transactions whose StopTransaction has not been answered yet, by local id.
+        self.open: dict[int, Transaction] = {}
+        #: Card-first: what the waiting idTag was authorized with, by connector.
+        self._waiting: dict[int, tuple[str, IdTagInfo, dict[str, Any]]] = {}
+        #: Called with the connector id whenever a transaction ends (availability, reset).
+        self.on_ended: list[Callable[[int], None]] = []
+        ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
+        ctx.route("StopTransaction", result=self._stop_result, prepare=self._fill_transaction_id)
+        ctx.route("MeterValues", prepare=self._fill_transaction_id)
+        ctx.route("RemoteStartTransaction", incoming=self._remote_start)
+        ctx.route("RemoteStopTransaction", incoming=self._remote_stop)
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _connector(self, connector_id: int) -> Connector:
+        return self.ctx.connectors[connector_id]
+
+    def _idle(self, c: Connector) -> bool:
+        station = self.ctx.connectors[0]
+        return (
+            c.transaction is None
+            and c.fault is None
+            and c.operative
+            and station.operative
+            and station.fault is None
+            and not c.finishing
+        )
+
+    def running(self) -> list[Transaction]:
+        return [c.transaction for c in self.ctx.connectors[1:] if c.transaction is not None]
+
+    def by_transaction_id(self, transaction_id: int) -> Transaction | None:
+        return next((tx for tx in self.running() if tx.transaction_id == transaction_id), None)
+
+    def _energize(self, c: Connector, on: bool) -> None:
+        if c.energized == on:
+            return
+        c.energized = on
+        limit = self.ctx.settings.spec(c.id).max_current_a if on else 0.0
+        self.ctx.emit(ApplyChargingLimit(c.id, limit))
+        self.ctx.emit(Energize(c.id, on))
+
+    # -- hardware events ----------------------------------------------------------------------
+    def plugged(self, connector_id: int) -> None:
+        c = self._connector(connector_id)
+        c.plugged = True
+        c.finishing = False
+        if c.transaction is not None:
+            if not c.transaction.deauthorized:
+                self._energize(c, True)
+        elif connector_id in self._waiting:
+            id_tag, info, meta = self._waiting.pop(connector_id)
+            self._start(c, id_tag, info, meta)
+        else:
+            # A card presented without a connector may be waiting on another, still empty connector.
+            for other, (id_tag, info, meta) in list(self._waiting.items()):
+                if meta.get("connector") is None and not self._connector(other).plugged and self._idle(c):
+                    del self._waiting[other]
+                    self._clear_waiting(self._connector(other))
+                    self._start(c, id_tag, info, meta)
+                    break
+        self.status.refresh(connector_id)
+
+    def unplugged(self, connector_id: int) -> None:
+        c = self._connector(connector_id)
+        c.plugged = False
+        c.finishing = False
+        tx = c.transaction
+        if tx is not None:
+            if self.ctx.config.get_bool("StopTransactionOnEVSideDisconnect"):
+                unlock = self.ctx.config.get_bool("UnlockConnectorOnEVSideDisconnect")
+                self.stop(connector_id, "EVDisconnected", unlock=unlock)
+            # else §4.10: the transaction goes on and the cable stays locked until the EV is back.
+        self.status.refresh(connector_id)
+
+    def ev_ready(self, connector_id: int, ready: bool) -> None:
+        self._connector(connector_id).ev_ready = ready
+        self.status.refresh(connector_id)
+
+    def meters(self, readings: dict[int, MeterReading]) -> None:
+        for cid, reading in readings.items():
+            if 0 <= cid < len(self.ctx.connectors):
+                self.ctx.connectors[cid].meter = reading
+                tx = self.ctx.connectors[cid].transaction
+                if tx is not None and tx.deauthorized:
+                    self._enforce_invalid_id(self.ctx.connectors[cid])
+
+    def id_tag_presented(self, id_tag: str, connector_id: int | None) -> None:
+        candidates = self.ctx.connectors[1:] if connector_id is None else [self._connector(connector_id)]
+        # §4.10: the same idTag ends its own transaction without asking anyone.
+        for c in candidates:
+            if c.transaction is not None and c.transaction.id_tag == id_tag:
+                self.stop(c.id, "Local", id_tag=id_tag)
+                return
+        # A tag of the same group (parentIdTag) may stop it too, once its parent is known.
+        parent = self.auth.parent_of(id_tag)
+        if parent:
+            for c in candidates:
+                if c.transaction is not None and c.transaction.parent_id_tag == parent:
+                    self.stop(c.id, "Local", id_tag=id_tag)
+                    return
+        target = self._pick_connector(connector_id)
+        if target is None and not any(c.transaction for c in candidates):
+            log.info("idTag %s presented but no connector can start a transaction", id_tag)
+            return
+        self.auth.request(id_tag, {"purpose": "card", "connector": connector_id})
+
+    def _pick_connector(self, connector_id: int | None) -> Connector | None:
+        if connector_id is not None:
+            c = self._connector(connector_id)
+            return c if self._idle(c) else None
+        idle = [c for c in self.ctx.connectors[1:] if self._idle(c)]
+        plugged = [c for c in idle if c.plugged and c.id not in self._waiting]
+        free = [c for c in idle if c.id not in self._waiting]
+        choice = plugged or free
+        return choice[0] if choice else None
+
+    # -- authorization decided ------------------------------------------------------------------
+    def _decided(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+        accepted = info.get("status") == "Accepted"
+        requested = meta.get("connector")
+        if meta.get("purpose") == "card" and accepted and info.get("parentIdTag"):
+            for c in self.ctx.connectors[1:]:
+                if requested not in (None, c.id):
+                    continue
+                if c.transaction is not None and c.transaction.parent_id_tag == info["parentIdTag"]:
+                    self.stop(c.id, "Local", id_tag=id_tag)
+                    return
+        if not accepted:
+            log.info("idTag %s not accepted (%s)", id_tag, info.get("status"))
+            return
+        target = self._pick_connector(requested)
+        if target is None:
+            log.info("idTag %s authorized but no connector is free", id_tag)
+            return
+        if target.plugged:
+            self._start(target, id_tag, info, meta)
+        else:
+            self._wait_for_cable(target, id_tag, info, meta)
+        self.status.refresh(target.id)
+
+    def _wait_for_cable(self, c: Connector, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+        """Card first: the connector shows Preparing until the cable comes or ConnectionTimeOut (§9.1.6)."""
+        self._waiting[c.id] = (id_tag, info, meta)
+        c.waiting_id_tag = id_tag
+        timeout = self.ctx.config.get_int("ConnectionTimeOut")
+        if timeout > 0:
+            self.ctx.timers.set(
+                ("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id)
+            )
+
+    def _timed_out(self, connector_id: int, now: float) -> None:
+        c = self._connector(connector_id)
+        if self._waiting.pop(connector_id, None) is not None:
+            log.info("connector %s: ConnectionTimeOut, no cable came", connector_id)
+        self._clear_waiting(c)
+        self.status.refresh(connector_id)
+
+    def _clear_waiting(self, c: Connector) -> None:
+        c.waiting_id_tag = None
+        self.ctx.timers.cancel(("connection-timeout", c.id))
+
+    # -- start ----------------------------------------------------------------------------------
+    def _start(self, c: Connector, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+        """Begin a transaction now (§4.8) and queue StartTransaction.req."""
+        self._clear_waiting(c)
+        self._waiting.pop(c.id, None)
+        c.finishing = False
+        tx = Transaction(
+            local_id=self.next_local_id,
+            connector_id=c.id,
+            id_tag=id_tag,
+            parent_id_tag=info.get("parentIdTag"),
+            meter_start_wh=int(round(c.meter.energy_wh)),
+            started_at=self.ctx.ocpp_time(),
+            reservation_id=meta.get("reservationId"),
+            tx_profile=meta.get("chargingProfile"),
+        )
+        self.next_local_id += 1
+        c.transaction = tx
+        self.open[tx.local_id] = tx
+        payload: dict[str, Any] = {
+            "connectorId": c.id,
+            "idTag": id_tag,
+            "meterStart": tx.meter_start_wh,
+            "timestamp": self.ctx.timestamp(),
+        }
+        if tx.reservation_id is not None:
+            payload["reservationId"] = tx.reservation_id
+        self.ctx.call("StartTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        if self.ctx.settings.spec(c.id).has_lock:
+            self.ctx.emit(LockConnector(c.id, True))
+        self._energize(c, True)
+        self.metering.transaction_started(tx)
+        self.status.refresh(c.id)
+
+    def _start_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+        tx = self.open.get(call.meta["tx"])
+        if tx is None:
+            return
+        tx.transaction_id = int(payload["transactionId"])
+        info: IdTagInfo = payload["idTagInfo"]
+        self.auth.remember(tx.id_tag, info)
+        if info.get("status") != "Accepted":
+            # §3.5.4 / §9.1.24: the CSMS does not accept this idTag after all.
+            tx.deauthorized = True
+            c = self._connector(tx.connector_id)
+            if c.transaction is tx:
+                self._enforce_invalid_id(c)
+
+    def _start_failed(self, call: OutgoingCall, reason: str) -> None:
+        log.error("StartTransaction for local transaction %s dropped (%s)", call.meta.get("tx"), reason)
+
+    def _enforce_invalid_id(self, c: Connector) -> None:
+        """After a non-Accepted StartTransaction.conf: allow MaxEnergyOnInvalidId Wh, then stop the
+        transaction (StopTransactionOnInvalidId, reason DeAuthorized) or only the energy (§3.5.4)."""
+        tx = c.transaction
+        assert tx is not None
+        allowance = self.ctx.config.get_int("MaxEnergyOnInvalidId")
+        if allowance > 0 and c.meter.energy_wh - tx.meter_start_wh < allowance:
+            return
+        if self.ctx.config.get_bool("StopTransactionOnInvalidId"):
+            self.stop(c.id, "DeAuthorized")
+        else:
+            self._energize(c, False)
+            self.status.refresh(c.id)
+
+    # -- stop -----------------------------------------------------------------------------------
+    def stop(self, connector_id: int, reason: str, *, id_tag: str | None = None, unlock: bool = True) -> None:
+        """End the connector's transaction and queue StopTransaction.req (§4.10)."""
+        c = self._connector(connector_id)
+        tx = c.transaction
+        if tx is None:
+            return
+        self.metering.transaction_ending(tx)
+        c.transaction = None
+        tx.stopping = True
+        self._energize(c, False)
+        if unlock and self.ctx.settings.spec(c.id).has_lock and reason != "DeAuthorized":
+            self.ctx.emit(LockConnector(c.id, False))
+        payload: dict[str, Any] = {
+            "meterStop": max(int(round(c.meter.energy_wh)), tx.meter_start_wh),
+            "timestamp": self.ctx.timestamp(),
+            "reason": reason,
+        }
+        if id_tag is not None:
+            payload["idTag"] = id_tag
+        if tx.stop_data:
+            payload["transactionData"] = tx.stop_data
+        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        c.finishing = c.plugged
+        for callback in self.on_ended:
+            callback(connector_id)
+        self.status.refresh(connector_id)
+
+    def stop_all(self, reason: str) -> None:
+        for c in self.ctx.connectors[1:]:
+            if c.transaction is not None:
+                self.stop(c.id, reason)
+
+    def _stop_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+        tx = self.open.pop(call.meta["tx"], None)
+        info = payload.get("idTagInfo")
+        if tx is not None and info is not None and call.payload.get("idTag"):
+            self.auth.remember(call.payload["idTag"], info)
+
+    def _fill_transaction_id(self, call: OutgoingCall) -> bool:
+        """At send time: the CSMS transactionId replaces our local id (never -1, issue #3)."""
+        local_id = call.meta.get("tx")
+        if local_id is None:
+            return True
+        tx = self.open.get(local_id)
+        if tx is None or tx.transaction_id is None:
+            log.error("%s for local transaction %s has no CSMS transactionId: dropped", call.action, local_id)
+            return False
+        call.payload["transactionId"] = tx.transaction_id
+        return True
+
+    # -- remote start / stop (§5.11, §5.12) ---------------------------------------------------------
+    def _remote_start(self, call: Call) -> dict[str, Any]:
+        payload = call.payload
+        if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
+            return {"status": "Rejected"}
+        profile = payload.get("chargingProfile")
+        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+            return {"status": "Rejected"}  # §5.11: the purpose SHALL be TxProfile
+        requested = payload.get("connectorId")
+        if requested is not None and not 1 <= requested < len(self.ctx.connectors):
+            return {"status": "Rejected"}
+        target = self._pick_connector(requested)
+        if target is None or target.id in self._waiting:
+            return {"status": "Rejected"}
+        id_tag = payload["idTag"]
+        meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
+        if profile is not None:
+            meta["chargingProfile"] = profile
+
+        def go() -> None:
+            if self.ctx.config.get_bool("AuthorizeRemoteTxRequests"):
+                self.auth.request(id_tag, meta)
+            else:
+                self._decided(id_tag, {"status": "Accepted"}, meta)
+
+        self.ctx.after_reply.append(go)
+        return {"status": "Accepted"}
+
+    def _remote_stop(self, call: Call) -> dict[str, Any]:
+        if self.ctx.registration == "Pending":
+            return {"status": "Rejected"}
+        tx = self.by_transaction_id(call.payload["transactionId"])
+        if tx is None:
+            return {"status": "Rejected"}
+        connector_id = tx.connector_id
+        self.ctx.after_reply.append(lambda: self.stop(connector_id, "Remote"))
+        return {"status": "Accepted"}

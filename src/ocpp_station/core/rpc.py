@@ -1,0 +1,115 @@
+"""Our side of OCPP-J RPC (OCPP-J 1.6 §4.1): one CALL in flight, a queue behind it, timeouts, retries.
+
+Incoming CALLs never wait on this queue: they are answered at once by the engine, so a CALL of ours
+waiting for its reply can never deadlock an incoming one (§4.1.1 NOTE).
+
+Policy by kind of message:
+
+* Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction;
+  OCPP 1.6 §4.7 "Transaction-related messages") survive disconnects and timeouts and are resent in
+  order; a CALLERROR is retried ``TransactionMessageAttempts`` times, waiting
+  ``TransactionMessageRetryInterval`` x attempt between tries, then dropped.
+* StatusNotification is kept while offline, collapsed to the newest per connector.
+* Everything else that is in flight when the link drops, or times out, fails back to its feature.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Only these may go out before BootNotification is Accepted (OCPP 1.6 §4.2).
+ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification"})
+
+
+@dataclass(slots=True)
+class OutgoingCall:
+    action: str
+    payload: dict[str, Any]
+    #: Serializable routing data for the result handler (e.g. {"tx": local_id}).
+    meta: dict[str, Any] = field(default_factory=dict)
+    transactional: bool = False
+    attempts: int = 0
+    not_before: float = 0.0
+
+
+@dataclass(slots=True)
+class InFlight:
+    message_id: str
+    call: OutgoingCall
+    timeout_at: float
+
+
+class Outbox:
+    """The queue of our CALLs and the one in flight. Pure state; the engine drives it."""
+
+    def __init__(self, id_factory: Callable[[], str]) -> None:
+        self._queue: deque[OutgoingCall] = deque()
+        self.in_flight: InFlight | None = None
+        self._next_id = id_factory
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def __iter__(self) -> Iterator[OutgoingCall]:
+        return iter(self._queue)
+
+    def add(self, call: OutgoingCall, *, front: bool = False) -> None:
+        if call.action == "StatusNotification":
+            connector_id = call.payload.get("connectorId")
+            for queued in list(self._queue):
+                if (
+                    queued.action == "StatusNotification"
+                    and queued.payload.get("connectorId") == connector_id
+                ):
+                    self._queue.remove(queued)
+        if front:
+            self._queue.appendleft(call)
+        else:
+            self._queue.append(call)
+
+    def next_ready(self, now: float, accepted: bool) -> OutgoingCall | None:
+        """Take the next call that may be sent now, or None. Order is kept, except that
+        BootNotification goes ahead of everything while the charge point is not yet Accepted."""
+        if self.in_flight is not None:
+            return None
+        for call in self._queue:
+            if not accepted and call.action not in ALLOWED_BEFORE_ACCEPTED:
+                continue
+            if call.not_before > now:
+                if call.transactional:
+                    return None  # transaction messages keep their order
+                continue
+            self._queue.remove(call)
+            return call
+        return None
+
+    def start(self, call: OutgoingCall, now: float, timeout_s: float) -> str:
+        message_id = self._next_id()
+        self.in_flight = InFlight(message_id, call, now + timeout_s)
+        return message_id
+
+    def finish(self, message_id: str) -> OutgoingCall | None:
+        """The call answered by ``message_id``, or None if it is not the one in flight."""
+        if self.in_flight is None or self.in_flight.message_id != message_id:
+            return None
+        call = self.in_flight.call
+        self.in_flight = None
+        return call
+
+    def abandon(self) -> OutgoingCall | None:
+        """Forget the call in flight (link lost or timed out) and return it."""
+        flight, self.in_flight = self.in_flight, None
+        return None if flight is None else flight.call
+
+    def earliest_retry(self, now: float) -> float | None:
+        waits = [call.not_before for call in self._queue if call.not_before > now]
+        return min(waits, default=None)
+
+    def remove_where(self, predicate: Callable[[OutgoingCall], bool]) -> list[OutgoingCall]:
+        removed = [call for call in self._queue if predicate(call)]
+        for call in removed:
+            self._queue.remove(call)
+        return removed

@@ -1,0 +1,59 @@
+"""What the engine is told at construction: identity, connectors, wire policy. Plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A vendor DataTransfer handler: (messageId, data) -> (status, data) (OCPP 1.6 §5.6).
+DataTransferHandler = Callable[[str | None, str | None], tuple[str, str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorSpec:
+    """One physical connector (id 1..n)."""
+
+    max_current_a: float = 32.0
+    phases: int = 3
+    voltage_v: float = 230.0
+    #: "socket" (cable brought by the driver, with a lock) or "cable" (fixed cable, nothing to unlock)
+    kind: str = "socket"
+    lockable: bool = True
+
+    @property
+    def has_lock(self) -> bool:
+        return self.kind == "socket" and self.lockable
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Static settings of one charge point's engine."""
+
+    charge_point_id: str = "CP_1"
+    #: BootNotification.req fields (OCPP 1.6 §6.2), wire names; empty values are left out.
+    identity: Mapping[str, str] = field(
+        default_factory=lambda: {"chargePointVendor": "ocpp-station", "chargePointModel": "Simulated"}
+    )
+    connectors: tuple[ConnectorSpec, ...] = (ConnectorSpec(),)
+    #: Validate incoming frames strictly (True) or accept common central-system deviations.
+    strict: bool = True
+    #: Seconds to wait for a CALLRESULT/CALLERROR before the CALL times out (OCPP-J 1.6 §4.1.1).
+    call_timeout_s: float = 30.0
+    #: Retry interval after a failed or unanswered BootNotification when the CSMS gave none.
+    boot_retry_s: float = 30.0
+    #: Follow the CSMS clock with the OS clock too (SetSystemClock effect); off by default.
+    set_system_clock: bool = False
+    #: How long a Reset waits for transaction messages to go out before rebooting anyway.
+    reset_grace_s: float = 10.0
+    #: Vendor DataTransfer handlers by vendorId.
+    data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
+    #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").
+    ocpp_config: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def connector_count(self) -> int:
+        return len(self.connectors)
+
+    def spec(self, connector_id: int) -> ConnectorSpec:
+        return self.connectors[connector_id - 1]
