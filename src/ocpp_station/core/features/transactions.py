@@ -207,7 +207,7 @@ class Transactions:
             connector_id=c.id,
             id_tag=id_tag,
             parent_id_tag=info.get("parentIdTag"),
-            meter_start_wh=int(round(c.meter.energy_wh)),
+            meter_start_wh=round(c.meter.energy_wh),
             started_at=self.ctx.ocpp_time(),
             reservation_id=meta.get("reservationId"),
             tx_profile=meta.get("chargingProfile"),
@@ -275,7 +275,7 @@ class Transactions:
         if unlock and self.ctx.settings.spec(c.id).has_lock and reason != "DeAuthorized":
             self.ctx.emit(LockConnector(c.id, False))
         payload: dict[str, Any] = {
-            "meterStop": max(int(round(c.meter.energy_wh)), tx.meter_start_wh),
+            "meterStop": max(round(c.meter.energy_wh), tx.meter_start_wh),
             "timestamp": self.ctx.timestamp(),
             "reason": reason,
         }
