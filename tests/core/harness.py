@@ -18,9 +18,17 @@ from typing import Any
 import orjson
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import Effect, SendFrame
+from ocpp_station.core.effects import Effect, SendFrame, StoreAvailability, StoreConfigValue
 from ocpp_station.core.engine import Engine
-from ocpp_station.core.events import Connected, Disconnected, Event, FrameReceived, TimerDue
+from ocpp_station.core.events import (
+    CablePlugged,
+    Connected,
+    Disconnected,
+    Event,
+    FrameReceived,
+    IdTagPresented,
+    TimerDue,
+)
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire import schemas
 
@@ -47,6 +55,10 @@ class Harness:
     ) -> None:
         self.now = now
         self.settings = settings or EngineSettings()
+        #: What the store would hold: initial values plus every StoreConfigValue / StoreAvailability.
+        self.stored_config: dict[str, str] = dict(config or {})
+        self.stored_availability: dict[int, bool] = dict(availability or {})
+        self.boot_status = boot_status
         self.engine = Engine(self.settings, now=now, config_values=config, availability=availability)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.replies: list[list[Any]] = []  # our CALLRESULT / CALLERROR frames
@@ -58,6 +70,7 @@ class Harness:
         self.next_tx_id = 100
         self.online = True
         self._pending: list[tuple[str, str, dict[str, Any]]] = []
+        self._csms_ids = 0
         self.responders: dict[str, Responder] = {
             "BootNotification": lambda p: {
                 "status": boot_status,
@@ -91,6 +104,11 @@ class Harness:
         effects = self.engine.handle(event, self.now)
         self.effects.extend(effects)
         for effect in effects:
+            if isinstance(effect, StoreConfigValue):
+                self.stored_config[effect.name] = effect.value
+            elif isinstance(effect, StoreAvailability):
+                self.stored_availability[effect.connector_id] = effect.operative
+        for effect in effects:
             if isinstance(effect, SendFrame):
                 self._on_sent(orjson.loads(effect.data))
         return effects
@@ -116,15 +134,53 @@ class Harness:
         else:
             self.feed(FrameReceived(orjson.dumps([3, message_id, answer])))
 
-    def csms_call(self, action: str, payload: dict[str, Any], message_id: str = "csms-1") -> list[Any]:
-        """The CSMS sends a CALL; returns our answer frame."""
+    def pending(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """CALLs left unanswered (responder returned Unanswered): (message id, action, payload)."""
+        return list(self._pending)
+
+    def answer(self, action: str, response: Any) -> None:
+        """Answer the oldest unanswered CALL of ``action`` with a payload, or a (code, description)
+        tuple for a CALLERROR."""
+        entry = next(p for p in self._pending if p[1] == action)
+        self._pending.remove(entry)
+        message_id = entry[0]
+        if isinstance(response, tuple):
+            self.feed(FrameReceived(orjson.dumps([4, message_id, response[0], response[1], {}])))
+        else:
+            self.feed(FrameReceived(orjson.dumps([3, message_id, response])))
+
+    def reboot(self, *, plugged: tuple[int, ...] = (), connect: bool = True) -> Harness:
+        """The shell after a Reboot effect (or a power cycle): a new Engine built from what the store
+        kept, the same clock, CSMS script and tags. ``plugged`` cables are reported before connecting."""
+        after = Harness(
+            self.settings,
+            config=self.stored_config,
+            availability=self.stored_availability,
+            now=self.now,
+            connect=False,
+            boot_status=self.boot_status,
+            valid_tags=self.valid_tags,
+        )
+        after.parents = self.parents
+        after.next_tx_id = self.next_tx_id
+        for connector_id in plugged:
+            after.feed(CablePlugged(connector_id))
+        if connect:
+            after.feed(Connected())
+        return after
+
+    def csms_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> list[Any]:
+        """The CSMS sends a CALL (a fresh message id unless given); returns our answer frame."""
+        if message_id is None:
+            self._csms_ids += 1
+            message_id = f"csms-{self._csms_ids}"
         before = len(self.replies)
         self.feed(FrameReceived(orjson.dumps([2, message_id, action, payload])))
         answers = [r for r in self.replies[before:] if r[1] == message_id]
         assert answers, f"no answer to {action}"
         return answers[0]
 
-    def csms_result(self, action: str, payload: dict[str, Any], message_id: str = "csms-1") -> dict[str, Any]:
+    def csms_result(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
         answer = self.csms_call(action, payload, message_id)
         assert answer[0] == 3, answer
         schemas.validate_response(action, answer[2])
@@ -169,3 +225,36 @@ class Harness:
 
     def mark(self) -> int:
         return len(self.calls)
+
+
+# -- OCTT reusable states (OCTT 1.6 test case document §2.25) ---------------------------------------------
+
+
+def authorized(h: Harness, id_tag: str = "TAG", connector_id: int = 1) -> None:
+    """Reusable state Authorized: the driver presents a valid idTag; Authorize.req and, unless the
+    connector already showed it, StatusNotification Preparing."""
+    mark = h.mark()
+    h.feed(IdTagPresented(id_tag))
+    assert ("Authorize", {"idTag": id_tag}) in h.calls[mark:], h.actions(mark)
+    assert h.statuses(connector_id)[-1] == "Preparing"
+    assert "StartTransaction" not in h.actions(mark)
+
+
+def charging(h: Harness, connector_id: int = 1, id_tag: str = "TAG") -> int:
+    """Reusable state Charging: plug in first, then RemoteStartTransaction. Returns the transactionId."""
+    conf = h.csms_result("GetConfiguration", {"key": ["AuthorizeRemoteTxRequests"]})
+    authorize_remote = conf["configurationKey"][0]["value"] == "true"
+    mark = h.mark()
+    h.feed(CablePlugged(connector_id))
+    assert h.statuses(connector_id)[-1] == "Preparing"
+    result = h.csms_result("RemoteStartTransaction", {"connectorId": connector_id, "idTag": id_tag})
+    assert result == {"status": "Accepted"}
+    if authorize_remote:
+        assert ("Authorize", {"idTag": id_tag}) in h.calls[mark:]
+    starts = [p for a, p in h.calls[mark:] if a == "StartTransaction"]
+    assert len(starts) == 1, h.actions(mark)
+    assert starts[0]["connectorId"] == connector_id and starts[0]["idTag"] == id_tag
+    assert h.statuses(connector_id)[-1] == "Charging"
+    tx = h.engine.ctx.connectors[connector_id].transaction
+    assert tx is not None and tx.transaction_id is not None
+    return tx.transaction_id

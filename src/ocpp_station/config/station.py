@@ -1,0 +1,266 @@
+"""The station's config file (JSON).
+
+The original charger client's layout loads unchanged::
+
+    {"development": {"WS_URL": "ws://cms.example:80/ocpp/", "chargePointID": "CP_1"}}
+
+gives ``ws://cms.example:80/ocpp/CP_1`` (a ``/`` is inserted when WS_URL lacks it). Other environment
+sections (``production`` ...) are chosen with ``--environment``. Everything else is optional; see
+``docs/configuration.md`` for every field. Errors raise :class:`ConfigError` naming the file, the field
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ocpp_station.core.settings import ConnectorSpec
+from ocpp_station.hardware.simulated import EVParams
+
+#: BootNotification.req fields and their maximum lengths (OCPP 1.6 §6.2).
+IDENTITY_FIELDS: dict[str, int] = {
+    "chargePointVendor": 20,
+    "chargePointModel": 20,
+    "chargePointSerialNumber": 25,
+    "chargeBoxSerialNumber": 25,
+    "firmwareVersion": 50,
+    "iccid": 20,
+    "imsi": 20,
+    "meterType": 25,
+    "meterSerialNumber": 25,
+}
+
+DEFAULT_IDENTITY = {
+    "chargePointVendor": "ocpp-station",
+    "chargePointModel": "Simulated",
+    "firmwareVersion": "0.1.0",
+}
+
+#: The embedded default: one station against the built-in development CSMS.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "development": {"WS_URL": "ws://127.0.0.1:9000/ocpp/", "chargePointID": "CP_1"},
+}
+
+
+class ConfigError(Exception):
+    """A config file problem: ``str()`` reads ``FILE: FIELD: what is wrong``."""
+
+    def __init__(self, source: str, field_path: str, message: str) -> None:
+        super().__init__(f"{source}: {field_path}: {message}" if field_path else f"{source}: {message}")
+        self.source = source
+        self.field_path = field_path
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """Exponential back-off with jitter between connection attempts (reset after a good connection)."""
+
+    initial_s: float = 1.0
+    max_s: float = 60.0
+    factor: float = 2.0
+    jitter: float = 0.5  # fraction of the delay drawn at random
+
+
+@dataclass(frozen=True, slots=True)
+class StationConfig:
+    source: str
+    environment: str
+    charge_point_id: str
+    url: str
+    identity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_IDENTITY))
+    connectors: tuple[ConnectorSpec, ...] = (ConnectorSpec(),)
+    ocpp: dict[str, Any] = field(default_factory=dict)
+    data_dir: Path | None = None
+    control_host: str = "127.0.0.1"
+    control_port: int | None = None
+    ev: EVParams = field(default_factory=EVParams)
+    basic_auth_password: str | None = None
+    ca_bundle: Path | None = None
+    strict: bool = True
+    call_timeout_s: float = 30.0
+    set_system_clock: bool = False
+    reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+
+
+class _Reader:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, message: str) -> ConfigError:
+        return ConfigError(self.source, path, message)
+
+    def obj(self, value: Any, path: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, f"must be an object, got {type(value).__name__}")
+        return value
+
+    def get(self, data: dict[str, Any], key: str, path: str, check: Callable[[Any, str], Any], default: Any) -> Any:
+        if key not in data:
+            return default
+        return check(data[key], f"{path}.{key}" if path else key)
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.fail(path, "must be a non-empty string")
+        return value
+
+    def number(self, value: Any, path: str, minimum: float = 0.0) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(path, f"must be a number, got {json.dumps(value)}")
+        if value < minimum:
+            raise self.fail(path, f"must be >= {minimum:g}, got {value}")
+        return float(value)
+
+    def port(self, value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            raise self.fail(path, f"must be a port number 0-65535, got {json.dumps(value)}")
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, f"must be true or false, got {json.dumps(value)}")
+        return value
+
+
+def build_url(ws_url: str, charge_point_id: str) -> str:
+    """OCPP-J 1.6 §3.1.1: the charge point id is the last path segment of the URL."""
+    return ws_url + charge_point_id if ws_url.endswith("/") else f"{ws_url}/{charge_point_id}"
+
+
+def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
+    known = {"maxCurrent", "phases", "voltage", "type", "lock", "count"}
+    unknown = set(data) - known
+    if unknown:
+        raise r.fail(path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    phases = r.get(data, "phases", path, lambda v, p: r.number(v, p, 1), 3.0)
+    if phases not in (1.0, 3.0):
+        raise r.fail(f"{path}.phases", f"must be 1 or 3, got {phases:g}")
+    kind = r.get(data, "type", path, r.string, "socket")
+    if kind not in ("socket", "cable"):
+        raise r.fail(f"{path}.type", f"must be \"socket\" or \"cable\", got {kind!r}")
+    return ConnectorSpec(
+        max_current_a=r.get(data, "maxCurrent", path, lambda v, p: r.number(v, p, 1), 32.0),
+        phases=int(phases),
+        voltage_v=r.get(data, "voltage", path, lambda v, p: r.number(v, p, 1), 230.0),
+        kind=kind,
+        lockable=r.get(data, "lock", path, r.boolean, True),
+    )
+
+
+def parse_config(data: Any, source: str, environment: str = "development") -> StationConfig:
+    """Build a StationConfig from parsed JSON; raise ConfigError naming the field."""
+    r = _Reader(source)
+    root = r.obj(data, "")
+    if environment not in root:
+        envs = [k for k, v in root.items() if isinstance(v, dict) and "WS_URL" in v]
+        hint = f"; sections with WS_URL: {', '.join(envs)}" if envs else ""
+        raise r.fail(environment, f"no such environment section{hint}")
+    env = r.obj(root[environment], environment)
+    if "WS_URL" not in env:
+        raise r.fail(f"{environment}.WS_URL", "is required (e.g. \"ws://127.0.0.1:9000/ocpp/\")")
+    if "chargePointID" not in env:
+        raise r.fail(f"{environment}.chargePointID", "is required (e.g. \"CP_1\")")
+    ws_url = r.string(env["WS_URL"], f"{environment}.WS_URL")
+    parts = urlsplit(ws_url)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise r.fail(f"{environment}.WS_URL", f"must be a ws:// or wss:// URL, got {ws_url!r}")
+    cp_id = r.string(env["chargePointID"], f"{environment}.chargePointID")
+    if "/" in cp_id or len(cp_id) > 48:
+        raise r.fail(f"{environment}.chargePointID", "must not contain '/' and be at most 48 characters")
+
+    identity = dict(DEFAULT_IDENTITY)
+    if "identity" in root:
+        given = r.obj(root["identity"], "identity")
+        for name, value in given.items():
+            if name not in IDENTITY_FIELDS:
+                raise r.fail(f"identity.{name}", f"unknown field; known: {', '.join(IDENTITY_FIELDS)}")
+            text = r.string(value, f"identity.{name}")
+            if len(text) > IDENTITY_FIELDS[name]:
+                raise r.fail(f"identity.{name}", f"at most {IDENTITY_FIELDS[name]} characters (OCPP 1.6 §6.2)")
+            identity[name] = text
+
+    connectors: tuple[ConnectorSpec, ...] = (ConnectorSpec(),)
+    if "connectors" in root:
+        value = root["connectors"]
+        if isinstance(value, list):
+            if not value:
+                raise r.fail("connectors", "must list at least one connector")
+            connectors = tuple(_connector(r, r.obj(item, f"connectors[{i}]"), f"connectors[{i}]") for i, item in enumerate(value))
+        else:
+            spec_data = r.obj(value, "connectors")
+            count = r.get(spec_data, "count", "connectors", lambda v, p: r.number(v, p, 1), 1.0)
+            if count != int(count) or count > 100:
+                raise r.fail("connectors.count", f"must be a whole number 1-100, got {count:g}")
+            spec = _connector(r, spec_data, "connectors")
+            connectors = tuple(spec for _ in range(int(count)))
+
+    ocpp: dict[str, Any] = {}
+    if "ocpp" in root:
+        from ocpp_station.core.engine import validate_ocpp_overrides
+
+        raw = r.obj(root["ocpp"], "ocpp")
+        try:
+            ocpp = validate_ocpp_overrides(raw)
+        except ValueError as exc:
+            raise r.fail("ocpp", str(exc)) from None
+
+    control = r.obj(root.get("control", {}), "control")
+    connection = r.obj(root.get("connection", {}), "connection")
+    reconnect_data = r.obj(connection.get("reconnect", {}), "connection.reconnect")
+    reconnect = ReconnectPolicy(
+        initial_s=r.get(reconnect_data, "initialDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 1.0),
+        max_s=r.get(reconnect_data, "maxDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 60.0),
+        factor=r.get(reconnect_data, "factor", "connection.reconnect", lambda v, p: r.number(v, p, 1), 2.0),
+        jitter=r.get(reconnect_data, "jitter", "connection.reconnect", lambda v, p: r.number(v, p, 0), 0.5),
+    )
+    if reconnect.jitter > 1:
+        raise r.fail("connection.reconnect.jitter", "must be between 0 and 1")
+    try:
+        ev = EVParams.from_dict(r.obj(root.get("ev", {}), "ev"))
+    except ValueError as exc:
+        raise r.fail("ev", str(exc)) from None
+    password = env.get("basicAuthPassword", connection.get("basicAuthPassword"))
+    ca = env.get("caBundle", connection.get("caBundle"))
+    base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
+    data_dir = r.get(root, "dataDir", "", r.string, None)
+    return StationConfig(
+        source=source,
+        environment=environment,
+        charge_point_id=cp_id,
+        url=build_url(ws_url, cp_id),
+        identity=identity,
+        connectors=connectors,
+        ocpp=ocpp,
+        data_dir=None if data_dir is None else (base / data_dir),
+        control_host=r.get(control, "host", "control", r.string, "127.0.0.1"),
+        control_port=r.get(control, "port", "control", r.port, None),
+        ev=ev,
+        basic_auth_password=None if password is None else r.string(password, "basicAuthPassword"),
+        ca_bundle=None if ca is None else base / r.string(ca, "caBundle"),
+        strict=r.get(connection, "strict", "connection", r.boolean, True),
+        call_timeout_s=r.get(connection, "callTimeout", "connection", lambda v, p: r.number(v, p, 0.1), 30.0),
+        set_system_clock=r.get(connection, "setSystemClock", "connection", r.boolean, False),
+        reconnect=reconnect,
+    )
+
+
+def load_config(path: str | Path, environment: str = "development") -> StationConfig:
+    """Read and check a config file; raise ConfigError (never another exception) when it is wrong."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(source, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+    return parse_config(data, source, environment)

@@ -1,0 +1,1 @@
+"""Simulation: a development Central System (:mod:`ocpp_station.sim.csms`), fleets and scenarios."""

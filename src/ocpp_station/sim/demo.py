@@ -1,0 +1,104 @@
+"""``ocpp-station demo``: the development CSMS and one station, one full charging session, printed.
+
+Boot, plug, card, charge with meter values, card again, unplug; every OCPP frame is printed as it
+crosses the websocket. Exits 0 when the CSMS has acknowledged the StopTransaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import orjson
+
+from ocpp_station.config.station import parse_config
+from ocpp_station.sim.csms import CentralSystem
+from ocpp_station.transport.station import Station
+
+ID_TAG = "DEMO-CARD-1"
+
+
+class FramePrinter:
+    """Prints frames readably; remembers CALL actions to name their results."""
+
+    def __init__(self, out: Any = print) -> None:
+        self._out = out
+        self._actions: dict[str, str] = {}
+        self._t0 = time.monotonic()
+
+    def __call__(self, cp_id: str, outgoing: bool, data: bytes | str) -> None:
+        try:
+            frame = orjson.loads(data)
+            kind, message_id = frame[0], frame[1]
+        except (orjson.JSONDecodeError, IndexError, TypeError):
+            self._out(f"  ?? unreadable frame {data!r}")
+            return
+        arrow = f"{cp_id} -> CSMS" if outgoing else f"CSMS -> {cp_id}"
+        if kind == 2:
+            self._actions[message_id] = frame[2]
+            text = f"CALL       {frame[2]:<22} {orjson.dumps(frame[3]).decode()}"
+        elif kind == 3:
+            text = f"CALLRESULT {self._actions.pop(message_id, '?'):<22} {orjson.dumps(frame[2]).decode()}"
+        else:
+            text = f"CALLERROR  {self._actions.pop(message_id, '?'):<22} {frame[2]} {frame[3]}"
+        self._out(f"{time.monotonic() - self._t0:7.2f}s  {arrow:<14} {text}")
+
+
+def _step(text: str) -> None:
+    print(f"\n=== {text}")
+
+
+async def run_demo(charge_seconds: float = 6.0) -> int:
+    csms = CentralSystem(port=0, valid_id_tags=[ID_TAG])
+    await csms.start()
+    config = parse_config(
+        {
+            "development": {"WS_URL": csms.url, "chargePointID": "DEMO_CP"},
+            "identity": {"chargePointVendor": "ocpp-station", "chargePointModel": "Demo"},
+            "connectors": {"count": 1, "maxCurrent": 32, "phases": 3},
+            "ocpp": {
+                "MeterValueSampleInterval": 2,
+                "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,SoC",
+            },
+            "ev": {"maxCurrent": 16, "phases": 3, "batteryCapacityWh": 40000, "soc": 35},
+        },
+        "<demo>",
+    )
+    station = Station(config, frame_logger=FramePrinter())
+    task = asyncio.create_task(station.run())
+    try:
+        _step(f"Station {config.charge_point_id} connects to the development CSMS at {csms.url}")
+        await station.wait_for(lambda s: s["registration"] == "Accepted", timeout=15)
+        await asyncio.sleep(0.3)
+        _step("The driver plugs in the EV")
+        station.plug(1)
+        await station.wait_for(lambda s: s["connectors"][1]["status"] == "Preparing")
+        _step(f"The driver presents card {ID_TAG}")
+        station.present_id_tag(ID_TAG)
+        state = await station.wait_for(lambda s: s["connectors"][1]["status"] == "Charging")
+        _step(f"Charging for {charge_seconds:g} s (MeterValues every 2 s)")
+        await asyncio.sleep(charge_seconds)
+        _step("The driver presents the card again to stop")
+        station.present_id_tag(ID_TAG)
+        await station.wait_for(lambda s: s["connectors"][1]["status"] == "Finishing")
+        _step("The driver unplugs")
+        station.unplug(1)
+        state = await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")
+        stop = await csms.wait_for(
+            lambda e: e.direction == "out" and e.action == "StopTransaction", timeout=10
+        )
+        await asyncio.sleep(0.2)
+        energy = state["connectors"][1]["meterWh"]
+        _step(f"Session complete: {energy:.0f} Wh delivered; CSMS acknowledged StopTransaction ({stop.kind})")
+        return 0
+    except (asyncio.TimeoutError, TimeoutError) as exc:
+        print(f"\ndemo failed: timed out waiting ({exc})")
+        return 1
+    finally:
+        await station.stop()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(task, 5)
+        station.close()
+        await csms.stop()

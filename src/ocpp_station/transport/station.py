@@ -1,0 +1,492 @@
+"""One charge point at run time: the engine, its websocket, its hardware and its store.
+
+The shell decides nothing about OCPP. It turns I/O into engine events (frames, hardware inputs, timer
+expiry), carries out the effects the engine returns (send, energize, lock, persist, reboot) and keeps
+one timer armed at ``engine.next_deadline()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import ssl
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+from ocpp_station.config.station import StationConfig
+from ocpp_station.core import effects as fx
+from ocpp_station.core.engine import Engine
+from ocpp_station.core.events import (
+    CablePlugged,
+    CallRequested,
+    Connected,
+    Disconnected,
+    Event,
+    FrameReceived,
+    MeterRead,
+    TimerDue,
+    UnlockCompleted,
+)
+from ocpp_station.core.settings import DataTransferHandler, EngineSettings
+from ocpp_station.hardware.interface import Hardware
+from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
+from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
+from ocpp_station.transport.backoff import backoff_delays
+
+log = logging.getLogger("ocpp_station.station")
+
+SUBPROTOCOL = Subprotocol("ocpp1.6")
+#: A connection that stayed up this long resets the back-off.
+GOOD_CONNECTION_S = 30.0
+
+FrameLogger = Callable[[str, bool, bytes | str], None]  # (charge point id, outgoing, data)
+
+
+class CallFailed(Exception):
+    """A CALL sent through :meth:`Station.call` got a CALLERROR, timed out or was dropped."""
+
+    def __init__(self, code: str, description: str = "") -> None:
+        super().__init__(f"{code}: {description}" if description else code)
+        self.code = code
+        self.description = description
+
+
+class SubprotocolRefused(Exception):
+    pass
+
+
+class Station:
+    """Run one charge point: ``await station.run()`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        store: Store | None = None,
+        hardware: Hardware | None = None,
+        data_transfer_handlers: dict[str, DataTransferHandler] | None = None,
+        frame_logger: FrameLogger | None = None,
+    ) -> None:
+        self.config = config
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if store is None:
+            store = SqliteStore.in_dir(config.data_dir) if config.data_dir is not None else MemoryStore()
+        self.store: Store = store
+        self.hardware: Hardware = hardware or SimulatedHardware(
+            config.connectors, time.time, self._schedule, config.ev
+        )
+        self._handlers = dict(data_transfer_handlers or {})
+        self._frame_logger = frame_logger
+        self._events: deque[Event] = deque()
+        self._busy = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._ws: ClientConnection | None = None
+        self._send_queue: asyncio.Queue[bytes] | None = None
+        self._calls: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._next_ref = 1
+        self._network_allowed = True
+        self._network_changed = asyncio.Event()
+        self._stopping = False
+        self._state_changed: asyncio.Condition | None = None
+        self._ping_interval = 0
+        self._ping_changed = asyncio.Event()
+        self.reboots = 0
+        self._waiters = 0
+        self.engine = self._build_engine()
+        self.hardware.attach(self.feed)
+
+    # -- engine --------------------------------------------------------------------------------------
+    def _build_engine(self) -> Engine:
+        c = self.config
+        settings = EngineSettings(
+            charge_point_id=c.charge_point_id,
+            identity=dict(c.identity),
+            connectors=c.connectors,
+            strict=c.strict,
+            call_timeout_s=c.call_timeout_s,
+            set_system_clock=c.set_system_clock,
+            data_transfer_handlers=self._handlers,
+        )
+        values = {**c.ocpp, **self.store.load_config()}
+        engine = Engine(
+            settings,
+            now=time.time(),
+            config_values=values,
+            availability=self.store.load_availability(),
+            id_factory=lambda: str(uuid.uuid4()),
+        )
+        self._ping_interval = engine.config.get_int("WebSocketPingInterval")
+        return engine
+
+    def feed(self, event: Event) -> None:
+        """Hand an event to the engine (from hardware, the network or the API). Never re-entrant:
+        events raised while effects run are queued and handled in order."""
+        self._events.append(event)
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            while self._events:
+                self._handle(self._events.popleft())
+        finally:
+            self._busy = False
+        self._arm_timer()
+        if self._state_changed is not None:
+            self._notify_state()
+
+    def _handle(self, event: Event) -> None:
+        now = time.time()
+        engine = self.engine
+        if not isinstance(event, FrameReceived) or engine.transactions.open or self._any_plugged():
+            readings = {cid: self.hardware.read_meter(cid) for cid in range(len(self.config.connectors) + 1)}
+            self._execute(engine.handle(MeterRead(readings), now))
+        try:
+            effects = engine.handle(event, now)
+        except ValueError as exc:
+            log.warning("event %s refused: %s", type(event).__name__, exc)
+            raise
+        self._execute(effects)
+
+    def _any_plugged(self) -> bool:
+        return any(c.plugged for c in self.engine.ctx.connectors[1:])
+
+    def _arm_timer(self) -> None:
+        if self._loop is None:
+            return
+        deadline = self.engine.next_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            self._timer = self._loop.call_later(max(0.0, deadline - time.time()), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.feed(TimerDue())
+
+    def _schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        loop = self._loop or asyncio.get_event_loop()
+        handle = loop.call_later(delay, callback)
+        return handle.cancel
+
+    # -- effects -----------------------------------------------------------------------------------------
+    def _execute(self, effects: list[fx.Effect]) -> None:
+        for effect in effects:
+            handler = self._effect_handlers.get(type(effect))
+            if handler is None:
+                log.error("no handler for effect %r", effect)
+                continue
+            handler(self, effect)
+
+    def _send(self, effect: fx.SendFrame) -> None:
+        if self._send_queue is None:
+            log.warning("not connected: frame dropped %s", effect.data[:80])
+            return
+        if self._frame_logger is not None:
+            self._frame_logger(self.config.charge_point_id, True, effect.data)
+        self._send_queue.put_nowait(effect.data)
+
+    def _unlock(self, effect: fx.UnlockConnector) -> None:
+        unlocked = self.hardware.unlock(effect.connector_id)
+        self.feed(UnlockCompleted(effect.connector_id, unlocked))
+
+    def _reboot(self, effect: fx.Reboot) -> None:
+        log.info("%s reset: restarting the station", "hard" if effect.hard else "soft")
+        if self._loop is not None:
+            self._loop.create_task(self._restart(effect.hard))
+
+    def _set_clock(self, effect: fx.SetSystemClock) -> None:
+        try:
+            time.clock_settime(time.CLOCK_REALTIME, effect.epoch_s)
+        except (PermissionError, OSError) as exc:
+            log.warning("cannot set the system clock: %s", exc)
+
+    def _set_ping(self, effect: fx.SetPingInterval) -> None:
+        self._ping_interval = effect.interval_s
+        self._ping_changed.set()
+
+    def _store(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except StoreError as exc:
+            log.error("%s", exc)
+
+    def _completed(self, effect: fx.CallCompleted) -> None:
+        future = self._calls.pop(effect.ref, None)
+        if future is None or future.done():
+            return
+        if effect.result is not None:
+            future.set_result(effect.result)
+        else:
+            future.set_exception(CallFailed(effect.error or "Error", effect.error_description))
+
+    _effect_handlers: dict[type, Callable[[Station, Any], None]] = {
+        fx.SendFrame: _send,
+        fx.Energize: lambda self, e: self.hardware.energize(e.connector_id, e.on),
+        fx.ApplyChargingLimit: lambda self, e: self.hardware.set_current_limit(e.connector_id, e.limit_a),
+        fx.LockConnector: lambda self, e: self.hardware.set_lock(e.connector_id, e.locked),
+        fx.UnlockConnector: _unlock,
+        fx.Reboot: _reboot,
+        fx.SetSystemClock: _set_clock,
+        fx.SetPingInterval: _set_ping,
+        fx.StoreConfigValue: lambda self, e: self._store(lambda: self.store.save_config(e.name, e.value)),
+        fx.StoreAvailability: lambda self, e: self._store(
+            lambda: self.store.save_availability(e.connector_id, e.operative)
+        ),
+        fx.CallCompleted: _completed,
+    }
+
+    # -- running -------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Connect and serve until :meth:`stop`; reconnects forever with back-off."""
+        self._loop = asyncio.get_running_loop()
+        self._state_changed = asyncio.Condition()
+        self._arm_timer()
+        for cid in range(1, len(self.config.connectors) + 1):
+            if self.hardware.is_plugged(cid):
+                self.feed(CablePlugged(cid))
+        delays = backoff_delays(self.config.reconnect)
+        while not self._stopping:
+            if not self._network_allowed:
+                self._network_changed.clear()
+                await self._network_changed.wait()
+                continue
+            started = time.monotonic()
+            try:
+                await self._connection()
+            except SubprotocolRefused as exc:
+                log.error("%s", exc)
+            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+                log.warning("connection to %s failed: %s", self.config.url, exc or type(exc).__name__)
+            if self._stopping:
+                break
+            if time.monotonic() - started > GOOD_CONNECTION_S:
+                delays = backoff_delays(self.config.reconnect)
+            delay = next(delays)
+            log.info("reconnecting in %.1f s", delay)
+            self._network_changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._network_changed.wait(), delay)
+
+    def _connect_kwargs(self) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        if self.config.basic_auth_password is not None:
+            # OCPP-J 1.6 §6.2.2 / security profile 1: user = charge point id.
+            token = f"{self.config.charge_point_id}:{self.config.basic_auth_password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        kwargs: dict[str, Any] = {
+            "subprotocols": [SUBPROTOCOL],
+            "additional_headers": headers,
+            "ping_interval": None,  # our own ping loop follows WebSocketPingInterval at run time
+            "compression": None,
+            "open_timeout": 15,
+            "close_timeout": 5,
+            "proxy": None,
+            "user_agent_header": "ocpp-station",
+        }
+        if self.config.url.startswith("wss://"):
+            context = ssl.create_default_context(
+                cafile=str(self.config.ca_bundle) if self.config.ca_bundle else None
+            )
+            kwargs["ssl"] = context
+        return kwargs
+
+    async def _connection(self) -> None:
+        async with connect(self.config.url, **self._connect_kwargs()) as ws:
+            if ws.subprotocol != SUBPROTOCOL:
+                await ws.close(1002, "ocpp1.6 required")
+                raise SubprotocolRefused(
+                    f"{self.config.url}: the server did not accept the ocpp1.6 subprotocol "
+                    f"(it answered {ws.subprotocol!r})"
+                )
+            if not self._network_allowed:
+                return
+            log.info("connected to %s", self.config.url)
+            self._ws = ws
+            self._send_queue = asyncio.Queue()
+            writer = asyncio.create_task(self._writer(ws, self._send_queue))
+            pinger = asyncio.create_task(self._pinger(ws))
+            try:
+                self.feed(Connected())
+                async for message in ws:
+                    if self._frame_logger is not None:
+                        self._frame_logger(self.config.charge_point_id, False, message)
+                    self.feed(FrameReceived(message))
+            finally:
+                self._ws = None
+                self._send_queue = None
+                writer.cancel()
+                pinger.cancel()
+                if not self._stopping or self.engine.ctx.connected:
+                    self.feed(Disconnected("closed"))
+
+    async def _writer(self, ws: ClientConnection, queue: asyncio.Queue[bytes]) -> None:
+        while True:
+            data = await queue.get()
+            try:
+                await ws.send(data, text=True)
+            except websockets.exceptions.ConnectionClosed:
+                return
+
+    async def _pinger(self, ws: ClientConnection) -> None:
+        """WebSocketPingInterval (OCPP 1.6 §9.1.34): a ping every interval; no pong within it means
+        the link is dead, so it is dropped and replaced."""
+        while True:
+            interval = self._ping_interval
+            self._ping_changed.clear()
+            if interval <= 0:
+                await self._ping_changed.wait()
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._ping_changed.wait(), interval)
+                continue  # the interval changed: start over with the new one
+            try:
+                pong = await ws.ping()
+                await asyncio.wait_for(pong, timeout=interval)
+            except (asyncio.TimeoutError, websockets.exceptions.ConnectionClosed):
+                log.warning("no pong within %s s: dropping the connection", interval)
+                if ws.transport is not None:
+                    ws.transport.abort()
+                return
+
+    async def _restart(self, hard: bool) -> None:
+        """Reset: close the link, reboot the hardware, build a fresh engine from the store, reconnect."""
+        self.reboots += 1
+        ws = self._ws
+        if ws is not None:
+            await ws.close(1000, "reset")
+        if self.hardware.reboot(hard):
+            return
+        old = self.engine
+        self.engine = self._build_engine()
+        # Transaction messages still queued survive the restart (issue #3 makes this durable).
+        for call in old.outbox:
+            if call.transactional:
+                self.engine.outbox.add(call)
+        self.engine.transactions.open.update(old.transactions.open)
+        self.engine.transactions.next_local_id = old.transactions.next_local_id
+        for cid in range(1, len(self.config.connectors) + 1):
+            if self.hardware.is_plugged(cid):
+                self.feed(CablePlugged(cid))
+        self._arm_timer()
+        self._notify_state()
+
+    async def stop(self) -> None:
+        """Graceful stop: close the websocket with code 1000; state stays in the store."""
+        self._stopping = True
+        self._network_changed.set()
+        if self._timer is not None:
+            self._timer.cancel()
+        ws = self._ws
+        if ws is not None:
+            await ws.close(1000, "station stopping")
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- the Python API (also behind the control API) ------------------------------------------------
+    @property
+    def simulator(self) -> SimulatedHardware:
+        if not isinstance(self.hardware, SimulatedHardware):
+            raise TypeError("this station drives real hardware, not the simulator")
+        return self.hardware
+
+    def state(self) -> dict[str, Any]:
+        """``GET /state``: connection, registration and every connector (0 included)."""
+        snapshot = self.engine.snapshot()
+        for connector in snapshot["connectors"]:
+            reading = self.hardware.read_meter(connector["id"])
+            connector["meterWh"] = round(reading.energy_wh, 1)
+            connector["powerW"] = round(reading.power_w, 1)
+        return snapshot
+
+    def plug(self, connector_id: int, ev: EVParams | dict[str, Any] | None = None) -> None:
+        sim = self.simulator
+        params = EVParams.from_dict(ev, sim.default_ev) if isinstance(ev, dict) else ev
+        sim.plug(connector_id, params)
+
+    def unplug(self, connector_id: int) -> None:
+        self.simulator.unplug(connector_id)
+
+    def ev_suspend(self, connector_id: int) -> None:
+        self.simulator.ev_suspend(connector_id)
+
+    def ev_resume(self, connector_id: int) -> None:
+        self.simulator.ev_resume(connector_id)
+
+    def present_id_tag(self, id_tag: str, connector_id: int | None = None) -> None:
+        if not id_tag or len(id_tag) > 20:
+            raise ValueError("idTag must be 1 to 20 characters (OCPP 1.6 IdToken)")
+        self.simulator.present_id_tag(id_tag, connector_id)
+
+    def raise_fault(self, connector_id: int, error_code: str, info: str | None = None,
+                    vendor_error_code: str | None = None) -> None:
+        from ocpp_station.wire.schemas import load_schema
+
+        codes = load_schema("StatusNotification")["properties"]["errorCode"]["enum"]
+        if error_code not in codes or error_code == "NoError":
+            raise ValueError(f"errorCode must be one of {', '.join(c for c in codes if c != 'NoError')}")
+        if info is not None and len(info) > 50:
+            raise ValueError("info must be at most 50 characters")
+        if vendor_error_code is not None and len(vendor_error_code) > 50:
+            raise ValueError("vendorErrorCode must be at most 50 characters")
+        self.simulator.raise_fault(connector_id, error_code, info, vendor_error_code)
+
+    def clear_fault(self, connector_id: int) -> None:
+        self.simulator.clear_fault(connector_id)
+
+    def network_disconnect(self) -> None:
+        """Drop the link and stay offline until :meth:`network_connect`."""
+        self._network_allowed = False
+        self._network_changed.set()
+        ws = self._ws
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
+    def network_connect(self) -> None:
+        self._network_allowed = True
+        self._network_changed.set()
+
+    async def call(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Send a CALL of ours (e.g. DataTransfer) and return the CALLRESULT payload."""
+        ref = self._next_ref
+        self._next_ref += 1
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._calls[ref] = future
+        self.feed(CallRequested(action, payload, ref))
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._calls.pop(ref, None)
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until ``predicate(state())`` holds; returns that state."""
+        assert self._state_changed is not None, "the station is not running"
+        self._waiters += 1
+        try:
+            async with self._state_changed:
+                await asyncio.wait_for(self._state_changed.wait_for(lambda: predicate(self.state())), timeout)
+        finally:
+            self._waiters -= 1
+        return self.state()
+
+    def _notify_state(self) -> None:
+        condition = self._state_changed
+        if condition is None or not self._waiters:
+            return
+
+        async def notify() -> None:
+            async with condition:
+                condition.notify_all()
+
+        if self._loop is not None:
+            self._loop.create_task(notify())

@@ -1,0 +1,82 @@
+"""The station config file: the original layout, defaults, and errors naming the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ocpp_station.config.station import ConfigError, load_config, parse_config
+
+
+def test_original_layout_loads_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"development": {"WS_URL": "ws://cms.local:80/ocpp/", "chargePointID": "CP_1"}}))
+    config = load_config(path)
+    assert config.url == "ws://cms.local:80/ocpp/CP_1"
+    assert config.charge_point_id == "CP_1"
+    assert len(config.connectors) == 1
+
+
+def test_slash_inserted_and_other_environment() -> None:
+    data = {
+        "development": {"WS_URL": "ws://a/ocpp", "chargePointID": "X"},
+        "production": {"WS_URL": "wss://b:443/ocpp", "chargePointID": "Y"},
+    }
+    assert parse_config(data, "c.json").url == "ws://a/ocpp/X"
+    assert parse_config(data, "c.json", "production").url == "wss://b:443/ocpp/Y"
+
+
+def test_full_config() -> None:
+    data = {
+        "development": {"WS_URL": "ws://a/", "chargePointID": "X", "basicAuthPassword": "secret"},
+        "identity": {"chargePointVendor": "ACME", "chargePointModel": "Wallbox", "firmwareVersion": "1.2"},
+        "connectors": [{"maxCurrent": 16, "phases": 1, "type": "cable"}, {"maxCurrent": 32}],
+        "ocpp": {"HeartbeatInterval": 60, "LocalPreAuthorize": True},
+        "control": {"port": 8080},
+        "ev": {"maxCurrent": 10, "soc": 50},
+        "connection": {"strict": False, "callTimeout": 5, "reconnect": {"initialDelay": 0.5, "maxDelay": 10}},
+    }
+    config = parse_config(data, "c.json")
+    assert config.identity["chargePointVendor"] == "ACME"
+    assert [c.max_current_a for c in config.connectors] == [16, 32]
+    assert config.connectors[0].has_lock is False
+    assert config.ocpp == {"HeartbeatInterval": "60", "LocalPreAuthorize": "true"}
+    assert config.control_port == 8080
+    assert config.ev.max_current_a == 10
+    assert config.strict is False
+    assert config.reconnect.max_s == 10
+    assert config.basic_auth_password == "secret"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ({}, "development", "no such environment"),
+        ({"development": {"chargePointID": "X"}}, "development.WS_URL", "required"),
+        ({"development": {"WS_URL": "http://a", "chargePointID": "X"}}, "development.WS_URL", "ws://"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": ""}}, "development.chargePointID", "non-empty"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": {"phases": 2}}, "connectors.phases", "1 or 3"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": [{"maxCurent": 1}]}, "connectors[0]", "unknown field"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ocpp": {"HeartbeatInterval": -5}}, "ocpp", "HeartbeatInterval"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "identity": {"chargePointVendor": "x" * 21}}, "identity.chargePointVendor", "20"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "control": {"port": 70000}}, "control.port", "port"),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ev": {"phases": 7}}, "ev", "phases"),
+    ],
+)
+def test_errors_name_the_field(data: dict, field: str, words: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.json")
+    assert info.value.field_path == field
+    assert words in str(info.value)
+    assert str(info.value).startswith("cfg.json: ")
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ nope")
+    with pytest.raises(ConfigError, match="invalid JSON"):
+        load_config(bad)
