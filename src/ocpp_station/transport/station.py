@@ -96,7 +96,7 @@ class Station:
         self._network_allowed = True
         self._network_changed = asyncio.Event()
         self._stopping = False
-        self._state_changed: asyncio.Condition | None = None
+        self._state_changed = asyncio.Condition()
         self._ping_interval = 0
         self._ping_changed = asyncio.Event()
         self.reboots = 0
@@ -140,8 +140,7 @@ class Station:
         finally:
             self._busy = False
         self._arm_timer()
-        if self._state_changed is not None:
-            self._notify_state()
+        self._notify_state()
 
     def _handle(self, event: Event) -> None:
         now = time.time()
@@ -249,7 +248,6 @@ class Station:
     async def run(self) -> None:
         """Connect and serve until :meth:`stop`; reconnects forever with back-off."""
         self._loop = asyncio.get_running_loop()
-        self._state_changed = asyncio.Condition()
         self._arm_timer()
         for cid in range(1, len(self.config.connectors) + 1):
             if self.hardware.is_plugged(cid):
@@ -470,7 +468,6 @@ class Station:
 
     async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
         """Wait until ``predicate(state())`` holds; returns that state."""
-        assert self._state_changed is not None, "the station is not running"
         self._waiters += 1
         try:
             async with self._state_changed:
@@ -481,12 +478,11 @@ class Station:
 
     def _notify_state(self) -> None:
         condition = self._state_changed
-        if condition is None or not self._waiters:
+        if not self._waiters:
             return
 
         async def notify() -> None:
             async with condition:
                 condition.notify_all()
 
-        if self._loop is not None:
-            self._loop.create_task(notify())
+        asyncio.get_running_loop().create_task(notify())
