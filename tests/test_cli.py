@@ -1,0 +1,78 @@
+"""The command line as a person uses it: real processes, exit codes, signals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from ocpp_station.sim.csms import CentralSystem
+
+PY = sys.executable
+
+
+async def _run(*args: str, timeout: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        PY, "-m", "ocpp_station", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_bad_config_exits_2_naming_file_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"development": {"WS_URL": "ws://x/", "chargePointID": "A"}, "ocpp": {"HeartbeatInterval": "often"}}))
+    code, _, err = await _run("run", "--config", str(path))
+    assert code == 2
+    assert str(path) in err and "HeartbeatInterval" in err
+    assert "Traceback" not in err
+
+
+async def test_missing_config_exits_2(tmp_path: Path) -> None:
+    code, _, err = await _run("run", "--config", str(tmp_path / "nope.json"))
+    assert code == 2 and "file not found" in err and "Traceback" not in err
+
+
+async def test_demo_completes_a_session() -> None:
+    code, out, err = await _run("demo", "--charge-seconds", "1", timeout=90)
+    assert code == 0, err
+    for action in ("BootNotification", "Authorize", "StartTransaction", "MeterValues", "StopTransaction"):
+        assert action in out
+    assert "Session complete" in out
+
+
+async def test_run_with_control_api_and_sigterm(tmp_path: Path) -> None:
+    async with CentralSystem(port=0) as csms:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps({"development": {"WS_URL": csms.url, "chargePointID": "CLI_CP"}}))
+        proc = await asyncio.create_subprocess_exec(
+            PY, "-m", "ocpp_station", "run", "--config", str(path), "--control-port", "0",
+            "--data-dir", str(tmp_path / "data"),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert line.startswith("control API on http://127.0.0.1:")
+        base = line.split(" on ")[1].strip()
+        await csms.wait_connected("CLI_CP", timeout=20)
+        async with aiohttp.ClientSession() as http:
+            await asyncio.sleep(0.3)
+            async with http.get(f"{base}/state") as response:
+                state = await response.json()
+            assert state["chargePointId"] == "CLI_CP" and state["registration"] == "Accepted"
+            async with http.post(f"{base}/connectors/1/plug") as response:
+                assert response.status == 200
+            async with http.post(f"{base}/id-tag", json={"idTag": "CARD"}) as response:
+                assert response.status == 200
+            await csms.wait_for(lambda e: e.action == "StartTransaction" and e.direction == "in")
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+        assert code == 0
+        info = await csms.wait_disconnected("CLI_CP", timeout=10)
+        assert not info.connected
+        assert (tmp_path / "data" / "station.db").exists()
