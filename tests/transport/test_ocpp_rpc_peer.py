@@ -46,7 +46,9 @@ class RpcCsms:
             self.events.append(json.loads(line))
             self._changed.set()
 
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15
+    ) -> dict[str, Any]:
         async def scan() -> dict[str, Any]:
             seen = 0
             while True:
@@ -62,20 +64,40 @@ class RpcCsms:
     async def call(self, identity: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin is not None
         token = len(self.events) + 1000
-        self.proc.stdin.write((json.dumps({"cmd": "call", "identity": identity, "action": action, "params": params, "id": token}) + "\n").encode())
+        self.proc.stdin.write(
+            (
+                json.dumps(
+                    {"cmd": "call", "identity": identity, "action": action, "params": params, "id": token}
+                )
+                + "\n"
+            ).encode()
+        )
         await self.proc.stdin.drain()
-        return await self.wait_for(lambda e: e.get("event") in ("result", "callError") and e.get("id") == token)
+        return await self.wait_for(
+            lambda e: e.get("event") in ("result", "callError") and e.get("id") == token
+        )
 
     def errors(self) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("event") == "error" or (e.get("event") == "reply" and "error" in e)]
+        return [
+            e
+            for e in self.events
+            if e.get("event") == "error" or (e.get("event") == "reply" and "error" in e)
+        ]
 
 
 @pytest.fixture
 async def rpc_csms() -> AsyncIterator[RpcCsms]:
     assert NODE is not None
     proc = await asyncio.create_subprocess_exec(
-        NODE, str(PEER / "csms.js"), "--port", "0", "--valid-tags", "GOOD1,GOOD2",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        NODE,
+        str(PEER / "csms.js"),
+        "--port",
+        "0",
+        "--valid-tags",
+        "GOOD1,GOOD2",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
     first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
@@ -96,19 +118,35 @@ async def test_full_session_against_strict_ocpp_rpc(rpc_csms: RpcCsms, start_sta
     config = station_config(
         rpc_csms.url,
         cp_id="RPC_CP",
-        ocpp={"MeterValueSampleInterval": 1, "StopTxnSampledData": "Energy.Active.Import.Register", "ClockAlignedDataInterval": 2},
+        ocpp={
+            "MeterValueSampleInterval": 1,
+            "StopTxnSampledData": "Energy.Active.Import.Register",
+            "ClockAlignedDataInterval": 2,
+        },
     )
     station = await start_station(config)
     station.plug(1)
     station.present_id_tag("GOOD1")
     await station.wait_for(lambda s: s["connectors"][1]["transactionId"] is not None)
-    await rpc_csms.wait_for(lambda e: is_call("MeterValues")(e) and e["params"]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic")
-    await rpc_csms.wait_for(lambda e: is_call("MeterValues")(e) and e["params"]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock")
+    await rpc_csms.wait_for(
+        lambda e: (
+            is_call("MeterValues")(e)
+            and e["params"]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
+        )
+    )
+    await rpc_csms.wait_for(
+        lambda e: (
+            is_call("MeterValues")(e)
+            and e["params"]["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock"
+        )
+    )
     # CSMS-initiated messages, our answers validated by ocpp-rpc
     result = await rpc_csms.call("RPC_CP", "GetConfiguration", {})
     assert result["event"] == "result", result
     assert len(result["result"]["configurationKey"]) >= 34
-    result = await rpc_csms.call("RPC_CP", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "120"})
+    result = await rpc_csms.call(
+        "RPC_CP", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "120"}
+    )
     assert result["result"] == {"status": "Accepted"}
     result = await rpc_csms.call("RPC_CP", "DataTransfer", {"vendorId": "x"})
     assert result["result"] == {"status": "UnknownVendorId"}
@@ -126,7 +164,9 @@ async def test_full_session_against_strict_ocpp_rpc(rpc_csms: RpcCsms, start_sta
     await rpc_csms.wait_for(lambda e: is_call("StartTransaction")(e) and e["params"]["idTag"] == "GOOD2")
     result = await rpc_csms.call("RPC_CP", "Reset", {"type": "Hard"})
     assert result["result"] == {"status": "Accepted"}
-    await rpc_csms.wait_for(lambda e: is_call("StopTransaction")(e) and e["params"].get("reason") == "HardReset")
+    await rpc_csms.wait_for(
+        lambda e: is_call("StopTransaction")(e) and e["params"].get("reason") == "HardReset"
+    )
     boots = [e for e in rpc_csms.events if is_call("BootNotification")(e)]
     await rpc_csms.wait_for(lambda e: is_call("BootNotification")(e) and e not in boots)
     assert rpc_csms.errors() == []

@@ -25,7 +25,12 @@ async def test_boot_and_full_charging_session(csms: CentralSystem, start_station
     state = await station.wait_for(lambda s: s["connectors"][1]["transactionId"] is not None)
     assert state["connectors"][1]["transactionId"] == 1
     assert state["connectors"][1]["status"] == "Charging"
-    sample = await csms.wait_for(lambda e: called("MeterValues")(e) and e.payload["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic")
+    sample = await csms.wait_for(
+        lambda e: (
+            called("MeterValues")(e)
+            and e.payload["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
+        )
+    )
     assert sample.payload["transactionId"] == 1
     station.unplug(1)
     stop = await csms.wait_for(called("StopTransaction"))
@@ -87,8 +92,12 @@ async def test_csms_initiated_calls(csms: CentralSystem, start_station: StationF
     result = await csms.call("CP_1", "GetConfiguration", {"key": ["HeartbeatInterval", "Nope"]})
     assert result["configurationKey"][0]["key"] == "HeartbeatInterval"
     assert result["unknownKey"] == ["Nope"]
-    assert (await csms.call("CP_1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "abc"}))["status"] == "Rejected"
-    assert (await csms.call("CP_1", "ChangeConfiguration", {"key": "Foo", "value": "1"}))["status"] == "NotSupported"
+    assert (await csms.call("CP_1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "abc"}))[
+        "status"
+    ] == "Rejected"
+    assert (await csms.call("CP_1", "ChangeConfiguration", {"key": "Foo", "value": "1"}))[
+        "status"
+    ] == "NotSupported"
     assert (await csms.call("CP_1", "DataTransfer", {"vendorId": "nobody"}))["status"] == "UnknownVendorId"
     assert (await csms.call("CP_1", "ClearCache", {}))["status"] == "Accepted"
 
@@ -100,11 +109,17 @@ async def test_station_initiated_data_transfer(csms: CentralSystem, start_statio
         await station.call("Teleport", {})
 
 
-async def test_configuration_survives_restart(csms: CentralSystem, start_station: StationFactory, tmp_path: Path) -> None:
+async def test_configuration_survives_restart(
+    csms: CentralSystem, start_station: StationFactory, tmp_path: Path
+) -> None:
     config = station_config(csms.url, dataDir=str(tmp_path / "data"))
     station = await start_station(config)
-    assert (await csms.call("CP_1", "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "17"}))["status"] == "Accepted"
-    assert (await csms.call("CP_1", "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}))["status"] == "Accepted"
+    assert (
+        await csms.call("CP_1", "ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "17"})
+    )["status"] == "Accepted"
+    assert (await csms.call("CP_1", "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"}))[
+        "status"
+    ] == "Accepted"
     await station.stop()
     station.close()
     again = await start_station(config)
