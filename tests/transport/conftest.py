@@ -18,7 +18,6 @@ StationFactory = Callable[..., Awaitable[Station]]
 
 
 def station_config(url: str, cp_id: str = "CP_1", **extra: Any) -> Any:
-    base, _, _ = url.rpartition("/")
     data: dict[str, Any] = {
         "development": {"WS_URL": url, "chargePointID": cp_id},
         "connection": {"reconnect": {"initialDelay": 0.05, "maxDelay": 0.2}, "callTimeout": 5},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from ocpp_station.transport.station import CallFailed
 from tests.transport.conftest import StationFactory, station_config
 
 
-def called(action: str) -> "callable[[LogEntry], bool]":  # type: ignore[valid-type]
+def called(action: str) -> Callable[[LogEntry], bool]:
     return lambda e: e.direction == "in" and e.kind == "CALL" and e.action == action
 
 
