@@ -521,11 +521,12 @@ class CentralSystem:
         for entry in self.log[since:]:
             if predicate(entry):
                 return entry
-        waiter = (predicate, asyncio.get_running_loop().create_future())
+        future: asyncio.Future[LogEntry] = asyncio.get_running_loop().create_future()
+        waiter = (predicate, future)
         self._log_waiters.append(waiter)
         try:
             async with asyncio.timeout(timeout):
-                return await waiter[1]
+                return await future
         except TimeoutError:
             raise TimeoutError(f"no log entry matched within {timeout:g} s; {self._log_tail()}") from None
         finally:
