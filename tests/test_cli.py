@@ -26,7 +26,14 @@ async def _run(*args: str, timeout: float = 60) -> tuple[int, str, str]:
 
 async def test_bad_config_exits_2_naming_file_and_field(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"development": {"WS_URL": "ws://x/", "chargePointID": "A"}, "ocpp": {"HeartbeatInterval": "often"}}))
+    path.write_text(
+        json.dumps(
+            {
+                "development": {"WS_URL": "ws://x/", "chargePointID": "A"},
+                "ocpp": {"HeartbeatInterval": "often"},
+            }
+        )
+    )
     code, _, err = await _run("run", "--config", str(path))
     assert code == 2
     assert str(path) in err and "HeartbeatInterval" in err
@@ -51,9 +58,18 @@ async def test_run_with_control_api_and_sigterm(tmp_path: Path) -> None:
         path = tmp_path / "config.json"
         path.write_text(json.dumps({"development": {"WS_URL": csms.url, "chargePointID": "CLI_CP"}}))
         proc = await asyncio.create_subprocess_exec(
-            PY, "-m", "ocpp_station", "run", "--config", str(path), "--control-port", "0",
-            "--data-dir", str(tmp_path / "data"),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            PY,
+            "-m",
+            "ocpp_station",
+            "run",
+            "--config",
+            str(path),
+            "--control-port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()

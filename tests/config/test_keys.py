@@ -4,18 +4,52 @@ from __future__ import annotations
 
 import pytest
 
-from ocpp_station.config.keys import KEYS, KEYS_BY_NAME, Access, ConfigValues, InvalidValue, KeyType, Profile, lookup
+from ocpp_station.config.keys import (
+    KEYS,
+    KEYS_BY_NAME,
+    Access,
+    ConfigValues,
+    InvalidValue,
+    KeyType,
+    Profile,
+    lookup,
+)
 
 CORE_KEYS = {
-    "AllowOfflineTxForUnknownId", "AuthorizationCacheEnabled", "AuthorizeRemoteTxRequests", "BlinkRepeat",
-    "ClockAlignedDataInterval", "ConnectionTimeOut", "ConnectorPhaseRotation", "ConnectorPhaseRotationMaxLength",
-    "GetConfigurationMaxKeys", "HeartbeatInterval", "LightIntensity", "LocalAuthorizeOffline", "LocalPreAuthorize",
-    "MaxEnergyOnInvalidId", "MeterValuesAlignedData", "MeterValuesAlignedDataMaxLength", "MeterValuesSampledData",
-    "MeterValuesSampledDataMaxLength", "MeterValueSampleInterval", "MinimumStatusDuration", "NumberOfConnectors",
-    "ResetRetries", "StopTransactionOnEVSideDisconnect", "StopTransactionOnInvalidId", "StopTxnAlignedData",
-    "StopTxnAlignedDataMaxLength", "StopTxnSampledData", "StopTxnSampledDataMaxLength", "SupportedFeatureProfiles",
-    "SupportedFeatureProfilesMaxLength", "TransactionMessageAttempts", "TransactionMessageRetryInterval",
-    "UnlockConnectorOnEVSideDisconnect", "WebSocketPingInterval",
+    "AllowOfflineTxForUnknownId",
+    "AuthorizationCacheEnabled",
+    "AuthorizeRemoteTxRequests",
+    "BlinkRepeat",
+    "ClockAlignedDataInterval",
+    "ConnectionTimeOut",
+    "ConnectorPhaseRotation",
+    "ConnectorPhaseRotationMaxLength",
+    "GetConfigurationMaxKeys",
+    "HeartbeatInterval",
+    "LightIntensity",
+    "LocalAuthorizeOffline",
+    "LocalPreAuthorize",
+    "MaxEnergyOnInvalidId",
+    "MeterValuesAlignedData",
+    "MeterValuesAlignedDataMaxLength",
+    "MeterValuesSampledData",
+    "MeterValuesSampledDataMaxLength",
+    "MeterValueSampleInterval",
+    "MinimumStatusDuration",
+    "NumberOfConnectors",
+    "ResetRetries",
+    "StopTransactionOnEVSideDisconnect",
+    "StopTransactionOnInvalidId",
+    "StopTxnAlignedData",
+    "StopTxnAlignedDataMaxLength",
+    "StopTxnSampledData",
+    "StopTxnSampledDataMaxLength",
+    "SupportedFeatureProfiles",
+    "SupportedFeatureProfilesMaxLength",
+    "TransactionMessageAttempts",
+    "TransactionMessageRetryInterval",
+    "UnlockConnectorOnEVSideDisconnect",
+    "WebSocketPingInterval",
 }
 
 

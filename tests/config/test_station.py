@@ -12,7 +12,9 @@ from ocpp_station.config.station import ConfigError, load_config, parse_config
 
 def test_original_layout_loads_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
-    path.write_text(json.dumps({"development": {"WS_URL": "ws://cms.local:80/ocpp/", "chargePointID": "CP_1"}}))
+    path.write_text(
+        json.dumps({"development": {"WS_URL": "ws://cms.local:80/ocpp/", "chargePointID": "CP_1"}})
+    )
     config = load_config(path)
     assert config.url == "ws://cms.local:80/ocpp/CP_1"
     assert config.charge_point_id == "CP_1"
@@ -56,12 +58,39 @@ def test_full_config() -> None:
         ({}, "development", "no such environment"),
         ({"development": {"chargePointID": "X"}}, "development.WS_URL", "required"),
         ({"development": {"WS_URL": "http://a", "chargePointID": "X"}}, "development.WS_URL", "ws://"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": ""}}, "development.chargePointID", "non-empty"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": {"phases": 2}}, "connectors.phases", "1 or 3"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": [{"maxCurent": 1}]}, "connectors[0]", "unknown field"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ocpp": {"HeartbeatInterval": -5}}, "ocpp", "HeartbeatInterval"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "identity": {"chargePointVendor": "x" * 21}}, "identity.chargePointVendor", "20"),
-        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "control": {"port": 70000}}, "control.port", "port"),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": ""}},
+            "development.chargePointID",
+            "non-empty",
+        ),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": {"phases": 2}},
+            "connectors.phases",
+            "1 or 3",
+        ),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "connectors": [{"maxCurent": 1}]},
+            "connectors[0]",
+            "unknown field",
+        ),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ocpp": {"HeartbeatInterval": -5}},
+            "ocpp",
+            "HeartbeatInterval",
+        ),
+        (
+            {
+                "development": {"WS_URL": "ws://a", "chargePointID": "X"},
+                "identity": {"chargePointVendor": "x" * 21},
+            },
+            "identity.chargePointVendor",
+            "20",
+        ),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "control": {"port": 70000}},
+            "control.port",
+            "port",
+        ),
         ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ev": {"phases": 7}}, "ev", "phases"),
     ],
 )

@@ -7,7 +7,11 @@
     h.advance(60)            # step deadline by deadline, a simulated minute in microseconds
 
 Every CALL the engine sends is recorded in ``h.calls`` and answered at once by ``h.responders``
-(action -> payload -> response payload | CallError | None to leave it unanswered).
+(action -> payload -> response payload | (code, description) for a CALLERROR | ``Unanswered()`` to
+leave it waiting; answer it later with ``h.answer(action, response)``). ``h.csms_call`` sends a CSMS
+CALL with a fresh message id. ``h.reboot()`` is the shell after a Reboot effect: a new Engine built
+from what the store kept (StoreConfigValue / StoreAvailability). ``authorized`` and ``charging`` are
+the OCTT reusable states of the same names.
 """
 
 from __future__ import annotations
@@ -180,7 +184,9 @@ class Harness:
         assert answers, f"no answer to {action}"
         return answers[0]
 
-    def csms_result(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+    def csms_result(
+        self, action: str, payload: dict[str, Any], message_id: str | None = None
+    ) -> dict[str, Any]:
         answer = self.csms_call(action, payload, message_id)
         assert answer[0] == 3, answer
         schemas.validate_response(action, answer[2])

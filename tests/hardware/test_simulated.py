@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ocpp_station.core.events import CablePlugged, CableUnplugged, EVReadyChanged, Event, IdTagPresented
+from ocpp_station.core.events import CablePlugged, CableUnplugged, Event, EVReadyChanged, IdTagPresented
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 
@@ -59,7 +59,7 @@ def test_ev_draws_min_of_its_max_and_the_limit() -> None:
 
 
 def test_single_phase_ev_on_three_phase_connector() -> None:
-    hw, clock, _ = make(EVParams(max_current_a=32, phases=1))
+    hw, _, _ = make(EVParams(max_current_a=32, phases=1))
     hw.plug(1)
     hw.set_current_limit(1, 32)
     hw.energize(1, True)
@@ -67,7 +67,9 @@ def test_single_phase_ev_on_three_phase_connector() -> None:
 
 
 def test_battery_full_suspends_the_ev_without_polling() -> None:
-    hw, clock, events = make(EVParams(max_current_a=16, phases=3, battery_wh=11040, soc_percent=50, target_soc_percent=100))
+    hw, clock, events = make(
+        EVParams(max_current_a=16, phases=3, battery_wh=11040, soc_percent=50, target_soc_percent=100)
+    )
     hw.plug(1)
     hw.set_current_limit(1, 16)
     hw.energize(1, True)
@@ -81,7 +83,7 @@ def test_battery_full_suspends_the_ev_without_polling() -> None:
 
 
 def test_suspend_resume_unplug_and_errors() -> None:
-    hw, clock, events = make()
+    hw, _, events = make()
     with pytest.raises(ValueError, match="no EV"):
         hw.unplug(1)
     with pytest.raises(ValueError, match="no connector 9"):
@@ -93,7 +95,13 @@ def test_suspend_resume_unplug_and_errors() -> None:
     hw.ev_resume(1)
     hw.present_id_tag("CARD")
     hw.unplug(1)
-    assert events == [CablePlugged(1), EVReadyChanged(1, False), EVReadyChanged(1, True), IdTagPresented("CARD"), CableUnplugged(1)]
+    assert events == [
+        CablePlugged(1),
+        EVReadyChanged(1, False),
+        EVReadyChanged(1, True),
+        IdTagPresented("CARD"),
+        CableUnplugged(1),
+    ]
 
 
 def test_lock_and_failing_unlock() -> None:

@@ -45,5 +45,5 @@ def test_newer_database_is_refused(tmp_path: Path) -> None:
 
 def test_corrupt_database_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "station.db").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="station.db"):
+    with pytest.raises(StoreError, match=r"station\.db"):
         SqliteStore.in_dir(tmp_path)

@@ -17,7 +17,7 @@ from websockets.asyncio.server import Request, Response, ServerConnection, serve
 
 from ocpp_station.config.station import ReconnectPolicy
 from ocpp_station.transport.backoff import backoff_delays
-from tests.transport.conftest import StationFactory, station_config
+from tests.stations import StationFactory, station_config
 
 NOW = "2026-11-25T12:00:00.000Z"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.transport.conftest import StationFactory, station_config
+from tests.stations import StationFactory, station_config
 
 PEER = Path(__file__).resolve().parent.parent / "peers" / "ocpp_rpc"
 NODE = shutil.which("node")

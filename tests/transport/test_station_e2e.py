@@ -10,7 +10,7 @@ import pytest
 
 from ocpp_station.sim.csms import CentralSystem, LogEntry
 from ocpp_station.transport.station import CallFailed
-from tests.transport.conftest import StationFactory, station_config
+from tests.stations import StationFactory, station_config
 
 
 def called(action: str) -> Callable[[LogEntry], bool]:

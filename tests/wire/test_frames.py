@@ -13,7 +13,9 @@ from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, 
 ids = st.text(min_size=1, max_size=36)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 payloads = st.dictionaries(st.text(max_size=12), json_values, max_size=5)
@@ -73,7 +75,7 @@ def test_null_payload_is_an_empty_object() -> None:
         (b'[2,1,"Heartbeat",{}]', ErrorCode.FormationViolation, None),
         (b'[7,"1",{}]', ErrorCode.ProtocolError, "1"),
         (b'["2","1","Heartbeat",{}]', ErrorCode.FormationViolation, "1"),
-        ('[2,"' .encode() + b"x" * 37 + b'","Heartbeat",{}]', ErrorCode.FormationViolation, "x" * 37),
+        (b'[2,"' + b"x" * 37 + b'","Heartbeat",{}]', ErrorCode.FormationViolation, "x" * 37),
     ],
 )
 def test_malformed_frames(text: bytes, code: ErrorCode, message_id: str | None) -> None:

@@ -20,9 +20,21 @@ def test_every_official_schema_compiles() -> None:
     ("action", "payload", "code"),
     [
         ("BootNotification", {"chargePointVendor": "V"}, ErrorCode.ProtocolError),
-        ("BootNotification", {"chargePointVendor": 5, "chargePointModel": "M"}, ErrorCode.TypeConstraintViolation),
-        ("BootNotification", {"chargePointVendor": "V" * 21, "chargePointModel": "M"}, ErrorCode.TypeConstraintViolation),
-        ("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M", "x": 1}, ErrorCode.FormationViolation),
+        (
+            "BootNotification",
+            {"chargePointVendor": 5, "chargePointModel": "M"},
+            ErrorCode.TypeConstraintViolation,
+        ),
+        (
+            "BootNotification",
+            {"chargePointVendor": "V" * 21, "chargePointModel": "M"},
+            ErrorCode.TypeConstraintViolation,
+        ),
+        (
+            "BootNotification",
+            {"chargePointVendor": "V", "chargePointModel": "M", "x": 1},
+            ErrorCode.FormationViolation,
+        ),
         ("Reset", {"type": "Medium"}, ErrorCode.PropertyConstraintViolation),
         ("MeterValues", {"connectorId": 1, "meterValue": []}, ErrorCode.OccurenceConstraintViolation),
         ("Heartbeat", {"x": 1}, ErrorCode.FormationViolation),

@@ -21,7 +21,6 @@ Bad requests get a 4xx with ``{"error": "..."}``; nothing here can crash the sta
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -138,7 +137,7 @@ def build_app(station: Station) -> web.Application:
             result = await station.call(action, payload, timeout=station.config.call_timeout_s + 5)
         except CallFailed as exc:
             return web.json_response({"error": {"code": exc.code, "description": exc.description}})
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return _error(504, f"no answer to {action}")
         return web.json_response({"result": result})
 

@@ -72,7 +72,9 @@ class Context:
         front: bool = False,
     ) -> None:
         """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow."""
-        self.outbox.add(OutgoingCall(action, payload, meta or {}, transactional), front=front)
+        call = OutgoingCall(action, payload, meta or {}, transactional)
+        # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
+        self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
 
     def route(
         self,

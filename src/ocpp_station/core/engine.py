@@ -70,6 +70,7 @@ class Engine:
         self.reset = Reset(ctx, self.transactions)
         self.data_transfer = DataTransfer(ctx)
         self.transactions.on_ended.append(self.availability.transaction_ended)
+        self.transactions.on_idle.append(self.availability.connector_idle)
         self.configuration.on_change.update(
             {
                 "HeartbeatInterval": self.registration.schedule_heartbeat,
@@ -194,6 +195,9 @@ class Engine:
             if exc.code is ErrorCode.ProtocolError:
                 log.warning("ignoring frame: %s", exc.description)  # OCPP-J 1.6 §4.1.3
                 return
+            if self._silenced():
+                log.warning("Rejected by the CSMS: not answering a bad frame (OCPP 1.6 §4.2)")
+                return
             self._send_error(exc.message_id or "-1", exc)
             return
         if isinstance(frame, Call):
@@ -203,6 +207,10 @@ class Engine:
         else:
             self._call_error(frame)
 
+    def _silenced(self) -> bool:
+        """While Rejected the charge point SHALL NOT respond to any CSMS message (OCPP 1.6 §4.2)."""
+        return self.ctx.registration == "Rejected" and self.ctx.settings.strict
+
     def _send_error(self, message_id: str, exc: OcppError) -> None:
         self.ctx.emit(
             SendFrame(encode_frame(CallError(message_id, exc.code, exc.description[:255], exc.details)))
@@ -211,13 +219,13 @@ class Engine:
     def _incoming_call(self, call: Call) -> None:
         ctx = self.ctx
         strict = ctx.settings.strict
+        if self._silenced():
+            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", call.action)
+            return
         cached = self._recent.get(call.message_id)
         if cached is not None and cached[0] == call.action:
             # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
             ctx.emit(SendFrame(cached[1]))
-            return
-        if ctx.registration == "Rejected" and strict:
-            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", call.action)
             return
         try:
             handler = ctx.incoming.get(call.action)

@@ -9,7 +9,8 @@ Policy by kind of message:
   OCPP 1.6 §4.7 "Transaction-related messages") survive disconnects and timeouts and are resent in
   order; a CALLERROR is retried ``TransactionMessageAttempts`` times, waiting
   ``TransactionMessageRetryInterval`` x attempt between tries, then dropped.
-* StatusNotification is kept while offline, collapsed to the newest per connector.
+* StatusNotification is kept while offline, collapsed to the newest per connector (queued online,
+  every one is sent).
 * Everything else that is in flight when the link drops, or times out, fails back to its feature.
 """
 
@@ -56,15 +57,24 @@ class Outbox:
     def __iter__(self) -> Iterator[OutgoingCall]:
         return iter(self._queue)
 
-    def add(self, call: OutgoingCall, *, front: bool = False) -> None:
-        if call.action == "StatusNotification":
+    def add(self, call: OutgoingCall, *, front: bool = False, collapse: bool = True) -> None:
+        """Queue ``call`` (at the front: a call taken back after a lost link or a timeout).
+
+        With ``collapse`` (while offline) a StatusNotification replaces the queued one of its connector;
+        one taken back to the front is older than any queued one, so a queued one replaces it instead.
+        Online every status change is sent, in order (errata 3.19: SHALL send on every change).
+        """
+        if call.action == "StatusNotification" and collapse:
             connector_id = call.payload.get("connectorId")
-            for queued in list(self._queue):
-                if (
-                    queued.action == "StatusNotification"
-                    and queued.payload.get("connectorId") == connector_id
-                ):
-                    self._queue.remove(queued)
+            same = [
+                queued
+                for queued in self._queue
+                if queued.action == "StatusNotification" and queued.payload.get("connectorId") == connector_id
+            ]
+            if front and same:
+                return
+            for queued in same:
+                self._queue.remove(queued)
         if front:
             self._queue.appendleft(call)
         else:
@@ -72,15 +82,18 @@ class Outbox:
 
     def next_ready(self, now: float, accepted: bool) -> OutgoingCall | None:
         """Take the next call that may be sent now, or None. Order is kept, except that
-        BootNotification goes ahead of everything while the charge point is not yet Accepted."""
+        BootNotification goes ahead of everything while the charge point is not yet Accepted, and
+        other messages need not wait behind a transaction message waiting for its retry (OCPP 1.6 §3.7)."""
         if self.in_flight is not None:
             return None
+        waiting_transaction = False
         for call in self._queue:
             if not accepted and call.action not in ALLOWED_BEFORE_ACCEPTED:
                 continue
+            if call.transactional and waiting_transaction:
+                continue  # transaction messages keep their order
             if call.not_before > now:
-                if call.transactional:
-                    return None  # transaction messages keep their order
+                waiting_transaction = waiting_transaction or call.transactional
                 continue
             self._queue.remove(call)
             return call

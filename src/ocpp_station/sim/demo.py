@@ -93,7 +93,7 @@ async def run_demo(charge_seconds: float = 6.0) -> int:
         energy = state["connectors"][1]["meterWh"]
         _step(f"Session complete: {energy:.0f} Wh delivered; CSMS acknowledged StopTransaction ({stop.kind})")
         return 0
-    except (asyncio.TimeoutError, TimeoutError) as exc:
+    except TimeoutError as exc:
         print(f"\ndemo failed: timed out waiting ({exc})")
         return 1
     finally:

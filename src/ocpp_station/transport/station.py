@@ -263,7 +263,7 @@ class Station:
                 await self._connection()
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
-            except (OSError, websockets.exceptions.WebSocketException, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
                 log.warning("connection to %s failed: %s", self.config.url, exc or type(exc).__name__)
             if self._stopping:
                 break
@@ -350,7 +350,7 @@ class Station:
             try:
                 pong = await ws.ping()
                 await asyncio.wait_for(pong, timeout=interval)
-            except (asyncio.TimeoutError, websockets.exceptions.ConnectionClosed):
+            except (TimeoutError, websockets.exceptions.ConnectionClosed):
                 log.warning("no pong within %s s: dropping the connection", interval)
                 if ws.transport is not None:
                     ws.transport.abort()

@@ -44,9 +44,10 @@ class Availability:
         return {"status": "Scheduled" if busy and not operative else "Accepted"}
 
     def transaction_ended(self, connector_id: int) -> None:
-        """Apply an availability change that was Scheduled for this connector's transaction."""
+        """Apply an availability change that was Scheduled for this connector's transaction, at once
+        when no user action is left (§4.9 C8), else once the connector leaves Finishing (F8)."""
         c = self.ctx.connectors[connector_id]
-        if c.scheduled_operative is not None:
+        if c.scheduled_operative is not None and not c.finishing:
             self._set(c, c.scheduled_operative)
         station = self.ctx.connectors[0]
         if station.scheduled_operative is not None and not any(
@@ -54,3 +55,9 @@ class Availability:
         ):
             self._set(station, station.scheduled_operative)
         self.status.refresh()
+
+    def connector_idle(self, connector_id: int) -> None:
+        """The connector left Finishing: now apply what was Scheduled for it."""
+        c = self.ctx.connectors[connector_id]
+        if c.scheduled_operative is not None and c.transaction is None:
+            self._set(c, c.scheduled_operative)

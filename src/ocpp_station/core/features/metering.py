@@ -98,6 +98,11 @@ class Metering:
         self._aligned_energy: dict[int, float] = {}
         self._boundary = 0.0
 
+    def _measurands(self, key: str) -> list[str]:
+        """MeterValuesSampledData / MeterValuesAlignedData; an empty list means the energy register
+        (OCTT TC_070_CS, TC_071_CS: "Energy.Active.Import.Register is assumed as default")."""
+        return self.ctx.config.get_list(key) or ["Energy.Active.Import.Register"]
+
     def _meter_value(
         self, connector_id: int, measurands: list[str], context: str, interval_energy_wh: float | None = None
     ) -> dict[str, Any] | None:
@@ -125,9 +130,7 @@ class Metering:
     # -- sampled data --------------------------------------------------------------------------
     def transaction_started(self, tx: Transaction) -> None:
         cid = tx.connector_id
-        begin = self._meter_value(
-            cid, self.ctx.config.get_list("MeterValuesSampledData"), "Transaction.Begin"
-        )
+        begin = self._meter_value(cid, self._measurands("MeterValuesSampledData"), "Transaction.Begin")
         if begin is not None and self.ctx.config.get_int("MeterValueSampleInterval") > 0:
             self.send(cid, begin, tx)
         self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.Begin")
@@ -157,9 +160,7 @@ class Metering:
         tx = self.ctx.connectors[connector_id].transaction
         if tx is None:
             return
-        value = self._meter_value(
-            connector_id, self.ctx.config.get_list("MeterValuesSampledData"), "Sample.Periodic"
-        )
+        value = self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), "Sample.Periodic")
         if value is not None:
             self.send(connector_id, value, tx)
         self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
@@ -175,7 +176,7 @@ class Metering:
         self.ctx.timers.set("aligned", self._boundary - self.ctx.clock_offset_s, self._aligned)
 
     def _aligned(self, now: float) -> None:
-        measurands = self.ctx.config.get_list("MeterValuesAlignedData")
+        measurands = self._measurands("MeterValuesAlignedData")
         # Stamp the exact boundary the timer was set for, not the instant it fired.
         boundary = self._boundary
         for cid in self.ctx.connector_ids():
@@ -183,7 +184,7 @@ class Metering:
             energy = connector.meter.energy_wh
             interval_energy = energy - self._aligned_energy.get(cid, energy)
             self._aligned_energy[cid] = energy
-            if measurands and self.ctx.accepted:
+            if self.ctx.accepted:
                 value = self._meter_value(cid, measurands, "Sample.Clock", interval_energy)
                 if value is not None:
                     value["timestamp"] = format_datetime(boundary)

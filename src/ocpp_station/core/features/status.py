@@ -112,7 +112,12 @@ class StatusReporter:
 
     def _report(self, connector: Connector, status: str, error: str) -> None:
         previous = connector.reported_status
-        if previous is not None and status not in TRANSITIONS.get(previous, frozenset()) and connector.id > 0:
+        if (
+            previous is not None
+            and previous != status  # the same status with another errorCode
+            and status not in TRANSITIONS.get(previous, frozenset())
+            and connector.id > 0
+        ):
             log.warning("connector %s: %s -> %s is not a §4.9 transition", connector.id, previous, status)
         connector.reported_status = status
         connector.reported_error = error
@@ -134,10 +139,16 @@ class StatusReporter:
                 payload["info"] = fault.info
             if fault.vendor_error_code:
                 payload["vendorErrorCode"] = fault.vendor_error_code
+        elif not connector.plugged and (connector.transaction is not None or connector.finishing):
+            # §4.9: SuspendedEV (transaction goes on) or Finishing (stopped) after the EV side was
+            # unplugged carries this info (OCTT TC_005_3_CS step 1).
+            payload["info"] = "EV side disconnected"
         self.ctx.call("StatusNotification", payload)
 
     def send_all(self) -> None:
         """After (re)boot: the status of connector 0 and of every connector (§4.9, §4.2)."""
+        # These supersede whatever was queued while not yet Accepted.
+        self.ctx.outbox.remove_where(lambda call: call.action == "StatusNotification")
         for connector in self.ctx.connectors:
             connector.reported_status = derive_status(connector)
             connector.reported_error = connector.fault.error_code if connector.fault else "NoError"

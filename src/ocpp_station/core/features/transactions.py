@@ -41,6 +41,9 @@ class Transactions:
         self._waiting: dict[int, tuple[str, IdTagInfo, dict[str, Any]]] = {}
         #: Called with the connector id whenever a transaction ends (availability, reset).
         self.on_ended: list[Callable[[int], None]] = []
+        #: Called with the connector id when a connector leaves Finishing (the cable came out or went
+        #: in again): the user actions after a transaction are done (§4.9 F8).
+        self.on_idle: list[Callable[[int], None]] = []
         ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
         ctx.route("StopTransaction", result=self._stop_result, prepare=self._fill_transaction_id)
         ctx.route("MeterValues", prepare=self._fill_transaction_id)
@@ -80,11 +83,13 @@ class Transactions:
     def plugged(self, connector_id: int) -> None:
         c = self._connector(connector_id)
         c.plugged = True
-        c.finishing = False
+        self._finished(c)
         if c.transaction is not None:
             if not c.transaction.deauthorized:
                 self._energize(c, True)
-        elif connector_id in self._waiting:
+        elif connector_id in self._waiting and self._idle(c):
+            # Not on a faulted or unavailable connector (OCTT TC_024_CS: no transaction after a
+            # ConnectorLockFailure); the idTag keeps waiting until ConnectionTimeOut.
             id_tag, info, meta = self._waiting.pop(connector_id)
             self._start(c, id_tag, info, meta)
         else:
@@ -100,7 +105,7 @@ class Transactions:
     def unplugged(self, connector_id: int) -> None:
         c = self._connector(connector_id)
         c.plugged = False
-        c.finishing = False
+        self._finished(c)
         tx = c.transaction
         if tx is not None:
             if self.ctx.config.get_bool("StopTransactionOnEVSideDisconnect"):
@@ -108,6 +113,12 @@ class Transactions:
                 self.stop(connector_id, "EVDisconnected", unlock=unlock)
             # else §4.10: the transaction goes on and the cable stays locked until the EV is back.
         self.status.refresh(connector_id)
+
+    def _finished(self, c: Connector) -> None:
+        if c.finishing:
+            c.finishing = False
+            for callback in self.on_idle:
+                callback(c.id)
 
     def ev_ready(self, connector_id: int, ready: bool) -> None:
         self._connector(connector_id).ev_ready = ready
@@ -136,7 +147,9 @@ class Transactions:
                     self.stop(c.id, "Local", id_tag=id_tag)
                     return
         target = self._pick_connector(connector_id)
-        if target is None and not any(c.transaction for c in candidates):
+        if target is None and not any(c.transaction and c.transaction.parent_id_tag for c in candidates):
+            # Nothing to start, and no running transaction another tag of its group could stop:
+            # no Authorize.req (OCTT TC_068_CS step 1).
             log.info("idTag %s presented but no connector can start a transaction", id_tag)
             return
         self.auth.request(id_tag, {"purpose": "card", "connector": connector_id})
@@ -237,6 +250,8 @@ class Transactions:
         tx.transaction_id = int(payload["transactionId"])
         info: IdTagInfo = payload["idTagInfo"]
         self.auth.remember(tx.id_tag, info)
+        if info.get("parentIdTag"):
+            tx.parent_id_tag = info["parentIdTag"]  # the group that may stop it (§3.10)
         if info.get("status") != "Accepted":
             # §3.5.4 / §9.1.24: the CSMS does not accept this idTag after all.
             tx.deauthorized = True
@@ -246,6 +261,11 @@ class Transactions:
 
     def _start_failed(self, call: OutgoingCall, reason: str) -> None:
         log.error("StartTransaction for local transaction %s dropped (%s)", call.meta.get("tx"), reason)
+        tx = self.open.get(call.meta["tx"])
+        if tx is not None and tx.transaction_id is None:
+            # Errata 3.18 (§4.8): no transactionId will ever come; the transaction's other messages
+            # go out with transactionId -1 instead of being dropped.
+            tx.transaction_id = -1
 
     def _enforce_invalid_id(self, c: Connector) -> None:
         """After a non-Accepted StartTransaction.conf: allow MaxEnergyOnInvalidId Wh, then stop the
@@ -284,10 +304,17 @@ class Transactions:
         if tx.stop_data:
             payload["transactionData"] = tx.stop_data
         self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
-        c.finishing = c.plugged
+        # Finishing until the cable is out (§4.9 C6). A fixed cable already unplugged at the EV needs
+        # nothing more (C1). A socket reports Finishing even then (§4.9 "EV side disconnected",
+        # OCTT TC_005_1_CS, TC_005_3_CS), and, as CableUnplugged stands for the cable leaving with the
+        # EV, is free again right after (F1).
+        c.finishing = c.plugged or self.ctx.settings.spec(c.id).kind == "socket"
         for callback in self.on_ended:
             callback(connector_id)
         self.status.refresh(connector_id)
+        if not c.plugged:
+            self._finished(c)
+            self.status.refresh(connector_id)
 
     def stop_all(self, reason: str) -> None:
         for c in self.ctx.connectors[1:]:
