@@ -22,16 +22,19 @@ from typing import Any
 import orjson
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import Effect, SendFrame, StoreAvailability, StoreConfigValue
+from ocpp_station.core.effects import Effect, LockConnector, SendFrame, StoreAvailability, StoreConfigValue
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     CablePlugged,
+    CableRemoved,
+    CableUnplugged,
     Connected,
     Disconnected,
     Event,
     FrameReceived,
     IdTagPresented,
     TimerDue,
+    UnlockCompleted,
 )
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire import schemas
@@ -67,6 +70,9 @@ class Harness:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.replies: list[list[Any]] = []  # our CALLRESULT / CALLERROR frames
         self.effects: list[Effect] = []
+        #: Socket connectors whose EV side was unplugged while the cable is still in the socket.
+        self.cable_left_in: dict[int, bool] = {}
+        self.locked: dict[int, bool] = {}
         self.valid_tags = (
             valid_tags if valid_tags is not None else {"TAG", "TAG2", "PARENT_A", "CHILD_A1", "CHILD_A2"}
         )
@@ -105,8 +111,15 @@ class Harness:
 
     # -- driving -------------------------------------------------------------------------------
     def feed(self, event: Event) -> list[Effect]:
+        if isinstance(event, CableUnplugged) and self._is_socket(event.connector_id):
+            self.cable_left_in[event.connector_id] = True
+        if isinstance(event, UnlockCompleted) and event.unlocked:
+            self.locked[event.connector_id] = False
         effects = self.engine.handle(event, self.now)
         self.effects.extend(effects)
+        for effect in effects:
+            if isinstance(effect, LockConnector):
+                self.locked[effect.connector_id] = effect.locked
         for effect in effects:
             if isinstance(effect, StoreConfigValue):
                 self.stored_config[effect.name] = effect.value
@@ -115,6 +128,12 @@ class Harness:
         for effect in effects:
             if isinstance(effect, SendFrame):
                 self._on_sent(orjson.loads(effect.data))
+        # The simulated driver takes the cable out of the socket once the EV side is unplugged and the
+        # lock is open (as ocpp_station.hardware.simulated does).
+        for cid, left in list(self.cable_left_in.items()):
+            if left and not self.locked.get(cid, False):
+                self.cable_left_in[cid] = False
+                self.feed(CableRemoved(cid))
         return effects
 
     def _on_sent(self, frame: list[Any]) -> None:
@@ -172,6 +191,10 @@ class Harness:
         if connect:
             after.feed(Connected())
         return after
+
+    def _is_socket(self, connector_id: int) -> bool:
+        specs = self.engine.settings.connectors
+        return 1 <= connector_id <= len(specs) and specs[connector_id - 1].kind == "socket"
 
     def csms_call(self, action: str, payload: dict[str, Any], message_id: str | None = None) -> list[Any]:
         """The CSMS sends a CALL (a fresh message id unless given); returns our answer frame."""

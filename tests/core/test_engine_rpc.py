@@ -146,7 +146,8 @@ def test_authorize_timeout_decides_offline() -> None:
 
 
 def test_pending_only_boot_retries_and_csms_calls_are_answered() -> None:
-    h = Harness(boot_status="Pending")  # interval 300
+    # ConnectionTimeOut off: the plugged connector stays Preparing while we wait (no errata B6 timeout).
+    h = Harness(boot_status="Pending", config={"ConnectionTimeOut": "0"})  # interval 300
     assert h.actions() == ["BootNotification"]
     h.feed(CablePlugged(1))
     h.feed(IdTagPresented("TAG"))

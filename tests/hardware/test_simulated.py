@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 import pytest
 
-from ocpp_station.core.events import CablePlugged, CableUnplugged, Event, EVReadyChanged, IdTagPresented
+from ocpp_station.core.events import (
+    CablePlugged,
+    CableRemoved,
+    CableUnplugged,
+    Event,
+    EVReadyChanged,
+    IdTagPresented,
+)
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 
@@ -101,7 +108,22 @@ def test_suspend_resume_unplug_and_errors() -> None:
         EVReadyChanged(1, True),
         IdTagPresented("CARD"),
         CableUnplugged(1),
+        CableRemoved(1),  # the socket is not locked: the simulated driver takes the cable
     ]
+
+
+def test_a_locked_socket_keeps_the_cable_until_unlocked() -> None:
+    hw, _, events = make()
+    hw.plug(1)
+    hw.set_lock(1, True)
+    hw.unplug(1)
+    assert events[-1] == CableUnplugged(1)
+    hw.set_lock_failure(1, True)
+    hw.set_lock(1, False)
+    assert events[-1] == CableUnplugged(1)
+    hw.set_lock_failure(1, False)
+    assert hw.unlock(1) is True
+    assert events[-1] == CableRemoved(1)
 
 
 def test_lock_and_failing_unlock() -> None:

@@ -154,3 +154,17 @@ async def test_unlock_connector(csms: CentralSystem, start_station: StationFacto
     station.simulator.set_lock_failure(1, True)
     assert (await csms.call("CP_1", "UnlockConnector", {"connectorId": 1}))["status"] == "UnlockFailed"
     assert (await csms.call("CP_1", "UnlockConnector", {"connectorId": 7}))["status"] == "NotSupported"
+
+
+async def test_locked_cable_keeps_finishing_until_unlocked(csms: CentralSystem, start_station: StationFactory) -> None:
+    """UnlockConnectorOnEVSideDisconnect=false: the driver's cable stays locked in the socket."""
+    station = await start_station(station_config(csms.url, ocpp={"UnlockConnectorOnEVSideDisconnect": False}))
+    station.plug(1)
+    station.present_id_tag("CARD1")
+    await station.wait_for(lambda s: s["connectors"][1]["transactionId"] is not None)
+    station.unplug(1)
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Finishing")
+    await asyncio.sleep(0.2)
+    assert station.state()["connectors"][1]["status"] == "Finishing"
+    assert (await csms.call("CP_1", "UnlockConnector", {"connectorId": 1}))["status"] == "Unlocked"
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")

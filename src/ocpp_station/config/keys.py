@@ -294,6 +294,7 @@ class ConfigValues:
 
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self._values: dict[str, str] = {key.name: key.default for key in KEYS}
+        self._pinned: set[str] = set()
         for name, value in (overrides or {}).items():
             key = lookup(name)
             if key is not None:
@@ -313,7 +314,16 @@ class ConfigValues:
 
     def set(self, name: str, value: str) -> None:
         """Set without access checks (the station itself, e.g. NumberOfConnectors)."""
+        if name not in self._pinned:
+            self._values[name] = value
+
+    def pin(self, name: str, value: str) -> None:
+        """Fix a key's value for this charge point and report it read-only (hardware decides it)."""
         self._values[name] = value
+        self._pinned.add(name)
+
+    def is_readonly(self, key: ConfigKey) -> bool:
+        return key.readonly or key.name in self._pinned
 
     def items(self) -> Iterable[tuple[ConfigKey, str]]:
         return ((key, self._values[key.name]) for key in KEYS)

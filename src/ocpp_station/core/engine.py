@@ -55,6 +55,9 @@ class Engine:
         self.settings = settings
         config = ConfigValues(config_values)
         config.set("NumberOfConnectors", str(settings.connector_count))
+        if all(spec.kind == "cable" for spec in settings.connectors):
+            # Errata 3.85: a fixed cable reports false and does not allow a change.
+            config.pin("UnlockConnectorOnEVSideDisconnect", "false")
         self.outbox = Outbox(id_factory or (lambda: str(next(counter))))
         self.ctx = ctx = Context(settings, config, self.outbox, now)
         ctx.reply = self._reply_later
@@ -91,6 +94,7 @@ class Engine:
             ev.MeterRead: lambda e: self.transactions.meters(e.readings),
             ev.CablePlugged: lambda e: self._for_connector(e.connector_id, self.transactions.plugged),
             ev.CableUnplugged: lambda e: self._for_connector(e.connector_id, self.transactions.unplugged),
+            ev.CableRemoved: lambda e: self._for_connector(e.connector_id, self.transactions.cable_removed),
             ev.EVReadyChanged: lambda e: self._for_connector(
                 e.connector_id, lambda cid: self.transactions.ev_ready(cid, e.ready)
             ),
@@ -159,8 +163,6 @@ class Engine:
             message_id = self.outbox.start(call, ctx.now, ctx.settings.call_timeout_s)
             call.attempts += 1
             ctx.emit(SendFrame(encode_call(message_id, call.action, call.payload)))
-            if call.action != "Heartbeat":
-                self.registration.schedule_heartbeat()
             return
 
     # -- connection ---------------------------------------------------------------------------------

@@ -62,6 +62,16 @@ class CableUnplugged:
 
 
 @dataclass(frozen=True, slots=True)
+class CableRemoved:
+    """The driver's cable left the socket (socket connectors: the proximity pilot is gone).
+
+    ``CableUnplugged`` is the EV side; with a socket the cable may stay in (locked) after it, and the
+    connector stays Finishing until this event (OCPP 1.6 §4.9, OCTT TC_005_x)."""
+
+    connector_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class EVReadyChanged:
     """The EV started (True) or stopped (False) drawing energy the EVSE offers (SuspendedEV)."""
 
@@ -116,6 +126,7 @@ Event = (
     | MeterRead
     | CablePlugged
     | CableUnplugged
+    | CableRemoved
     | EVReadyChanged
     | IdTagPresented
     | FaultRaised

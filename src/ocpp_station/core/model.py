@@ -43,7 +43,10 @@ class Connector:
     operative: bool = True
     #: A ChangeAvailability answered Scheduled: the availability to take when the transaction ends.
     scheduled_operative: bool | None = None
+    #: The EV is connected (control pilot).
     plugged: bool = False
+    #: Socket connectors: the driver's cable is in the socket (proximity pilot), EV connected or not.
+    cable_in_socket: bool = False
     ev_ready: bool = True
     fault: Fault | None = None
     reserved: bool = False

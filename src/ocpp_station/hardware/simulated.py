@@ -15,6 +15,7 @@ from typing import Any
 
 from ocpp_station.core.events import (
     CablePlugged,
+    CableRemoved,
     CableUnplugged,
     EVReadyChanged,
     FaultCleared,
@@ -92,6 +93,8 @@ class _Connector:
     limit_a: float = 0.0
     locked: bool = False
     lock_fails: bool = False
+    #: Socket connectors: the driver's cable is still in the socket after the EV side was unplugged.
+    cable_left_in: bool = False
     cancel_full: Callable[[], None] | None = field(default=None, repr=False)
 
     def drawing_phases(self) -> int:
@@ -140,14 +143,25 @@ class SimulatedHardware:
         self._plan_full(connector_id)
 
     def set_lock(self, connector_id: int, locked: bool) -> None:
+        if not locked and self._get(connector_id).lock_fails:
+            return
         self._get(connector_id).locked = locked
+        self._take_cable(connector_id)
 
     def unlock(self, connector_id: int) -> bool:
         c = self._get(connector_id)
         if c.lock_fails:
             return False
         c.locked = False
+        self._take_cable(connector_id)
         return True
+
+    def _take_cable(self, connector_id: int) -> None:
+        """The simulated driver takes the cable out of the socket as soon as the lock lets go."""
+        c = self._connectors[connector_id]
+        if c.cable_left_in and not c.locked:
+            c.cable_left_in = False
+            self._sink(CableRemoved(connector_id))
 
     def read_meter(self, connector_id: int) -> MeterReading:
         if connector_id == 0:
@@ -201,7 +215,9 @@ class SimulatedHardware:
         self._integrate(c)
         c.ev = None
         self._plan_full(connector_id)
+        c.cable_left_in = c.spec.kind == "socket"
         self._sink(CableUnplugged(connector_id))
+        self._take_cable(connector_id)
 
     def ev_suspend(self, connector_id: int) -> None:
         self._set_wants(connector_id, False)

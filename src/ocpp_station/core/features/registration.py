@@ -91,8 +91,11 @@ class Registration:
 
     # -- Heartbeat (§4.6) ---------------------------------------------------------------------
     def schedule_heartbeat(self) -> None:
-        """(Re)arm the heartbeat: HeartbeatInterval after the last CALL we sent (§4.6 allows
-        skipping a heartbeat when another PDU went out within the interval)."""
+        """(Re)arm the heartbeat: every HeartbeatInterval seconds while Accepted (§4.6, §9.1.10).
+
+        §4.6 allows skipping a heartbeat when other PDUs went out; we do not, so the central system
+        sees a regular beat and the clock is resynchronised even during long sessions.
+        """
         interval = self.ctx.config.get_int("HeartbeatInterval")
         if interval <= 0 or not self.ctx.accepted:
             self.ctx.timers.cancel("heartbeat")

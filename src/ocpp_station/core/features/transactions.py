@@ -62,7 +62,6 @@ class Transactions:
             and c.operative
             and station.operative
             and station.fault is None
-            and not c.finishing
         )
 
     def running(self) -> list[Transaction]:
@@ -83,7 +82,10 @@ class Transactions:
     def plugged(self, connector_id: int) -> None:
         c = self._connector(connector_id)
         c.plugged = True
+        c.cable_in_socket = self.ctx.settings.spec(connector_id).kind == "socket"
         self._finished(c)
+        if c.transaction is None and connector_id not in self._waiting:
+            self._arm_connection_timeout(c)
         if c.transaction is not None:
             if not c.transaction.deauthorized:
                 self._energize(c, True)
@@ -103,15 +105,26 @@ class Transactions:
         self.status.refresh(connector_id)
 
     def unplugged(self, connector_id: int) -> None:
+        """The EV side was unplugged (a socket may keep the cable: see :meth:`cable_removed`)."""
         c = self._connector(connector_id)
         c.plugged = False
-        self._finished(c)
+        if connector_id not in self._waiting:
+            self.ctx.timers.cancel(("connection-timeout", connector_id))
+        if not c.cable_in_socket:
+            self._finished(c)
         tx = c.transaction
         if tx is not None:
             if self.ctx.config.get_bool("StopTransactionOnEVSideDisconnect"):
                 unlock = self.ctx.config.get_bool("UnlockConnectorOnEVSideDisconnect")
                 self.stop(connector_id, "EVDisconnected", unlock=unlock)
             # else §4.10: the transaction goes on and the cable stays locked until the EV is back.
+        self.status.refresh(connector_id)
+
+    def cable_removed(self, connector_id: int) -> None:
+        c = self._connector(connector_id)
+        c.cable_in_socket = False
+        if not c.plugged:
+            self._finished(c)
         self.status.refresh(connector_id)
 
     def _finished(self, c: Connector) -> None:
@@ -138,6 +151,14 @@ class Transactions:
         for c in candidates:
             if c.transaction is not None and c.transaction.id_tag == id_tag:
                 self.stop(c.id, "Local", id_tag=id_tag)
+                return
+        # §4.9 B1: a second presentation of a waiting idTag ends the intended usage.
+        for c in candidates:
+            waiting = self._waiting.get(c.id)
+            if waiting is not None and waiting[0] == id_tag:
+                del self._waiting[c.id]
+                self._clear_waiting(c)
+                self.status.refresh(c.id)
                 return
         # A tag of the same group (parentIdTag) may stop it too, once its parent is known.
         parent = self.auth.parent_of(id_tag)
@@ -198,11 +219,21 @@ class Transactions:
                 ("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id)
             )
 
+    def _arm_connection_timeout(self, c: Connector) -> None:
+        timeout = self.ctx.config.get_int("ConnectionTimeOut")
+        if timeout > 0:
+            self.ctx.timers.set(("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id))
+
     def _timed_out(self, connector_id: int, now: float) -> None:
+        """ConnectionTimeOut (§9.1.6, errata 3.20/3.21): card first without a cable goes back to
+        Available (B1); cable first without a card goes to Finishing (B6) until it is unplugged."""
         c = self._connector(connector_id)
         if self._waiting.pop(connector_id, None) is not None:
             log.info("connector %s: ConnectionTimeOut, no cable came", connector_id)
-        self._clear_waiting(c)
+            self._clear_waiting(c)
+        elif c.plugged and c.transaction is None and not c.finishing:
+            log.info("connector %s: ConnectionTimeOut, no idTag came", connector_id)
+            c.finishing = True
         self.status.refresh(connector_id)
 
     def _clear_waiting(self, c: Connector) -> None:
@@ -214,7 +245,7 @@ class Transactions:
         """Begin a transaction now (§4.8) and queue StartTransaction.req."""
         self._clear_waiting(c)
         self._waiting.pop(c.id, None)
-        c.finishing = False
+        self._finished(c)  # F2: a new session from Finishing
         tx = Transaction(
             local_id=self.next_local_id,
             connector_id=c.id,
@@ -304,17 +335,13 @@ class Transactions:
         if tx.stop_data:
             payload["transactionData"] = tx.stop_data
         self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
-        # Finishing until the cable is out (§4.9 C6). A fixed cable already unplugged at the EV needs
-        # nothing more (C1). A socket reports Finishing even then (§4.9 "EV side disconnected",
-        # OCTT TC_005_1_CS, TC_005_3_CS), and, as CableUnplugged stands for the cable leaving with the
-        # EV, is free again right after (F1).
-        c.finishing = c.plugged or self.ctx.settings.spec(c.id).kind == "socket"
+        # Finishing until the cable is out (§4.9 C6): the EV still connected, or a socket still holding
+        # the driver's cable after the EV side was unplugged (TC_005_1, TC_005_3). A fixed cable
+        # already unplugged at the EV needs nothing more (C1).
+        c.finishing = c.plugged or c.cable_in_socket
         for callback in self.on_ended:
             callback(connector_id)
         self.status.refresh(connector_id)
-        if not c.plugged:
-            self._finished(c)
-            self.status.refresh(connector_id)
 
     def stop_all(self, reason: str) -> None:
         for c in self.ctx.connectors[1:]:
