@@ -32,11 +32,34 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
 SAMPLES = [
-    {"value": "1234.5", "context": "Sample.Periodic", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+    {
+        "value": "1234.5",
+        "context": "Sample.Periodic",
+        "measurand": "Energy.Active.Import.Register",
+        "unit": "Wh",
+    },
     {"value": "7360.0", "context": "Sample.Periodic", "measurand": "Power.Active.Import", "unit": "W"},
-    {"value": "32.0", "context": "Sample.Periodic", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
-    {"value": "32.0", "context": "Sample.Periodic", "measurand": "Current.Import", "phase": "L2", "unit": "A"},
-    {"value": "32.0", "context": "Sample.Periodic", "measurand": "Current.Import", "phase": "L3", "unit": "A"},
+    {
+        "value": "32.0",
+        "context": "Sample.Periodic",
+        "measurand": "Current.Import",
+        "phase": "L1",
+        "unit": "A",
+    },
+    {
+        "value": "32.0",
+        "context": "Sample.Periodic",
+        "measurand": "Current.Import",
+        "phase": "L2",
+        "unit": "A",
+    },
+    {
+        "value": "32.0",
+        "context": "Sample.Periodic",
+        "measurand": "Current.Import",
+        "phase": "L3",
+        "unit": "A",
+    },
     {"value": "230.1", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L1-N", "unit": "V"},
     {"value": "229.8", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L2-N", "unit": "V"},
     {"value": "230.4", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L3-N", "unit": "V"},
@@ -64,7 +87,9 @@ def _server_main(port: int, ready: Any) -> None:
                 await ws.send(json.dumps([3, frame[1], answers.get(frame[2], {})]))
 
     async def main() -> None:
-        async with serve(handler, "127.0.0.1", port, subprotocols=["ocpp1.6"], compression=None, ping_interval=None):
+        async with serve(
+            handler, "127.0.0.1", port, subprotocols=["ocpp1.6"], compression=None, ping_interval=None
+        ):
             ready.set()
             await asyncio.Future()
 
@@ -137,7 +162,9 @@ async def bench_mobilityhouse(url: str, calls: int) -> tuple[float, float] | Non
     def snake(d: dict[str, Any]) -> dict[str, Any]:
         return {"".join("_" + c.lower() if c.isupper() else c for c in k): v for k, v in d.items()}
 
-    meter_value = [{"timestamp": PAYLOAD["meterValue"][0]["timestamp"], "sampled_value": [snake(s) for s in SAMPLES]}]
+    meter_value = [
+        {"timestamp": PAYLOAD["meterValue"][0]["timestamp"], "sampled_value": [snake(s) for s in SAMPLES]}
+    ]
     async with connect(url, subprotocols=["ocpp1.6"], compression=None, ping_interval=None, proxy=None) as ws:
         cp = ChargePoint("BENCH", ws)
         task = asyncio.create_task(cp.start())
@@ -183,11 +210,15 @@ def report(results: dict[str, tuple[float, float] | None], calls: int) -> str:
     raw, ours, mh = (results.get(k) for k in ("raw websocket echo", "ocpp-station", "mobilityhouse/ocpp"))
     lines.append("")
     if raw and ours:
-        lines.append(f"ocpp-station / raw websocket: {raw[0] / ours[0]:.2f}x the time per round trip, "
-                     f"{ours[1] / raw[1]:.2f}x the CPU (target: within 2.5x)")
+        lines.append(
+            f"ocpp-station / raw websocket: {raw[0] / ours[0]:.2f}x the time per round trip, "
+            f"{ours[1] / raw[1]:.2f}x the CPU (target: within 2.5x)"
+        )
     if mh and ours:
-        lines.append(f"mobilityhouse / ocpp-station: {ours[0] / mh[0]:.2f}x the time per round trip, "
-                     f"{mh[1] / ours[1]:.2f}x the CPU")
+        lines.append(
+            f"mobilityhouse / ocpp-station: {ours[0] / mh[0]:.2f}x the time per round trip, "
+            f"{mh[1] / ours[1]:.2f}x the CPU"
+        )
     return "\n".join(lines)
 
 

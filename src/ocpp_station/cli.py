@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one charge point until SIGINT/SIGTERM")
     run.add_argument("--config", type=Path, help="config.json (default: the embedded development config)")
-    run.add_argument("--environment", default="development", help="config section with WS_URL (default: development)")
+    run.add_argument(
+        "--environment", default="development", help="config section with WS_URL (default: development)"
+    )
     run.add_argument("--data-dir", type=Path, help="where the station keeps its state (overrides dataDir)")
     run.add_argument("--control-port", type=int, help="serve the control API on 127.0.0.1:PORT")
     run.add_argument("--log-frames", action="store_true", help="print every OCPP frame")

@@ -8,7 +8,20 @@ from pathlib import Path
 import ocpp_station.core
 import ocpp_station.wire
 
-FORBIDDEN_MODULES = {"asyncio", "socket", "sqlite3", "ssl", "websockets", "aiohttp", "time", "os", "subprocess", "threading", "random", "select"}
+FORBIDDEN_MODULES = {
+    "asyncio",
+    "socket",
+    "sqlite3",
+    "ssl",
+    "websockets",
+    "aiohttp",
+    "time",
+    "os",
+    "subprocess",
+    "threading",
+    "random",
+    "select",
+}
 FORBIDDEN_CALLS = {"datetime.now", "datetime.utcnow", "date.today", "time.time", "time.monotonic"}
 
 

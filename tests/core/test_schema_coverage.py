@@ -22,12 +22,25 @@ from ocpp_station.wire import schemas
 from tests.core.harness import Harness
 
 CORE_CP_ACTIONS = {
-    "Authorize", "BootNotification", "DataTransfer", "Heartbeat", "MeterValues", "StartTransaction",
-    "StatusNotification", "StopTransaction",
+    "Authorize",
+    "BootNotification",
+    "DataTransfer",
+    "Heartbeat",
+    "MeterValues",
+    "StartTransaction",
+    "StatusNotification",
+    "StopTransaction",
 }
 CORE_CSMS_ACTIONS = {
-    "ChangeAvailability", "ChangeConfiguration", "ClearCache", "DataTransfer", "GetConfiguration",
-    "RemoteStartTransaction", "RemoteStopTransaction", "Reset", "UnlockConnector",
+    "ChangeAvailability",
+    "ChangeConfiguration",
+    "ClearCache",
+    "DataTransfer",
+    "GetConfiguration",
+    "RemoteStartTransaction",
+    "RemoteStopTransaction",
+    "Reset",
+    "UnlockConnector",
 }
 
 
@@ -36,12 +49,24 @@ def test_every_core_action_in_both_directions_is_schema_valid() -> None:
         connectors=(ConnectorSpec(), ConnectorSpec(phases=1)),
         data_transfer_handlers={"acme": lambda message_id, data: ("Accepted", "pong")},
     )
-    h = Harness(settings, config={"MeterValueSampleInterval": "10", "ClockAlignedDataInterval": "60",
-                                  "StopTxnSampledData": "Energy.Active.Import.Register,Current.Import",
-                                  "StopTxnAlignedData": "Energy.Active.Import.Interval",
-                                  "MeterValuesAlignedData": "Energy.Active.Import.Register,Energy.Active.Import.Interval,Voltage"})
-    reading = MeterReading(energy_wh=1500.4, power_w=11000, current_a=(16, 16, 16), voltage_v=(230, 231, 229),
-                           offered_a=32, soc_percent=55)
+    h = Harness(
+        settings,
+        config={
+            "MeterValueSampleInterval": "10",
+            "ClockAlignedDataInterval": "60",
+            "StopTxnSampledData": "Energy.Active.Import.Register,Current.Import",
+            "StopTxnAlignedData": "Energy.Active.Import.Interval",
+            "MeterValuesAlignedData": "Energy.Active.Import.Register,Energy.Active.Import.Interval,Voltage",
+        },
+    )
+    reading = MeterReading(
+        energy_wh=1500.4,
+        power_w=11000,
+        current_a=(16, 16, 16),
+        voltage_v=(230, 231, 229),
+        offered_a=32,
+        soc_percent=55,
+    )
     h.feed(MeterRead({0: reading, 1: reading, 2: MeterReading(energy_wh=10)}))
     h.feed(CablePlugged(1))
     h.feed(IdTagPresented("TAG"))
@@ -57,7 +82,10 @@ def test_every_core_action_in_both_directions_is_schema_valid() -> None:
     csms("GetConfiguration", {}, "g1")
     csms("ChangeConfiguration", {"key": "HeartbeatInterval", "value": "200"}, "c1")
     csms("ClearCache", {}, "cc")
-    assert csms("DataTransfer", {"vendorId": "acme", "messageId": "x"}, "d1") == {"status": "Accepted", "data": "pong"}
+    assert csms("DataTransfer", {"vendorId": "acme", "messageId": "x"}, "d1") == {
+        "status": "Accepted",
+        "data": "pong",
+    }
     csms("ChangeAvailability", {"connectorId": 2, "type": "Inoperative"}, "a1")
     tx_id = h.sent("StartTransaction") and h.engine.snapshot()["connectors"][1]["transactionId"]
     csms("RemoteStopTransaction", {"transactionId": tx_id}, "rs")

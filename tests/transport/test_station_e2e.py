@@ -156,7 +156,9 @@ async def test_unlock_connector(csms: CentralSystem, start_station: StationFacto
     assert (await csms.call("CP_1", "UnlockConnector", {"connectorId": 7}))["status"] == "NotSupported"
 
 
-async def test_locked_cable_keeps_finishing_until_unlocked(csms: CentralSystem, start_station: StationFactory) -> None:
+async def test_locked_cable_keeps_finishing_until_unlocked(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
     """UnlockConnectorOnEVSideDisconnect=false: the driver's cable stays locked in the socket."""
     station = await start_station(station_config(csms.url, ocpp={"UnlockConnectorOnEVSideDisconnect": False}))
     station.plug(1)

@@ -100,7 +100,9 @@ class _Reader:
             raise self.fail(path, f"must be an object, got {type(value).__name__}")
         return value
 
-    def get(self, data: dict[str, Any], key: str, path: str, check: Callable[[Any, str], Any], default: Any) -> Any:
+    def get(
+        self, data: dict[str, Any], key: str, path: str, check: Callable[[Any, str], Any], default: Any
+    ) -> Any:
         if key not in data:
             return default
         return check(data[key], f"{path}.{key}" if path else key)
@@ -137,13 +139,15 @@ def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
     known = {"maxCurrent", "phases", "voltage", "type", "lock", "count"}
     unknown = set(data) - known
     if unknown:
-        raise r.fail(path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        raise r.fail(
+            path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
     phases = r.get(data, "phases", path, lambda v, p: r.number(v, p, 1), 3.0)
     if phases not in (1.0, 3.0):
         raise r.fail(f"{path}.phases", f"must be 1 or 3, got {phases:g}")
     kind = r.get(data, "type", path, r.string, "socket")
     if kind not in ("socket", "cable"):
-        raise r.fail(f"{path}.type", f"must be \"socket\" or \"cable\", got {kind!r}")
+        raise r.fail(f"{path}.type", f'must be "socket" or "cable", got {kind!r}')
     return ConnectorSpec(
         max_current_a=r.get(data, "maxCurrent", path, lambda v, p: r.number(v, p, 1), 32.0),
         phases=int(phases),
@@ -163,9 +167,9 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         raise r.fail(environment, f"no such environment section{hint}")
     env = r.obj(root[environment], environment)
     if "WS_URL" not in env:
-        raise r.fail(f"{environment}.WS_URL", "is required (e.g. \"ws://127.0.0.1:9000/ocpp/\")")
+        raise r.fail(f"{environment}.WS_URL", 'is required (e.g. "ws://127.0.0.1:9000/ocpp/")')
     if "chargePointID" not in env:
-        raise r.fail(f"{environment}.chargePointID", "is required (e.g. \"CP_1\")")
+        raise r.fail(f"{environment}.chargePointID", 'is required (e.g. "CP_1")')
     ws_url = r.string(env["WS_URL"], f"{environment}.WS_URL")
     parts = urlsplit(ws_url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -182,7 +186,9 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
                 raise r.fail(f"identity.{name}", f"unknown field; known: {', '.join(IDENTITY_FIELDS)}")
             text = r.string(value, f"identity.{name}")
             if len(text) > IDENTITY_FIELDS[name]:
-                raise r.fail(f"identity.{name}", f"at most {IDENTITY_FIELDS[name]} characters (OCPP 1.6 §6.2)")
+                raise r.fail(
+                    f"identity.{name}", f"at most {IDENTITY_FIELDS[name]} characters (OCPP 1.6 §6.2)"
+                )
             identity[name] = text
 
     connectors: tuple[ConnectorSpec, ...] = (ConnectorSpec(),)
@@ -191,7 +197,10 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         if isinstance(value, list):
             if not value:
                 raise r.fail("connectors", "must list at least one connector")
-            connectors = tuple(_connector(r, r.obj(item, f"connectors[{i}]"), f"connectors[{i}]") for i, item in enumerate(value))
+            connectors = tuple(
+                _connector(r, r.obj(item, f"connectors[{i}]"), f"connectors[{i}]")
+                for i, item in enumerate(value)
+            )
         else:
             spec_data = r.obj(value, "connectors")
             count = r.get(spec_data, "count", "connectors", lambda v, p: r.number(v, p, 1), 1.0)
@@ -214,8 +223,12 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
     connection = r.obj(root.get("connection", {}), "connection")
     reconnect_data = r.obj(connection.get("reconnect", {}), "connection.reconnect")
     reconnect = ReconnectPolicy(
-        initial_s=r.get(reconnect_data, "initialDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 1.0),
-        max_s=r.get(reconnect_data, "maxDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 60.0),
+        initial_s=r.get(
+            reconnect_data, "initialDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 1.0
+        ),
+        max_s=r.get(
+            reconnect_data, "maxDelay", "connection.reconnect", lambda v, p: r.number(v, p, 0.01), 60.0
+        ),
         factor=r.get(reconnect_data, "factor", "connection.reconnect", lambda v, p: r.number(v, p, 1), 2.0),
         jitter=r.get(reconnect_data, "jitter", "connection.reconnect", lambda v, p: r.number(v, p, 0), 0.5),
     )
@@ -262,5 +275,7 @@ def load_config(path: str | Path, environment: str = "development") -> StationCo
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(source, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}") from None
+        raise ConfigError(
+            source, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}"
+        ) from None
     return parse_config(data, source, environment)

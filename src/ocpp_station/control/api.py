@@ -41,14 +41,20 @@ async def _body(request: web.Request, required: bool = True) -> dict[str, Any]:
     text = await request.text()
     if not text.strip():
         if required:
-            raise web.HTTPBadRequest(text=json.dumps({"error": "a JSON body is required"}), content_type="application/json")
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": "a JSON body is required"}), content_type="application/json"
+            )
         return {}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"body is not JSON: {exc.msg}"}), content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"body is not JSON: {exc.msg}"}), content_type="application/json"
+        ) from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json")
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
+        )
     return data
 
 
@@ -57,11 +63,17 @@ def _connector_id(request: web.Request, station: Station, allow_zero: bool = Fal
     try:
         value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"connector id must be a number, got {raw!r}"}), content_type="application/json") from None
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"connector id must be a number, got {raw!r}"}),
+            content_type="application/json",
+        ) from None
     low = 0 if allow_zero else 1
     high = len(station.config.connectors)
     if not low <= value <= high:
-        raise web.HTTPNotFound(text=json.dumps({"error": f"no connector {value} (this station has {low}..{high})"}), content_type="application/json")
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": f"no connector {value} (this station has {low}..{high})"}),
+            content_type="application/json",
+        )
     return value
 
 

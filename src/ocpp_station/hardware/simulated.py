@@ -233,8 +233,13 @@ class SimulatedHardware:
             self._get(connector_id)
         self._sink(IdTagPresented(id_tag, connector_id))
 
-    def raise_fault(self, connector_id: int, error_code: str, info: str | None = None,
-                    vendor_error_code: str | None = None) -> None:
+    def raise_fault(
+        self,
+        connector_id: int,
+        error_code: str,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
+    ) -> None:
         if connector_id != 0:
             self._get(connector_id)
         self._sink(FaultRaised(connector_id, error_code, info, vendor_error_code))

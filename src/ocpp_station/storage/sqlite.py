@@ -65,10 +65,15 @@ class SqliteStore:
         return dict(self._db.execute("SELECT name, value FROM config").fetchall())
 
     def save_config(self, name: str, value: str) -> None:
-        self._write("INSERT INTO config (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+        self._write(
+            "INSERT INTO config (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     def load_availability(self) -> dict[int, bool]:
-        return {cid: bool(op) for cid, op in self._db.execute("SELECT connector_id, operative FROM availability")}
+        return {
+            cid: bool(op) for cid, op in self._db.execute("SELECT connector_id, operative FROM availability")
+        }
 
     def save_availability(self, connector_id: int, operative: bool) -> None:
         self._write(

@@ -426,8 +426,13 @@ class Station:
             raise ValueError("idTag must be 1 to 20 characters (OCPP 1.6 IdToken)")
         self.simulator.present_id_tag(id_tag, connector_id)
 
-    def raise_fault(self, connector_id: int, error_code: str, info: str | None = None,
-                    vendor_error_code: str | None = None) -> None:
+    def raise_fault(
+        self,
+        connector_id: int,
+        error_code: str,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
+    ) -> None:
         from ocpp_station.wire.schemas import load_schema
 
         codes = load_schema("StatusNotification")["properties"]["errorCode"]["enum"]
@@ -454,7 +459,9 @@ class Station:
         self._network_allowed = True
         self._network_changed.set()
 
-    async def call(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+    async def call(
+        self, action: str, payload: dict[str, Any], timeout: float | None = None
+    ) -> dict[str, Any]:
         """Send a CALL of ours (e.g. DataTransfer) and return the CALLRESULT payload."""
         ref = self._next_ref
         self._next_ref += 1
@@ -466,7 +473,9 @@ class Station:
         finally:
             self._calls.pop(ref, None)
 
-    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
         """Wait until ``predicate(state())`` holds; returns that state."""
         self._waiters += 1
         try:

@@ -34,14 +34,20 @@ class Configuration:
         if not requested:
             for key, value in self.ctx.config.items():
                 if key.access is not Access.W:
-                    known.append({"key": key.name, "readonly": self.ctx.config.is_readonly(key), "value": value})
+                    known.append(
+                        {"key": key.name, "readonly": self.ctx.config.is_readonly(key), "value": value}
+                    )
         for name in requested:
             found = lookup(name)
             if found is None or found.access is Access.W:
                 unknown.append(name)
             else:
                 known.append(
-                    {"key": found.name, "readonly": self.ctx.config.is_readonly(found), "value": self.ctx.config.get(found.name)}
+                    {
+                        "key": found.name,
+                        "readonly": self.ctx.config.is_readonly(found),
+                        "value": self.ctx.config.get(found.name),
+                    }
                 )
         response: dict[str, Any] = {"configurationKey": known}
         if unknown:

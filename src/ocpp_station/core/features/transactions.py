@@ -222,7 +222,9 @@ class Transactions:
     def _arm_connection_timeout(self, c: Connector) -> None:
         timeout = self.ctx.config.get_int("ConnectionTimeOut")
         if timeout > 0:
-            self.ctx.timers.set(("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id))
+            self.ctx.timers.set(
+                ("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id)
+            )
 
     def _timed_out(self, connector_id: int, now: float) -> None:
         """ConnectionTimeOut (§9.1.6, errata 3.20/3.21): card first without a cable goes back to
