@@ -19,7 +19,9 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocpp-station", description="An OCPP 1.6J charge point.")
     parser.add_argument("--version", action="version", version=f"ocpp-station {__version__}")
-    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-level", choices=["debug", "info", "warning", "error"], help="default: info (demo: warning)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one charge point until SIGINT/SIGTERM")
@@ -94,8 +96,9 @@ async def _run_csms(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    level = args.log_level or ("warning" if args.command == "demo" else "info")
     logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
+        level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     try:
