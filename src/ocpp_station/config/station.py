@@ -68,6 +68,23 @@ class ReconnectPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class DurabilityPolicy:
+    """What survives what (issue #3); the config file's ``durability`` object."""
+
+    #: After a restart, continue a transaction whose EV is still plugged in.
+    resume_transactions: bool = False
+    #: Graceful stop: StopTransaction reason for running transactions, or None to leave them to resume.
+    on_shutdown: str | None = "Reboot"
+    #: Seconds a graceful stop waits for queued messages to go out.
+    shutdown_grace_s: float = 5.0
+    queue_cap: int = 1000
+    replay_rate_per_s: float = 20.0
+    replay_burst: int = 10
+    #: SQLite synchronous mode: "full" (a commit survives power loss), "normal", "off".
+    sync: str = "full"
+
+
+@dataclass(frozen=True, slots=True)
 class StationConfig:
     source: str
     environment: str
@@ -86,6 +103,7 @@ class StationConfig:
     call_timeout_s: float = 30.0
     set_system_clock: bool = False
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
+    durability: DurabilityPolicy = field(default_factory=DurabilityPolicy)
 
 
 class _Reader:
@@ -154,6 +172,41 @@ def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
         voltage_v=r.get(data, "voltage", path, lambda v, p: r.number(v, p, 1), 230.0),
         kind=kind,
         lockable=r.get(data, "lock", path, r.boolean, True),
+    )
+
+
+def _durability(r: _Reader, data: dict[str, Any]) -> DurabilityPolicy:
+    path = "durability"
+    known = {
+        "resumeTransactions",
+        "onShutdown",
+        "shutdownGrace",
+        "queueCap",
+        "replayRate",
+        "replayBurst",
+        "sync",
+    }
+    unknown = set(data) - known
+    if unknown:
+        raise r.fail(
+            path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    on_shutdown = r.get(data, "onShutdown", path, r.string, "Reboot")
+    if on_shutdown not in ("Reboot", "Other", "resume"):
+        raise r.fail(f"{path}.onShutdown", f'must be "Reboot", "Other" or "resume", got {on_shutdown!r}')
+    sync = r.get(data, "sync", path, r.string, "full")
+    if sync not in ("full", "normal", "off"):
+        raise r.fail(f"{path}.sync", f'must be "full", "normal" or "off", got {sync!r}')
+    cap = r.get(data, "queueCap", path, lambda v, p: r.number(v, p, 1), 1000.0)
+    burst = r.get(data, "replayBurst", path, lambda v, p: r.number(v, p, 1), 10.0)
+    return DurabilityPolicy(
+        resume_transactions=r.get(data, "resumeTransactions", path, r.boolean, False),
+        on_shutdown=None if on_shutdown == "resume" else on_shutdown,
+        shutdown_grace_s=r.get(data, "shutdownGrace", path, r.number, 5.0),
+        queue_cap=int(cap),
+        replay_rate_per_s=r.get(data, "replayRate", path, r.number, 20.0),
+        replay_burst=int(burst),
+        sync=sync,
     )
 
 
@@ -238,6 +291,7 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         ev = EVParams.from_dict(r.obj(root.get("ev", {}), "ev"))
     except ValueError as exc:
         raise r.fail("ev", str(exc)) from None
+    durability = _durability(r, r.obj(root.get("durability", {}), "durability"))
     password = env.get("basicAuthPassword", connection.get("basicAuthPassword"))
     ca = env.get("caBundle", connection.get("caBundle"))
     base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
@@ -260,6 +314,7 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         call_timeout_s=r.get(connection, "callTimeout", "connection", lambda v, p: r.number(v, p, 0.1), 30.0),
         set_system_clock=r.get(connection, "setSystemClock", "connection", r.boolean, False),
         reconnect=reconnect,
+        durability=durability,
     )
 
 

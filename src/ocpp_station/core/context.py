@@ -8,8 +8,8 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import Effect
-from ocpp_station.core.model import Connector
+from ocpp_station.core.effects import Effect, Persist
+from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.core.timers import Timers
@@ -71,10 +71,28 @@ class Context:
         transactional: bool = False,
         front: bool = False,
     ) -> None:
-        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow."""
+        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow. A transaction
+        message is stored (Persist) before it can be sent."""
         call = OutgoingCall(action, payload, meta or {}, transactional)
         # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
         self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
+        if call.seq is not None:
+            self.persist_call(call)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def persist(self, kind: str, key: str | int, value: dict[str, Any] | None) -> None:
+        self.effects.append(Persist(kind, str(key), value))
+
+    def persist_call(self, call: OutgoingCall) -> None:
+        assert call.seq is not None
+        self.persist("outbox", f"{call.seq:012d}", call.to_record())
+
+    def save_transaction(self, tx: Transaction) -> None:
+        self.persist("transactions", tx.local_id, tx.to_record())
+
+    def forget_call(self, call: OutgoingCall) -> None:
+        if call.seq is not None:
+            self.persist("outbox", f"{call.seq:012d}", None)
 
     def route(
         self,

@@ -82,6 +82,28 @@ class StoreAvailability:
 
 
 @dataclass(frozen=True, slots=True)
+class Persist:
+    """Store ``value`` (JSON-able) under ``kind``/``key``; None deletes it.
+
+    Kinds: ``outbox`` (transaction messages not yet answered, key = sequence number), ``transactions``
+    (key = local id), ``auth_cache`` (key = idTag), ``meters`` (last known register per connector).
+    The shell commits every Persist of one engine step, up to the next SendFrame, in one store
+    transaction before that frame goes out: stored before sent (issue #3).
+    """
+
+    kind: str
+    key: str
+    value: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PersistClear:
+    """Delete every record of ``kind`` (ClearCache)."""
+
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallCompleted:
     """The answer to a :class:`ocpp_station.core.events.CallRequested`.
 
@@ -106,5 +128,7 @@ Effect = (
     | SetPingInterval
     | StoreConfigValue
     | StoreAvailability
+    | Persist
+    | PersistClear
     | CallCompleted
 )

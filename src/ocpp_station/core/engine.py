@@ -27,7 +27,7 @@ from ocpp_station.core.features.registration import Registration
 from ocpp_station.core.features.reset import Reset
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
-from ocpp_station.core.model import Fault
+from ocpp_station.core.model import Fault, Restored
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire import schemas
@@ -50,6 +50,7 @@ class Engine:
         config_values: Mapping[str, str] | None = None,
         availability: Mapping[int, bool] | None = None,
         id_factory: Callable[[], str] | None = None,
+        restored: Restored | None = None,
     ) -> None:
         counter = itertools.count(1)
         self.settings = settings
@@ -58,7 +59,7 @@ class Engine:
         if all(spec.kind == "cable" for spec in settings.connectors):
             # Errata 3.85: a fixed cable reports false and does not allow a change.
             config.pin("UnlockConnectorOnEVSideDisconnect", "false")
-        self.outbox = Outbox(id_factory or (lambda: str(next(counter))))
+        self.outbox = Outbox(id_factory or (lambda: str(next(counter))), cap=settings.queue_cap)
         self.ctx = ctx = Context(settings, config, self.outbox, now)
         ctx.reply = self._reply_later
         for connector_id, operative in (availability or {}).items():
@@ -103,8 +104,26 @@ class Engine:
             ev.FaultCleared: self._fault_cleared,
             ev.UnlockCompleted: lambda e: self.reset.unlock_completed(e.connector_id, e.unlocked),
             ev.CallRequested: self._call_requested,
+            ev.Booted: lambda e: self.transactions.recover(self._clean_shutdown),
+            ev.ShutdownRequested: self._shutdown,
         }
+        self._clean_shutdown = False
+        self._replay_left = 0
+        self._tokens = 0.0
+        self._tokens_at = 0.0
+        if restored is not None:
+            self._restore(restored)
         self.status.refresh()
+
+    def _restore(self, restored: Restored) -> None:
+        """Take back what the store kept (issue #3): queued transaction messages in order, open
+        transactions, the authorization cache."""
+        for seq, record in sorted(restored.outbox, key=lambda item: item[0]):
+            self.outbox.add(OutgoingCall.from_record(seq, record))
+            self.outbox.next_seq = max(self.outbox.next_seq, seq + 1)
+        self.transactions.restore(restored.transactions)
+        self.transactions.auth.cache.update(restored.auth_cache)
+        self._clean_shutdown = restored.clean_shutdown
 
     # -- the API ----------------------------------------------------------------------------------
     def handle(self, event: ev.Event, now: float) -> list[Effect]:
@@ -146,6 +165,17 @@ class Engine:
     def _pump(self) -> None:
         ctx = self.ctx
         while ctx.connected:
+            rate = ctx.settings.replay_rate_per_s
+            if self._replay_left > 0 and rate > 0:
+                # A backlog after a reconnect goes out at replay_rate_per_s after a burst of
+                # replay_burst, not all at once: a fleet coming back does not flood its CSMS (issue #3).
+                self._tokens = min(
+                    ctx.settings.replay_burst, self._tokens + (ctx.now - self._tokens_at) * rate
+                )
+                self._tokens_at = ctx.now
+                if self._tokens < 1:
+                    ctx.timers.set("replay", ctx.now + (1 - self._tokens) / rate, lambda now: None)
+                    return
             call = self.outbox.next_ready(ctx.now, ctx.accepted)
             if call is None:
                 return
@@ -162,12 +192,18 @@ class Engine:
                 continue
             message_id = self.outbox.start(call, ctx.now, ctx.settings.call_timeout_s)
             call.attempts += 1
+            if self._replay_left > 0:
+                self._replay_left -= 1
+                self._tokens -= 1
             ctx.emit(SendFrame(encode_call(message_id, call.action, call.payload)))
             return
 
     # -- connection ---------------------------------------------------------------------------------
     def _connected(self, event: ev.Connected) -> None:
         self.ctx.connected = True
+        self._replay_left = self.outbox.backlog()
+        self._tokens = float(self.ctx.settings.replay_burst)
+        self._tokens_at = self.ctx.now
         self.registration.on_connected()
 
     def _disconnected(self, event: ev.Disconnected) -> None:
@@ -292,6 +328,7 @@ class Engine:
                 interval = self.ctx.config.get_int("TransactionMessageRetryInterval")
                 call.not_before = self.ctx.now + interval * call.attempts
                 self.outbox.add(call, front=True)
+                self.ctx.persist_call(call)
                 return
             log.error("%s dropped after %s attempts (%s)", call.action, call.attempts, reason)
         self._failed(call, reason, frame.description)
@@ -310,6 +347,7 @@ class Engine:
         error: str | None = None,
         description: str = "",
     ) -> None:
+        self.ctx.forget_call(call)
         ref = call.meta.get("ref")
         if ref is not None:
             self.ctx.emit(CallCompleted(ref, result, error, description))
@@ -348,6 +386,14 @@ class Engine:
             return
         self.ctx.call(event.action, dict(event.payload), meta={"ref": event.ref})
 
+    def _shutdown(self, event: ev.ShutdownRequested) -> None:
+        """Graceful stop: stop running transactions with the configured reason, or store their meter
+        values so they can resume (issue #3)."""
+        if event.reason is None:
+            self.transactions.checkpoint()
+        else:
+            self.transactions.stop_all(event.reason)
+
     # -- registration hooks -----------------------------------------------------------------------------
     def _accepted(self, first: bool) -> None:
         """BootNotification Accepted: report every connector (§4.2, §4.9), start clock-aligned data."""
@@ -356,7 +402,7 @@ class Engine:
 
     def _cache_toggled(self) -> None:
         if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
-            self.transactions.auth.cache.clear()
+            self.transactions.auth.clear()
 
     # -- views ---------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -381,7 +427,7 @@ class Engine:
             "connected": ctx.connected,
             "registration": ctx.registration,
             "connectors": connectors,
-            "queue": len(self.outbox),
+            "queue": len(self.outbox) + (self.outbox.in_flight is not None),
         }
 
 

@@ -109,6 +109,20 @@ class UnlockCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class Booted:
+    """The station finished starting: its hardware inputs (CablePlugged ...) were reported, so
+    transactions interrupted by the last stop can be resumed or closed (issue #3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShutdownRequested:
+    """A graceful stop (SIGTERM): running transactions are stopped with ``reason`` (Reboot, Other),
+    or left to resume after the restart when ``reason`` is None."""
+
+    reason: str | None = "Reboot"
+
+
+@dataclass(frozen=True, slots=True)
 class CallRequested:
     """A program embedding the station asks to send a CALL (e.g. DataTransfer); ``ref`` comes back
     in :class:`ocpp_station.core.effects.CallCompleted`."""
@@ -133,4 +147,6 @@ Event = (
     | FaultCleared
     | UnlockCompleted
     | CallRequested
+    | Booted
+    | ShutdownRequested
 )

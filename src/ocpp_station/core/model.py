@@ -33,6 +33,47 @@ class Transaction:
     stopping: bool = False
     #: meterValue elements for StopTransaction.req transactionData (StopTxnSampled/AlignedData).
     stop_data: list[dict[str, Any]] = field(default_factory=list)
+    #: The last meter register known to be stored, and when (OCPP clock): a PowerLoss stop uses it.
+    meter_last_wh: int = 0
+    last_at: float = 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        """What survives a restart (issue #3): JSON-able."""
+        return {
+            "localId": self.local_id,
+            "connectorId": self.connector_id,
+            "idTag": self.id_tag,
+            "parentIdTag": self.parent_id_tag,
+            "meterStart": self.meter_start_wh,
+            "startedAt": self.started_at,
+            "transactionId": self.transaction_id,
+            "reservationId": self.reservation_id,
+            "txProfile": self.tx_profile,
+            "deauthorized": self.deauthorized,
+            "stopping": self.stopping,
+            "stopData": self.stop_data,
+            "meterLast": max(self.meter_last_wh, self.meter_start_wh),
+            "lastAt": max(self.last_at, self.started_at),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Transaction:
+        return cls(
+            local_id=int(record["localId"]),
+            connector_id=int(record["connectorId"]),
+            id_tag=record["idTag"],
+            parent_id_tag=record.get("parentIdTag"),
+            meter_start_wh=int(record["meterStart"]),
+            started_at=float(record["startedAt"]),
+            transaction_id=record.get("transactionId"),
+            reservation_id=record.get("reservationId"),
+            tx_profile=record.get("txProfile"),
+            deauthorized=bool(record.get("deauthorized", False)),
+            stopping=bool(record.get("stopping", False)),
+            stop_data=list(record.get("stopData", [])),
+            meter_last_wh=int(record.get("meterLast", record["meterStart"])),
+            last_at=float(record.get("lastAt", record["startedAt"])),
+        )
 
 
 @dataclass(slots=True)
@@ -60,3 +101,16 @@ class Connector:
     reported_status: str | None = None
     reported_error: str | None = None
     status_since: float = 0.0
+
+
+@dataclass(slots=True)
+class Restored:
+    """What the store kept from the last run, handed to a new engine (issue #3)."""
+
+    #: Transaction messages not yet answered: (sequence number, record), any order.
+    outbox: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: Transactions whose StopTransaction was not answered yet.
+    transactions: list[dict[str, Any]] = field(default_factory=list)
+    auth_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The last run ended with a graceful stop (not a crash or power loss).
+    clean_shutdown: bool = False

@@ -34,6 +34,29 @@ class OutgoingCall:
     transactional: bool = False
     attempts: int = 0
     not_before: float = 0.0
+    #: Durable sequence number of a stored transaction message (None: kept in memory only).
+    seq: int | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "payload": self.payload,
+            "meta": self.meta,
+            "attempts": self.attempts,
+            "notBefore": self.not_before,
+        }
+
+    @classmethod
+    def from_record(cls, seq: int, record: dict[str, Any]) -> OutgoingCall:
+        return cls(
+            record["action"],
+            record["payload"],
+            record.get("meta", {}),
+            transactional=True,
+            attempts=int(record.get("attempts", 0)),
+            not_before=float(record.get("notBefore", 0.0)),
+            seq=seq,
+        )
 
 
 @dataclass(slots=True)
@@ -46,10 +69,14 @@ class InFlight:
 class Outbox:
     """The queue of our CALLs and the one in flight. Pure state; the engine drives it."""
 
-    def __init__(self, id_factory: Callable[[], str]) -> None:
+    def __init__(self, id_factory: Callable[[], str], *, cap: int = 1000) -> None:
         self._queue: deque[OutgoingCall] = deque()
         self.in_flight: InFlight | None = None
         self._next_id = id_factory
+        #: Most messages other than transaction messages kept while they cannot be sent.
+        self.cap = cap
+        self.next_seq = 1
+        self.dropped = 0
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -75,10 +102,26 @@ class Outbox:
                 return
             for queued in same:
                 self._queue.remove(queued)
+        if call.transactional and call.seq is None:
+            call.seq = self.next_seq
+            self.next_seq += 1
         if front:
             self._queue.appendleft(call)
         else:
             self._queue.append(call)
+        if not call.transactional:
+            self._enforce_cap()
+
+    def _enforce_cap(self) -> None:
+        """Drop the oldest messages beyond ``cap``; never a transaction message (issue #3)."""
+        others = [queued for queued in self._queue if not queued.transactional]
+        excess = len(others) - self.cap
+        for queued in others[: max(excess, 0)]:
+            self._queue.remove(queued)
+            self.dropped += 1
+
+    def backlog(self) -> int:
+        return len(self._queue)
 
     def next_ready(self, now: float, accepted: bool) -> OutgoingCall | None:
         """Take the next call that may be sent now, or None. Order is kept, except that

@@ -46,6 +46,14 @@ class EngineSettings:
     set_system_clock: bool = False
     #: How long a Reset waits for transaction messages to go out before rebooting anyway.
     reset_grace_s: float = 10.0
+    #: After a restart, continue a transaction whose EV is still plugged in (else stop it, PowerLoss).
+    resume_transactions: bool = False
+    #: Most queued messages other than transaction messages while offline (oldest dropped first).
+    queue_cap: int = 1000
+    #: Messages per second when a backlog is replayed after a reconnect (0 = no limit).
+    replay_rate_per_s: float = 20.0
+    #: Messages of such a backlog sent at once before the rate applies.
+    replay_burst: int = 10
     #: Vendor DataTransfer handlers by vendorId.
     data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
     #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").

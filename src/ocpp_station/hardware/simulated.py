@@ -118,12 +118,16 @@ class SimulatedHardware:
         clock: Callable[[], float],
         scheduler: Scheduler | None = None,
         default_ev: EVParams | None = None,
+        registers: dict[int, float] | None = None,
     ) -> None:
         self._clock = clock
         self._schedule = scheduler
         self.default_ev = default_ev or EVParams()
         now = clock()
         self._connectors = {i + 1: _Connector(spec, updated_at=now) for i, spec in enumerate(connectors)}
+        for cid, energy in (registers or {}).items():
+            if cid in self._connectors:
+                self._connectors[cid].energy_wh = energy  # a meter keeps its register
         self._sink: EventSink = lambda event: None
 
     # -- Hardware interface ------------------------------------------------------------------------

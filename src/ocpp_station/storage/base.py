@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+#: One write: ("put", kind, key, value) stores value (None deletes); ("clear", kind, "", None).
+Op = tuple[str, str, str, Any]
+
+#: Record kinds (see ocpp_station.core.effects.Persist).
+KINDS = ("outbox", "transactions", "auth_cache", "meters", "station")
 
 
 class StoreError(Exception):
@@ -19,5 +26,11 @@ class Store(Protocol):
         """Connector availability by connector id (0 = the charge point); True = Operative."""
 
     def save_availability(self, connector_id: int, operative: bool) -> None: ...
+
+    def load(self, kind: str) -> dict[str, Any]:
+        """Every record of ``kind`` by key (JSON values)."""
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        """Carry out ``ops`` atomically: all or none (raise StoreError for none)."""
 
     def close(self) -> None: ...

@@ -2,15 +2,23 @@
 
 The schema version is SQLite's ``user_version``; each entry of :data:`MIGRATIONS` moves it up by one
 inside a transaction. A database newer than this code is refused with a clear message rather than
-guessed at.
+guessed at. A corrupt file is moved aside (never deleted) by :meth:`SqliteStore.open_or_recover`.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from ocpp_station.storage.base import StoreError
+import orjson
+
+from ocpp_station.storage.base import Op, StoreError
+
+log = logging.getLogger("ocpp_station.storage")
 
 #: Migration N (1-based) brings the schema from version N-1 to N.
 MIGRATIONS: tuple[str, ...] = (
@@ -18,33 +26,72 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE config (name TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE availability (connector_id INTEGER PRIMARY KEY, operative INTEGER NOT NULL);
     """,
+    """
+    CREATE TABLE records (
+        kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    """,
 )
 
 DB_NAME = "station.db"
+SYNC_MODES = ("full", "normal", "off")
+
+
+class NewerSchema(StoreError):
+    pass
 
 
 class SqliteStore:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, sync: str = "full") -> None:
+        if sync not in SYNC_MODES:
+            raise StoreError(f"sync must be one of {', '.join(SYNC_MODES)}, not {sync!r}")
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot open the station database: {exc}") from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before the frame it guards is sent (power loss, issue #3).
+            self._db.execute(f"PRAGMA synchronous={sync.upper()}")
+            (check,) = self._db.execute("PRAGMA quick_check").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot open the station database: {exc}") from None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: {exc}") from None
+            self._db.close()
+            raise StoreError(f"{self.path}: the station database is damaged: {exc}") from None
 
     @classmethod
-    def in_dir(cls, data_dir: str | Path) -> SqliteStore:
-        return cls(Path(data_dir) / DB_NAME)
+    def in_dir(cls, data_dir: str | Path, *, sync: str = "full") -> SqliteStore:
+        return cls(Path(data_dir) / DB_NAME, sync=sync)
+
+    @classmethod
+    def open_or_recover(cls, data_dir: str | Path, *, sync: str = "full") -> SqliteStore:
+        """Open the data directory's database; a damaged one is moved aside with its WAL (kept for
+        inspection, never deleted) and a new one started, with an error in the log naming both."""
+        path = Path(data_dir) / DB_NAME
+        try:
+            return cls(path, sync=sync)
+        except NewerSchema:
+            raise
+        except StoreError as exc:
+            if not path.exists():
+                raise
+            stamp = time.strftime("%Y%m%dT%H%M%S")
+            aside = path.with_name(f"{DB_NAME}.corrupt-{stamp}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(str(path) + suffix)
+                if part.exists():
+                    part.rename(Path(str(aside) + suffix))
+            log.error("%s; moved it to %s and started a new database", exc, aside)
+            return cls(path, sync=sync)
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         if version > len(MIGRATIONS):
-            raise StoreError(
+            raise NewerSchema(
                 f"{self.path}: database schema version {version} is newer than this ocpp-station "
                 f"understands ({len(MIGRATIONS)}); upgrade ocpp-station or use another data directory"
             )
@@ -81,6 +128,31 @@ class SqliteStore:
             "ON CONFLICT(connector_id) DO UPDATE SET operative = excluded.operative",
             (connector_id, int(operative)),
         )
+
+    def load(self, kind: str) -> dict[str, Any]:
+        rows = self._db.execute("SELECT key, value FROM records WHERE kind = ? ORDER BY key", (kind,))
+        return {key: orjson.loads(value) for key, value in rows}
+
+    def apply(self, ops: Sequence[Op]) -> None:
+        if not ops:
+            return
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            for op, kind, key, value in ops:
+                if op == "clear":
+                    self._db.execute("DELETE FROM records WHERE kind = ?", (kind,))
+                elif value is None:
+                    self._db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
+                else:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO records (kind, key, value) VALUES (?, ?, ?)",
+                        (kind, key, orjson.dumps(value)),
+                    )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: cannot write: {exc}") from None
 
     def close(self) -> None:
         self._db.close()

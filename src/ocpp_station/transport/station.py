@@ -26,6 +26,7 @@ from ocpp_station.config.station import StationConfig
 from ocpp_station.core import effects as fx
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
+    Booted,
     CablePlugged,
     CallRequested,
     Connected,
@@ -33,13 +34,16 @@ from ocpp_station.core.events import (
     Event,
     FrameReceived,
     MeterRead,
+    ShutdownRequested,
     TimerDue,
     UnlockCompleted,
 )
+from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
+from ocpp_station.storage.base import Op
 from ocpp_station.transport.backoff import backoff_delays
 
 log = logging.getLogger("ocpp_station.station")
@@ -79,10 +83,16 @@ class Station:
         self.config = config
         self._loop: asyncio.AbstractEventLoop | None = None
         if store is None:
-            store = SqliteStore.in_dir(config.data_dir) if config.data_dir is not None else MemoryStore()
+            if config.data_dir is not None:
+                store = SqliteStore.open_or_recover(config.data_dir, sync=config.durability.sync)
+            else:
+                store = MemoryStore()
         self.store: Store = store
+        self.storage_error: str | None = None
+        self._pending_ops: list[Op] = []
+        registers = {int(cid): float(rec["energyWh"]) for cid, rec in store.load("meters").items()}
         self.hardware: Hardware = hardware or SimulatedHardware(
-            config.connectors, time.time, self._schedule, config.ev
+            config.connectors, time.time, self._schedule, config.ev, registers=registers
         )
         self._handlers = dict(data_transfer_handlers or {})
         self._frame_logger = frame_logger
@@ -115,15 +125,31 @@ class Station:
             call_timeout_s=c.call_timeout_s,
             set_system_clock=c.set_system_clock,
             data_transfer_handlers=self._handlers,
+            resume_transactions=c.durability.resume_transactions,
+            queue_cap=c.durability.queue_cap,
+            replay_rate_per_s=c.durability.replay_rate_per_s,
+            replay_burst=c.durability.replay_burst,
         )
         values = {**c.ocpp, **self.store.load_config()}
+        store = self.store
+        shutdown = store.load("station").get("shutdown", {})
+        restored = Restored(
+            outbox=[(int(seq), record) for seq, record in store.load("outbox").items()],
+            transactions=list(store.load("transactions").values()),
+            auth_cache=store.load("auth_cache"),
+            clean_shutdown=bool(shutdown.get("clean", False)),
+        )
         engine = Engine(
             settings,
             now=time.time(),
             config_values=values,
-            availability=self.store.load_availability(),
+            availability=store.load_availability(),
             id_factory=lambda: str(uuid.uuid4()),
+            restored=restored,
         )
+        # Until a graceful stop says otherwise, the next start follows a crash or power loss.
+        self._pending_ops.append(("put", "station", "shutdown", {"clean": False}))
+        self._flush()
         self._ping_interval = engine.config.get_int("WebSocketPingInterval")
         return engine
 
@@ -185,8 +211,35 @@ class Station:
                 log.error("no handler for effect %r", effect)
                 continue
             handler(self, effect)
+        self._flush()
+
+    def _persist(self, effect: fx.Persist) -> None:
+        self._pending_ops.append(("put", effect.kind, effect.key, effect.value))
+        if effect.kind == "transactions":
+            # The meter registers are hardware state a real meter keeps; the simulator's live here.
+            for cid in range(1, len(self.config.connectors) + 1):
+                energy = self.hardware.read_meter(cid).energy_wh
+                self._pending_ops.append(("put", "meters", str(cid), {"energyWh": energy}))
+
+    def _flush(self) -> None:
+        """Commit the stored records of this step in one transaction: before any frame they guard
+        goes out (stored before sent). A failing store is reported, the writes kept and retried."""
+        if not self._pending_ops:
+            return
+        try:
+            self.store.apply(self._pending_ops)
+        except StoreError as exc:
+            if self.storage_error is None:
+                log.error("%s; keeping %s writes in memory and retrying", exc, len(self._pending_ops))
+            self.storage_error = str(exc)
+            return
+        if self.storage_error is not None:
+            log.warning("the store works again; %s writes caught up", len(self._pending_ops))
+            self.storage_error = None
+        self._pending_ops.clear()
 
     def _send(self, effect: fx.SendFrame) -> None:
+        self._flush()
         if self._send_queue is None:
             log.warning("not connected: frame dropped %s", effect.data[:80])
             return
@@ -242,6 +295,8 @@ class Station:
             lambda: self.store.save_availability(e.connector_id, e.operative)
         ),
         fx.CallCompleted: _completed,
+        fx.Persist: _persist,
+        fx.PersistClear: lambda self, e: self._pending_ops.append(("clear", e.kind, "", None)),
     }
 
     # -- running -------------------------------------------------------------------------------------------
@@ -249,9 +304,7 @@ class Station:
         """Connect and serve until :meth:`stop`; reconnects forever with back-off."""
         self._loop = asyncio.get_running_loop()
         self._arm_timer()
-        for cid in range(1, len(self.config.connectors) + 1):
-            if self.hardware.is_plugged(cid):
-                self.feed(CablePlugged(cid))
+        self._report_hardware()
         delays = backoff_delays(self.config.reconnect)
         while not self._stopping:
             if not self._network_allowed:
@@ -356,34 +409,44 @@ class Station:
                     ws.transport.abort()
                 return
 
+    def _report_hardware(self) -> None:
+        """After (re)building the engine: what the hardware shows now, then Booted (recovery)."""
+        for cid in range(1, len(self.config.connectors) + 1):
+            if self.hardware.is_plugged(cid):
+                self.feed(CablePlugged(cid))
+        self.feed(Booted())
+
     async def _restart(self, hard: bool) -> None:
         """Reset: close the link, reboot the hardware, build a fresh engine from the store, reconnect."""
         self.reboots += 1
+        self._flush()
         ws = self._ws
         if ws is not None:
             await ws.close(1000, "reset")
         if self.hardware.reboot(hard):
             return
-        old = self.engine
         self.engine = self._build_engine()
-        # Transaction messages still queued survive the restart (issue #3 makes this durable).
-        for call in old.outbox:
-            if call.transactional:
-                self.engine.outbox.add(call)
-        self.engine.transactions.open.update(old.transactions.open)
-        self.engine.transactions.next_local_id = old.transactions.next_local_id
-        for cid in range(1, len(self.config.connectors) + 1):
-            if self.hardware.is_plugged(cid):
-                self.feed(CablePlugged(cid))
+        self._report_hardware()
         self._arm_timer()
         self._notify_state()
 
     async def stop(self) -> None:
-        """Graceful stop: close the websocket with code 1000; state stays in the store."""
+        """Graceful stop (SIGTERM): running transactions stopped with the configured reason (or left
+        to resume), queued messages given ``shutdown_grace_s`` to go out, the websocket closed with
+        code 1000, the store marked as cleanly shut down."""
+        if self._stopping:
+            return
+        policy = self.config.durability
+        self.feed(ShutdownRequested(policy.on_shutdown))
+        if self.engine.ctx.connected and policy.shutdown_grace_s > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await self.wait_for(lambda s: s["queue"] == 0, timeout=policy.shutdown_grace_s)
         self._stopping = True
         self._network_changed.set()
         if self._timer is not None:
             self._timer.cancel()
+        self._pending_ops.append(("put", "station", "shutdown", {"clean": True}))
+        self._flush()
         ws = self._ws
         if ws is not None:
             await ws.close(1000, "station stopping")
@@ -399,8 +462,10 @@ class Station:
         return self.hardware
 
     def state(self) -> dict[str, Any]:
-        """``GET /state``: connection, registration and every connector (0 included)."""
+        """``GET /state``: connection, registration, every connector (0 included), the queue length
+        and the storage health."""
         snapshot = self.engine.snapshot()
+        snapshot["storage"] = self.storage_error or "ok"
         for connector in snapshot["connectors"]:
             reading = self.hardware.read_meter(connector["id"])
             connector["meterWh"] = round(reading.energy_wh, 1)

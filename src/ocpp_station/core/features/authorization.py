@@ -13,6 +13,7 @@ from typing import Any
 
 from ocpp_station.core.clock import parse_datetime
 from ocpp_station.core.context import Context, log
+from ocpp_station.core.effects import PersistClear
 from ocpp_station.core.rpc import OutgoingCall
 
 IdTagInfo = dict[str, Any]
@@ -115,5 +116,9 @@ class Authorization:
 
     # -- ClearCache (§5.4) ----------------------------------------------------------------------
     def _clear_cache(self, call: Any) -> dict[str, Any]:
-        self.cache.clear()
+        self.clear()
         return {"status": "Accepted"}
+
+    def clear(self) -> None:
+        self.cache.clear()
+        self.ctx.emit(PersistClear("auth_cache"))

@@ -136,6 +136,10 @@ class Metering:
         self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.Begin")
         self._schedule_sample(cid)
 
+    def transaction_resumed(self, tx: Transaction) -> None:
+        """After a restart: sampling goes on (no new Transaction.Begin)."""
+        self._schedule_sample(tx.connector_id)
+
     def transaction_ending(self, tx: Transaction) -> None:
         self.ctx.timers.cancel(("sample", tx.connector_id))
         self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.End")
@@ -161,9 +165,13 @@ class Metering:
         if tx is None:
             return
         value = self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), "Sample.Periodic")
+        self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
+        # The register as of now is what a PowerLoss stop reports after a crash (issue #3).
+        tx.meter_last_wh = max(round(self.ctx.connectors[connector_id].meter.energy_wh), tx.meter_start_wh)
+        tx.last_at = self.ctx.ocpp_time()
+        self.ctx.save_transaction(tx)
         if value is not None:
             self.send(connector_id, value, tx)
-        self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
         self._schedule_sample(connector_id)
 
     # -- clock-aligned data --------------------------------------------------------------------

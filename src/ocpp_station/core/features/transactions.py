@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
 from ocpp_station.core.events import MeterReading
@@ -45,7 +46,12 @@ class Transactions:
         #: in again): the user actions after a transaction are done (§4.9 F8).
         self.on_idle: list[Callable[[int], None]] = []
         ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
-        ctx.route("StopTransaction", result=self._stop_result, prepare=self._fill_transaction_id)
+        ctx.route(
+            "StopTransaction",
+            result=self._stop_result,
+            failure=self._stop_dropped,
+            prepare=self._fill_transaction_id,
+        )
         ctx.route("MeterValues", prepare=self._fill_transaction_id)
         ctx.route("RemoteStartTransaction", incoming=self._remote_start)
         ctx.route("RemoteStopTransaction", incoming=self._remote_stop)
@@ -258,9 +264,11 @@ class Transactions:
             reservation_id=meta.get("reservationId"),
             tx_profile=meta.get("chargingProfile"),
         )
+        tx.meter_last_wh, tx.last_at = tx.meter_start_wh, tx.started_at
         self.next_local_id += 1
         c.transaction = tx
         self.open[tx.local_id] = tx
+        self.ctx.save_transaction(tx)
         payload: dict[str, Any] = {
             "connectorId": c.id,
             "idTag": id_tag,
@@ -288,6 +296,9 @@ class Transactions:
         if info.get("status") != "Accepted":
             # §3.5.4 / §9.1.24: the CSMS does not accept this idTag after all.
             tx.deauthorized = True
+        # Stored in the same step that forgets the StartTransaction: never one without the other.
+        self.ctx.save_transaction(tx)
+        if tx.deauthorized:
             c = self._connector(tx.connector_id)
             if c.transaction is tx:
                 self._enforce_invalid_id(c)
@@ -299,6 +310,7 @@ class Transactions:
             # Errata 3.18 (§4.8): no transactionId will ever come; the transaction's other messages
             # go out with transactionId -1 instead of being dropped.
             tx.transaction_id = -1
+            self.ctx.save_transaction(tx)
 
     def _enforce_invalid_id(self, c: Connector) -> None:
         """After a non-Accepted StartTransaction.conf: allow MaxEnergyOnInvalidId Wh, then stop the
@@ -323,20 +335,12 @@ class Transactions:
             return
         self.metering.transaction_ending(tx)
         c.transaction = None
-        tx.stopping = True
         self._energize(c, False)
         if unlock and self.ctx.settings.spec(c.id).has_lock and reason != "DeAuthorized":
             self.ctx.emit(LockConnector(c.id, False))
-        payload: dict[str, Any] = {
-            "meterStop": max(round(c.meter.energy_wh), tx.meter_start_wh),
-            "timestamp": self.ctx.timestamp(),
-            "reason": reason,
-        }
-        if id_tag is not None:
-            payload["idTag"] = id_tag
-        if tx.stop_data:
-            payload["transactionData"] = tx.stop_data
-        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
+        tx.last_at = self.ctx.ocpp_time()
+        self._queue_stop(tx, reason, id_tag)
         # Finishing until the cable is out (§4.9 C6): the EV still connected, or a socket still holding
         # the driver's cable after the EV side was unplugged (TC_005_1, TC_005_3). A fixed cable
         # already unplugged at the EV needs nothing more (C1).
@@ -345,16 +349,83 @@ class Transactions:
             callback(connector_id)
         self.status.refresh(connector_id)
 
+    def _queue_stop(self, tx: Transaction, reason: str, id_tag: str | None) -> None:
+        """StopTransaction.req with the transaction's last meter value and time (§4.10)."""
+        tx.stopping = True
+        payload: dict[str, Any] = {
+            "meterStop": tx.meter_last_wh,
+            "timestamp": format_datetime(tx.last_at),
+            "reason": reason,
+        }
+        if id_tag is not None:
+            payload["idTag"] = id_tag
+        if tx.stop_data:
+            payload["transactionData"] = tx.stop_data
+        self.ctx.save_transaction(tx)
+        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+
     def stop_all(self, reason: str) -> None:
         for c in self.ctx.connectors[1:]:
             if c.transaction is not None:
                 self.stop(c.id, reason)
 
     def _stop_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
-        tx = self.open.pop(call.meta["tx"], None)
+        self._close(call)
         info = payload.get("idTagInfo")
-        if tx is not None and info is not None and call.payload.get("idTag"):
+        if info is not None and call.payload.get("idTag"):
             self.auth.remember(call.payload["idTag"], info)
+
+    def _stop_dropped(self, call: OutgoingCall, reason: str) -> None:
+        log.error("StopTransaction for local transaction %s dropped (%s)", call.meta.get("tx"), reason)
+        self._close(call)
+
+    def _close(self, call: OutgoingCall) -> None:
+        """The transaction's last message is done: forget it (stored in the same step)."""
+        local_id = call.meta["tx"]
+        if self.open.pop(local_id, None) is not None:
+            self.ctx.persist("transactions", local_id, None)
+
+    # -- restart (issue #3) ---------------------------------------------------------------------------
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Transactions the store kept; those still running are settled by :meth:`recover`."""
+        for record in records:
+            tx = Transaction.from_record(record)
+            self.open[tx.local_id] = tx
+            self.next_local_id = max(self.next_local_id, tx.local_id + 1)
+
+    def recover(self, clean_shutdown: bool) -> None:
+        """After a restart: a transaction that was running when the station stopped is resumed
+        (resume_transactions and its EV still plugged in) or stopped with its last stored meter value,
+        reason PowerLoss (a crash or power cut) or Reboot (a graceful stop that left it to resume)."""
+        for tx in sorted(self.open.values(), key=lambda t: t.local_id):
+            if tx.stopping:
+                continue
+            c = self._connector(tx.connector_id)
+            if self.ctx.settings.resume_transactions and c.plugged and c.transaction is None:
+                log.info("resuming local transaction %s on connector %s", tx.local_id, c.id)
+                c.transaction = tx
+                c.finishing = False
+                if self.ctx.settings.spec(c.id).has_lock:
+                    self.ctx.emit(LockConnector(c.id, True))
+                if not tx.deauthorized:
+                    self._energize(c, True)
+                self.metering.transaction_resumed(tx)
+                self.status.refresh(c.id)
+                continue
+            reason = "Reboot" if clean_shutdown else "PowerLoss"
+            log.info("closing interrupted local transaction %s (%s)", tx.local_id, reason)
+            self._queue_stop(tx, reason, None)
+            if c.plugged:
+                c.finishing = True
+                self.status.refresh(c.id)
+
+    def checkpoint(self) -> None:
+        """Store every running transaction's current meter value (before a graceful stop)."""
+        for tx in self.running():
+            c = self._connector(tx.connector_id)
+            tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
+            tx.last_at = self.ctx.ocpp_time()
+            self.ctx.save_transaction(tx)
 
     def _fill_transaction_id(self, call: OutgoingCall) -> bool:
         """At send time: the CSMS transactionId replaces our local id (never -1, issue #3)."""
