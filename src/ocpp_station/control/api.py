@@ -37,24 +37,22 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _fail(kind: type[web.HTTPClientError], message: str) -> web.HTTPClientError:
+    return kind(text=json.dumps({"error": message}), content_type="application/json")
+
+
 async def _body(request: web.Request, required: bool = True) -> dict[str, Any]:
     text = await request.text()
     if not text.strip():
         if required:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": "a JSON body is required"}), content_type="application/json"
-            )
+            raise _fail(web.HTTPBadRequest, "a JSON body is required")
         return {}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"body is not JSON: {exc.msg}"}), content_type="application/json"
-        ) from None
+        raise _fail(web.HTTPBadRequest, f"body is not JSON: {exc.msg}") from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "body must be a JSON object"}), content_type="application/json"
-        )
+        raise _fail(web.HTTPBadRequest, "body must be a JSON object")
     return data
 
 
@@ -63,17 +61,11 @@ def _connector_id(request: web.Request, station: Station, allow_zero: bool = Fal
     try:
         value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"connector id must be a number, got {raw!r}"}),
-            content_type="application/json",
-        ) from None
+        raise _fail(web.HTTPBadRequest, f"connector id must be a number, got {raw!r}") from None
     low = 0 if allow_zero else 1
     high = len(station.config.connectors)
     if not low <= value <= high:
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": f"no connector {value} (this station has {low}..{high})"}),
-            content_type="application/json",
-        )
+        raise _fail(web.HTTPNotFound, f"no connector {value} (this station has {low}..{high})")
     return value
 
 
