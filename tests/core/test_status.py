@@ -354,3 +354,16 @@ def test_table_is_the_one_of_the_specification() -> None:
         for status, cells in table.items()
     }
     assert expected == TRANSITIONS
+
+
+def test_new_session_from_finishing_goes_through_preparing() -> None:
+    """§4.9 F2 then B3: card stop with the EV still plugged in, then the card again."""
+    from ocpp_station.core.events import CablePlugged, IdTagPresented
+    from tests.core.harness import Harness
+
+    h = Harness()
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG"))
+    h.feed(IdTagPresented("TAG"))  # Local stop: Finishing, the EV still plugged in
+    h.feed(IdTagPresented("TAG"))
+    assert h.statuses(1)[-4:] == ["Charging", "Finishing", "Preparing", "Charging"]

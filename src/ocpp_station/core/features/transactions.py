@@ -253,7 +253,10 @@ class Transactions:
         """Begin a transaction now (§4.8) and queue StartTransaction.req."""
         self._clear_waiting(c)
         self._waiting.pop(c.id, None)
-        self._finished(c)  # F2: a new session from Finishing
+        if c.finishing:
+            # §4.9 F2 then B3: a new session from Finishing shows Preparing before Charging.
+            self._finished(c)
+            self.status.refresh(c.id)
         tx = Transaction(
             local_id=self.next_local_id,
             connector_id=c.id,
@@ -398,9 +401,14 @@ class Transactions:
         (resume_transactions and its EV still plugged in) or stopped with its last stored meter value,
         reason PowerLoss (a crash or power cut) or Reboot (a graceful stop that left it to resume)."""
         for tx in sorted(self.open.values(), key=lambda t: t.local_id):
-            if tx.stopping:
-                continue
             c = self._connector(tx.connector_id)
+            if tx.stopping:
+                # Stopped before the restart, its StopTransaction still queued: the EV still there
+                # is the one of that session, so Finishing as before (§4.9 C6, OCTT TC_038_CS).
+                if c.plugged and c.transaction is None:
+                    c.finishing = True
+                    self.status.refresh(c.id)
+                continue
             if self.ctx.settings.resume_transactions and c.plugged and c.transaction is None:
                 log.info("resuming local transaction %s on connector %s", tx.local_id, c.id)
                 c.transaction = tx
