@@ -38,7 +38,6 @@ from tests.core.harness import Harness, authorized, charging
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 FIXED_CABLE = EngineSettings(connectors=(ConnectorSpec(kind="cable"),))
 
-ISSUE_3 = "issue #3 (durability: state kept across power loss and restarts)"
 ISSUE_4 = "issue #4 (feature profiles beyond Core)"
 
 
@@ -761,18 +760,7 @@ def test_TC_031_unlock_connector_unknown_connector() -> None:
 
 
 # -- 2.13 Power failure ---------------------------------------------------------------------------------
-
-
-@pytest.mark.skip(reason=f"{ISSUE_3}: no power-loss event; StopTransaction reason PowerLoss on back-up power")
-def test_TC_032_1_power_failure_stop_transactions_before_going_down() -> None:
-    raise AssertionError("not implemented")
-
-
-@pytest.mark.skip(
-    reason=f"{ISSUE_3}: transactions are not kept across a power cycle (resume or PowerLoss stop)"
-)
-def test_TC_032_2_power_failure_stop_transactions_after_reboot() -> None:
-    raise AssertionError("not implemented")
+# TC_032_1 and TC_032_2 need the stored state across a power cycle: tests/durability/test_octt_durability.py.
 
 
 def test_TC_034_power_failure_with_unavailable_status() -> None:

@@ -73,7 +73,8 @@ class DurabilityPolicy:
 
     #: After a restart, continue a transaction whose EV is still plugged in.
     resume_transactions: bool = False
-    #: Graceful stop: StopTransaction reason for running transactions, or None to leave them to resume.
+    #: Graceful stop: StopTransaction reason for running transactions (Reboot, Other, or PowerLoss for
+    #: a charger on back-up power told the mains are gone), or None to leave them to resume.
     on_shutdown: str | None = "Reboot"
     #: Seconds a graceful stop waits for queued messages to go out.
     shutdown_grace_s: float = 5.0
@@ -192,8 +193,10 @@ def _durability(r: _Reader, data: dict[str, Any]) -> DurabilityPolicy:
             path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
         )
     on_shutdown = r.get(data, "onShutdown", path, r.string, "Reboot")
-    if on_shutdown not in ("Reboot", "Other", "resume"):
-        raise r.fail(f"{path}.onShutdown", f'must be "Reboot", "Other" or "resume", got {on_shutdown!r}')
+    if on_shutdown not in ("Reboot", "Other", "PowerLoss", "resume"):
+        raise r.fail(
+            f"{path}.onShutdown", f'must be "Reboot", "Other", "PowerLoss" or "resume", got {on_shutdown!r}'
+        )
     sync = r.get(data, "sync", path, r.string, "full")
     if sync not in ("full", "normal", "off"):
         raise r.fail(f"{path}.sync", f'must be "full", "normal" or "off", got {sync!r}')

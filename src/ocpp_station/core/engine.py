@@ -37,6 +37,8 @@ from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, 
 #: Incoming CALLs answered even before a BootNotification reply, in strict mode: none (§4.2).
 #: While Pending every CALL is answered (the CSMS may configure us); while Rejected none is (§4.2).
 _REPLAY_CACHE_SIZE = 64
+#: A replay token this close (in seconds of refill) counts as there.
+_REPLAY_SLACK_S = 1e-3
 
 
 class Engine:
@@ -173,8 +175,11 @@ class Engine:
                     ctx.settings.replay_burst, self._tokens + (ctx.now - self._tokens_at) * rate
                 )
                 self._tokens_at = ctx.now
-                if self._tokens < 1:
-                    ctx.timers.set("replay", ctx.now + (1 - self._tokens) / rate, lambda now: None)
+                wait = (1 - self._tokens) / rate
+                # Under a millisecond short is float rounding on an epoch-sized clock (a timer set
+                # that close would fire at the same ``now`` and find the same shortfall, forever).
+                if wait > _REPLAY_SLACK_S:
+                    ctx.timers.set("replay", ctx.now + wait, lambda now: None)
                     return
             call = self.outbox.next_ready(ctx.now, ctx.accepted)
             if call is None:
@@ -211,6 +216,9 @@ class Engine:
         call = self.outbox.abandon()
         if call is not None:
             self._requeue_or_fail(call, "Dropped")
+        # A heartbeat is not kept for later: the next one is due after the reconnect anyway.
+        for heartbeat in self.outbox.remove_where(lambda queued: queued.action == "Heartbeat"):
+            self._completed(heartbeat, error="Dropped", description="offline")
 
     def _timed_out(self) -> None:
         call = self.outbox.abandon()

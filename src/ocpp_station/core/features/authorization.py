@@ -62,11 +62,15 @@ class Authorization:
             return
         self.cache.pop(id_tag, None)
         self.cache[id_tag] = info
+        # §3.5.1: cache values SHOULD persist across reboots and power outages (issue #3).
+        self.ctx.persist("auth_cache", id_tag, info)
         while len(self.cache) > CACHE_CAPACITY:
             invalid = next(
                 (tag for tag, entry in self.cache.items() if entry.get("status") != "Accepted"), None
             )
-            self.cache.pop(invalid if invalid is not None else next(iter(self.cache)))
+            evicted = invalid if invalid is not None else next(iter(self.cache))
+            self.cache.pop(evicted)
+            self.ctx.persist("auth_cache", evicted, None)
 
     def parent_of(self, id_tag: str) -> str | None:
         entry = self.local_entry(id_tag)

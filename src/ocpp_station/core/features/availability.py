@@ -24,6 +24,12 @@ class Availability:
             c.operative = operative
             self.ctx.emit(StoreAvailability(c.id, operative))
 
+    def _schedule(self, c: Connector, operative: bool) -> None:
+        """Scheduled (§5.2): applied when the transaction ends. Stored as the target at once, so a
+        power cut that ends the transaction leaves the connector as the CSMS asked (OCTT TC_034)."""
+        c.scheduled_operative = operative
+        self.ctx.emit(StoreAvailability(c.id, operative))
+
     def _change(self, call: Call) -> dict[str, Any]:
         connector_id: int = call.payload["connectorId"]
         operative = call.payload["type"] == "Operative"
@@ -33,13 +39,13 @@ class Availability:
         busy = [c for c in targets if c.transaction is not None]
         for c in targets:
             if c.transaction is not None and not operative:
-                c.scheduled_operative = operative
+                self._schedule(c, operative)
             else:
                 self._set(c, operative)
         if connector_id == 0 and busy and not operative:
             # The charge point as a whole follows once its last transaction has ended.
             self._set(self.ctx.connectors[0], True)
-            self.ctx.connectors[0].scheduled_operative = False
+            self._schedule(self.ctx.connectors[0], False)
         self.ctx.after_reply.append(self.status.refresh)
         return {"status": "Scheduled" if busy and not operative else "Accepted"}
 
