@@ -1,4 +1,4 @@
-"""Command line: ``ocpp-station run | csms | demo``. Thin: parsing and wiring only."""
+"""Command line: ``ocpp-station run | csms | demo | queue``. Thin: parsing and wiring only."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 from ocpp_station import __version__
 from ocpp_station.config.station import DEFAULT_CONFIG, ConfigError, StationConfig, load_config, parse_config
@@ -41,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="development CSMS + one station + one charging session")
     demo.add_argument("--charge-seconds", type=float, default=6.0)
+
+    queue = sub.add_parser(
+        "queue", help="what the station stored and has not delivered (read-only, safe while it runs)"
+    )
+    queue.add_argument("--data-dir", type=Path, required=True, help="the station's data directory")
+    queue.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
@@ -86,6 +94,186 @@ async def _run_station(config: StationConfig, log_frames: bool) -> int:
     return 0
 
 
+# -- queue: the stored, undelivered state, read-only ---------------------------------------------------
+
+
+class _QueueError(Exception):
+    pass
+
+
+def _read_records(data_dir: Path) -> tuple[int, dict[str, dict[str, Any]]]:
+    """Schema version and every record by kind, in one read transaction, opened read-only (sqlite URI
+    mode=ro): no migration, no write, no checkpoint, so a running station is not disturbed."""
+    import orjson
+
+    from ocpp_station.storage.sqlite import DB_NAME, MIGRATIONS
+
+    if not data_dir.is_dir():
+        raise _QueueError(f"{data_dir}: no such data directory")
+    path = data_dir / DB_NAME
+    if not path.is_file():
+        raise _QueueError(f"{path}: no station database (has a station run with --data-dir {data_dir}?)")
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _QueueError(f"{path}: cannot open: {exc}") from None
+    try:
+        db.execute("BEGIN")
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise _QueueError(
+                f"{path}: database schema version {version} is newer than this ocpp-station "
+                f"understands ({len(MIGRATIONS)})"
+            )
+        records: dict[str, dict[str, Any]] = {}
+        if version >= 2:
+            for kind, key, value in db.execute("SELECT kind, key, value FROM records ORDER BY kind, key"):
+                records.setdefault(kind, {})[key] = orjson.loads(value)
+        db.execute("COMMIT")
+    except (sqlite3.Error, orjson.JSONDecodeError) as exc:
+        raise _QueueError(f"{path}: cannot read: {exc}") from None
+    finally:
+        db.close()
+    return version, records
+
+
+def _summary(action: str, payload: dict[str, Any]) -> str:
+    if action == "StartTransaction":
+        return (
+            f"connector {payload.get('connectorId')}, idTag {payload.get('idTag')}, "
+            f"meterStart {payload.get('meterStart')} Wh, {payload.get('timestamp')}"
+        )
+    if action == "StopTransaction":
+        return f"meterStop {payload.get('meterStop')} Wh, {payload.get('reason', 'Local')}, {payload.get('timestamp')}"
+    if action == "MeterValues":
+        values = payload.get("meterValue") or [{}]
+        samples = [s for v in values for s in v.get("sampledValue", [])]
+        energy = next(
+            (
+                s.get("value")
+                for s in samples
+                if s.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"
+            ),
+            None,
+        )
+        text = f"connector {payload.get('connectorId')}, {len(samples)} value(s)"
+        if energy is not None:
+            text += f", {energy} Wh"
+        return f"{text}, {values[-1].get('timestamp')}"
+    return ", ".join(f"{k} {v}" for k, v in payload.items())[:80]
+
+
+def _queue_report(data_dir: Path) -> dict[str, Any]:
+    from ocpp_station.core.clock import format_datetime
+
+    version, records = _read_records(data_dir)
+    shutdown = records.get("station", {}).get("shutdown")
+    outbox = []
+    for key, record in sorted(records.get("outbox", {}).items(), key=lambda item: int(item[0])):
+        payload = record.get("payload", {})
+        not_before = float(record.get("notBefore", 0.0))
+        outbox.append(
+            {
+                "seq": int(key),
+                "action": record.get("action"),
+                "attempts": int(record.get("attempts", 0)),
+                "localTransactionId": record.get("meta", {}).get("tx"),
+                "notBefore": format_datetime(not_before) if not_before else None,
+                "summary": _summary(str(record.get("action")), payload),
+                "payload": payload,
+            }
+        )
+    transactions = []
+    for record in sorted(records.get("transactions", {}).values(), key=lambda r: int(r.get("localId", 0))):
+        last_at = record.get("lastAt", record.get("startedAt"))
+        transactions.append(
+            {
+                "localId": record.get("localId"),
+                "transactionId": record.get("transactionId"),
+                "connectorId": record.get("connectorId"),
+                "idTag": record.get("idTag"),
+                "meterStart": record.get("meterStart"),
+                "meterLast": record.get("meterLast", record.get("meterStart")),
+                "lastAt": None if last_at is None else format_datetime(float(last_at)),
+                "stopping": bool(record.get("stopping", False)),
+            }
+        )
+    return {
+        "dataDir": str(data_dir),
+        "database": str(data_dir / "station.db"),
+        "schemaVersion": version,
+        # None: no run recorded; False: a crash or power loss ended the last run, or it is running now.
+        "cleanShutdown": None if shutdown is None else bool(shutdown.get("clean", False)),
+        "outbox": outbox,
+        "transactions": transactions,
+        "authCacheEntries": len(records.get("auth_cache", {})),
+    }
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _print_queue(report: dict[str, Any]) -> None:
+    clean = report["cleanShutdown"]
+    last = {
+        None: "no run recorded",
+        True: "shut down cleanly",
+        False: "did not shut down cleanly (crash or power loss), or the station is running now",
+    }[clean]
+    print(f"{report['database']} (schema {report['schemaVersion']})")
+    print(f"last run: {last}")
+    outbox = report["outbox"]
+    print(f"\noutbox: {len(outbox)} transaction message(s) not yet delivered")
+    if outbox:
+        rows = [["seq", "action", "attempts", "tx", "summary"]]
+        for m in outbox:
+            tx = "-" if m["localTransactionId"] is None else str(m["localTransactionId"])
+            summary = m["summary"] + (f" (retry after {m['notBefore']})" if m["notBefore"] else "")
+            rows.append([str(m["seq"]), str(m["action"]), str(m["attempts"]), tx, summary])
+        print("\n".join(_table(rows)))
+    transactions = report["transactions"]
+    print(f"\nopen transactions: {len(transactions)}")
+    if transactions:
+        rows = [["tx", "transactionId", "connector", "idTag", "meterStart", "last meter", "stopping"]]
+        for t in transactions:
+            csms_id = "(not yet)" if t["transactionId"] is None else str(t["transactionId"])
+            last_meter = f"{t['meterLast']} Wh at {t['lastAt']}"
+            rows.append(
+                [
+                    str(t["localId"]),
+                    csms_id,
+                    str(t["connectorId"]),
+                    str(t["idTag"]),
+                    str(t["meterStart"]),
+                    last_meter,
+                    "yes" if t["stopping"] else "no",
+                ]
+            )
+        print("\n".join(_table(rows)))
+    print(
+        f"\nauthorization cache: {report['authCacheEntries']} entr{'y' if report['authCacheEntries'] == 1 else 'ies'}"
+    )
+
+
+def _queue(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        report = _queue_report(args.data_dir)
+    except _QueueError as exc:
+        print(f"ocpp-station: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_queue(report)
+    return 0
+
+
 async def _run_csms(args: argparse.Namespace) -> int:
     from ocpp_station.sim.csms import serve
 
@@ -107,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_station(config, args.log_frames))
         if args.command == "csms":
             return asyncio.run(_run_csms(args))
+        if args.command == "queue":
+            return _queue(args)
         from ocpp_station.sim.demo import run_demo
 
         return asyncio.run(run_demo(args.charge_seconds))

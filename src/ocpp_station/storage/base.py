@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import orjson
+
 #: One write: ("put", kind, key, value) stores value (None deletes); ("clear", kind, "", None).
 Op = tuple[str, str, str, Any]
 
@@ -14,6 +16,14 @@ KINDS = ("outbox", "transactions", "auth_cache", "meters", "station")
 
 class StoreError(Exception):
     """The store cannot be used (corrupt, too new, disk full); the message says which file and why."""
+
+
+def encode_record(value: Any) -> bytes:
+    """A record as stored: JSON (orjson). Raises StoreError for a value JSON cannot hold."""
+    try:
+        return orjson.dumps(value)
+    except TypeError as exc:  # orjson.JSONEncodeError
+        raise StoreError(f"cannot store {type(value).__name__} record: {exc}") from None
 
 
 class Store(Protocol):

@@ -6,7 +6,9 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from ocpp_station.storage.base import Op
+import orjson
+
+from ocpp_station.storage.base import Op, encode_record
 
 
 class MemoryStore:
@@ -28,17 +30,22 @@ class MemoryStore:
         self.availability[connector_id] = operative
 
     def load(self, kind: str) -> dict[str, Any]:
-        return copy.deepcopy(self.records.get(kind, {}))
+        """By key order, as SqliteStore."""
+        return copy.deepcopy(dict(sorted(self.records.get(kind, {}).items())))
 
     def apply(self, ops: Sequence[Op]) -> None:
-        for op, kind, key, value in ops:
+        """All or nothing, as SqliteStore: every value is checked (and copied) as JSON first."""
+        stored = [
+            (op, kind, key, None if value is None else encode_record(value)) for op, kind, key, value in ops
+        ]
+        for op, kind, key, value in stored:
             table = self.records.setdefault(kind, {})
             if op == "clear":
                 table.clear()
             elif value is None:
                 table.pop(key, None)
             else:
-                table[key] = copy.deepcopy(value)
+                table[key] = orjson.loads(value)
 
     def close(self) -> None:
         pass

@@ -7,6 +7,7 @@ guessed at. A corrupt file is moved aside (never deleted) by :meth:`SqliteStore.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ocpp_station.storage.base import Op, StoreError
+from ocpp_station.storage.base import Op, StoreError, encode_record
 
 log = logging.getLogger("ocpp_station.storage")
 
@@ -41,6 +42,21 @@ class NewerSchema(StoreError):
     pass
 
 
+class Damaged(StoreError):
+    """The file is not a database or is corrupt (SQLITE_CORRUPT, SQLITE_NOTADB, a failed check): the
+    only failure :meth:`SqliteStore.open_or_recover` moves the file aside for. A locked, unreadable or
+    full database is a StoreError, never moved."""
+
+
+class _CheckFailed(sqlite3.DatabaseError):
+    pass
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return isinstance(exc, _CheckFailed) or name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
 class SqliteStore:
     def __init__(self, path: str | Path, *, sync: str = "full") -> None:
         if sync not in SYNC_MODES:
@@ -57,11 +73,13 @@ class SqliteStore:
             self._db.execute(f"PRAGMA synchronous={sync.upper()}")
             (check,) = self._db.execute("PRAGMA quick_check").fetchone()
             if check != "ok":
-                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+                raise _CheckFailed(f"integrity check failed: {check}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(f"{self.path}: the station database is damaged: {exc}") from None
+            if _is_damage(exc):
+                raise Damaged(f"{self.path}: the station database is damaged: {exc}") from None
+            raise StoreError(f"{self.path}: cannot open the station database: {exc}") from None
 
     @classmethod
     def in_dir(cls, data_dir: str | Path, *, sync: str = "full") -> SqliteStore:
@@ -74,9 +92,7 @@ class SqliteStore:
         path = Path(data_dir) / DB_NAME
         try:
             return cls(path, sync=sync)
-        except NewerSchema:
-            raise
-        except StoreError as exc:
+        except Damaged as exc:
             if not path.exists():
                 raise
             stamp = time.strftime("%Y%m%dT%H%M%S")
@@ -136,9 +152,13 @@ class SqliteStore:
     def apply(self, ops: Sequence[Op]) -> None:
         if not ops:
             return
+        # Encoded before the transaction: a value that is not JSON fails the whole apply, touching nothing.
+        encoded = [
+            (op, kind, key, None if value is None else encode_record(value)) for op, kind, key, value in ops
+        ]
         try:
             self._db.execute("BEGIN IMMEDIATE")
-            for op, kind, key, value in ops:
+            for op, kind, key, value in encoded:
                 if op == "clear":
                     self._db.execute("DELETE FROM records WHERE kind = ?", (kind,))
                 elif value is None:
@@ -146,13 +166,16 @@ class SqliteStore:
                 else:
                     self._db.execute(
                         "INSERT OR REPLACE INTO records (kind, key, value) VALUES (?, ?, ?)",
-                        (kind, key, orjson.dumps(value)),
+                        (kind, key, value),
                     )
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: cannot write: {exc}") from None
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{self.path}: cannot write: {exc}") from None
+            raise
 
     def close(self) -> None:
         self._db.close()
