@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -80,12 +79,7 @@ CONNECTORS = range(1, len(SPECS) + 1)
 
 #: Engine bugs this test found that are not fixed yet; each has a strict xfail reproduction below, and
 #: the state machine does not check for them (so it keeps finding new ones).
-KNOWN_BUGS = {
-    "auth-cache-not-stored",
-    "aligned-meter-not-stored",
-    "cap-drops-boot",
-    "clock-offset-not-stored",
-}
+KNOWN_BUGS: set[str] = set()
 
 
 @dataclass
@@ -213,12 +207,8 @@ class EngineMachine(RuleBasedStateMachine):
         """A new engine from only what was stored (as Station._build_engine), then the hardware report
         and Booted (as Station._report_hardware)."""
         records = copy.deepcopy(self.store)
-        restored = Restored(
-            outbox=[(int(key), value) for key, value in records.get("outbox", {}).items()],
-            transactions=list(records.get("transactions", {}).values()),
-            auth_cache=records.get("auth_cache", {}),
-            clean_shutdown=self.clean,
-        )
+        restored = Restored.from_records(records)
+        restored.clean_shutdown = self.clean
         self.clean = False
         self.accepted = False
         self.engine = Engine(
@@ -331,6 +321,10 @@ class EngineMachine(RuleBasedStateMachine):
                 if record["action"] == "StartTransaction":
                     self.txs[tx_uid].start_msg = uid
                     self.txs[tx_uid].started = parse_datetime(record["payload"]["timestamp"])
+            elif effect.value["action"] == "StartTransaction":
+                # Rewritten (a retry, or the first clock sync correcting an unsynced timestamp).
+                start = self.msgs[self.outbox_keys[effect.key]]
+                self.txs[start.tx].started = parse_datetime(effect.value["payload"]["timestamp"])
         elif effect.kind == "transactions":
             if effect.value is None:
                 tx_uid = self.tx_keys.pop(effect.key, None)
@@ -726,7 +720,6 @@ def test_authorization_cache_entry_is_stored() -> None:
     assert stored and stored[-1] == Persist("auth_cache", "TAG", {"status": "Accepted"})
 
 
-@pytest.mark.xfail(strict=True, reason="aligned-meter-not-stored: Metering._aligned does not save the tx")
 def test_power_loss_stop_is_not_below_a_clock_aligned_meter_value() -> None:
     h = Harness(config={"ClockAlignedDataInterval": "120", "MeterValueSampleInterval": "300"})
     h.feed(MeterRead({1: MeterReading(energy_wh=1000.0)}))
@@ -743,7 +736,6 @@ def test_power_loss_stop_is_not_below_a_clock_aligned_meter_value() -> None:
     assert stored[-1]["meterLast"] >= 1367
 
 
-@pytest.mark.xfail(strict=True, reason="cap-drops-boot: Outbox._enforce_cap drops the BootNotification")
 def test_queue_cap_does_not_drop_the_boot_notification() -> None:
     engine = Engine(EngineSettings(queue_cap=1), now=T0)
     engine.handle(Booted(), T0)
@@ -751,7 +743,6 @@ def test_queue_cap_does_not_drop_the_boot_notification() -> None:
     assert [frame[2] for frame in sent] == ["BootNotification"]
 
 
-@pytest.mark.xfail(strict=True, reason="clock-offset-not-stored: the OCPP clock offset is lost on restart")
 def test_resumed_transaction_does_not_stop_before_it_started() -> None:
     """The CSMS clock is an hour ahead of ours; after a crash the resumed transaction is stopped before
     the next BootNotification: its StopTransaction must not predate its StartTransaction."""
@@ -775,10 +766,7 @@ def test_resumed_transaction_does_not_stop_before_it_started() -> None:
             else:
                 table[effect.key] = effect.value
     h.advance(60)
-    restored = Restored(
-        outbox=[(int(k), v) for k, v in store.get("outbox", {}).items()],
-        transactions=list(store.get("transactions", {}).values()),
-    )
+    restored = Restored.from_records(store)
     after = Engine(settings, now=h.now, restored=restored)
     after.handle(CablePlugged(1), h.now)
     after.handle(Booted(), h.now)

@@ -687,7 +687,7 @@ def test_queue_cap_drops_oldest_non_transaction_messages_never_transaction_messa
     others = [c for c in queue if not c.transactional]
     assert len(in_tx) == 21 and in_tx[-1].action == "StopTransaction"
     assert len(others) == cap
-    assert h.engine.outbox.dropped >= 20 + 1 - cap
+    assert h.engine.outbox.dropped_count >= 20 + 1 - cap
     mark = h.mark()
     h.reconnect()
     advance_bounded(h, 30)

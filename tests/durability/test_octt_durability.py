@@ -35,6 +35,7 @@ from ocpp_station.core.events import (
 )
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.storage.base import KINDS
 from ocpp_station.storage.memory import MemoryStore
 from tests.core.harness import Harness, charging
 
@@ -82,12 +83,9 @@ class PowerCycler:
         return self.store.load(kind)
 
     def restored(self, *, clean_shutdown: bool) -> Restored:
-        return Restored(
-            outbox=[(int(seq), record) for seq, record in self.records("outbox").items()],
-            transactions=list(self.records("transactions").values()),
-            auth_cache=self.records("auth_cache"),
-            clean_shutdown=clean_shutdown,
-        )
+        restored = Restored.from_records({kind: self.records(kind) for kind in KINDS})
+        restored.clean_shutdown = clean_shutdown
+        return restored
 
     def power_cycle(
         self,

@@ -17,6 +17,7 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues, lookup
 from ocpp_station.core import events as ev
+from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingInterval
 from ocpp_station.core.features.availability import Availability
@@ -69,7 +70,7 @@ class Engine:
                 ctx.connectors[connector_id].operative = operative
         self.status = StatusReporter(ctx)
         self.metering = Metering(ctx)
-        self.registration = Registration(ctx, self._accepted)
+        self.registration = Registration(ctx, self._accepted, self._clock_corrected)
         self.transactions = Transactions(ctx, self.status, self.metering)
         self.configuration = Configuration(ctx)
         self.availability = Availability(ctx, self.status)
@@ -126,6 +127,8 @@ class Engine:
         self.transactions.restore(restored.transactions)
         self.transactions.auth.cache.update(restored.auth_cache)
         self._clean_shutdown = restored.clean_shutdown
+        self.ctx.clock_offset_s = restored.clock_offset_s
+        self.registration.restored_clock(restored.clock_offset_s)
 
     # -- the API ----------------------------------------------------------------------------------
     def handle(self, event: ev.Event, now: float) -> list[Effect]:
@@ -158,6 +161,8 @@ class Engine:
         ctx = self.ctx
         while ctx.after_reply:
             ctx.after_reply.pop(0)()
+        while self.outbox.dropped:
+            self._failed(self.outbox.dropped.pop(0), "Dropped", "offline queue full")
         flight = self.outbox.in_flight
         if flight is not None and flight.timeout_at <= ctx.now:
             self._timed_out()
@@ -394,6 +399,20 @@ class Engine:
             return
         self.ctx.call(event.action, dict(event.payload), meta={"ref": event.ref})
 
+    def _clock_corrected(self, jump_s: float) -> None:
+        """The first clock sync moved the OCPP clock by ``jump_s``: shift the timestamps of what is
+        still queued and of open transactions, which were stamped with the unsynced clock."""
+        for call in self.outbox:
+            shift_timestamps(call.payload, jump_s)
+            if call.seq is not None:
+                self.ctx.persist_call(call)
+        for tx in self.transactions.open.values():
+            tx.started_at += jump_s
+            tx.last_at += jump_s
+            for value in tx.stop_data:
+                shift_timestamps(value, jump_s)
+            self.ctx.save_transaction(tx)
+
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter
         values so they can resume (issue #3)."""
@@ -437,6 +456,22 @@ class Engine:
             "connectors": connectors,
             "queue": len(self.outbox) + (self.outbox.in_flight is not None),
         }
+
+
+def shift_timestamps(payload: Any, jump_s: float) -> None:
+    """Move every ``timestamp`` in a payload (nested too) by ``jump_s`` seconds, in place."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "timestamp" and isinstance(value, str):
+                try:
+                    payload[key] = format_datetime(parse_datetime(value) + jump_s)
+                except ValueError:
+                    pass
+            else:
+                shift_timestamps(value, jump_s)
+    elif isinstance(payload, list):
+        for item in payload:
+            shift_timestamps(item, jump_s)
 
 
 def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,3 +115,17 @@ class Restored:
     auth_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The last run ended with a graceful stop (not a crash or power loss).
     clean_shutdown: bool = False
+    #: OCPP clock minus local clock as last learnt from the CSMS.
+    clock_offset_s: float = 0.0
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
+        """From stored records by kind and key, as the Persist effects wrote them."""
+        station = records.get("station", {})
+        return cls(
+            outbox=[(int(seq), dict(record)) for seq, record in records.get("outbox", {}).items()],
+            transactions=[dict(record) for record in records.get("transactions", {}).values()],
+            auth_cache={tag: dict(info) for tag, info in records.get("auth_cache", {}).items()},
+            clean_shutdown=bool(station.get("shutdown", {}).get("clean", False)),
+            clock_offset_s=float(station.get("clock", {}).get("offsetS", 0.0)),
+        )

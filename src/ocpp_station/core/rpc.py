@@ -76,7 +76,9 @@ class Outbox:
         #: Most messages other than transaction messages kept while they cannot be sent.
         self.cap = cap
         self.next_seq = 1
-        self.dropped = 0
+        #: Calls the cap dropped, not yet reported to their features (the engine drains it).
+        self.dropped: list[OutgoingCall] = []
+        self.dropped_count = 0
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -113,12 +115,18 @@ class Outbox:
             self._enforce_cap()
 
     def _enforce_cap(self) -> None:
-        """Drop the oldest messages beyond ``cap``; never a transaction message (issue #3)."""
-        others = [queued for queued in self._queue if not queued.transactional]
+        """Drop the oldest messages beyond ``cap``; never a transaction message nor the
+        BootNotification (issue #3). What is dropped waits in ``dropped`` for its failure handler."""
+        others = [
+            queued
+            for queued in self._queue
+            if not queued.transactional and queued.action not in ALLOWED_BEFORE_ACCEPTED
+        ]
         excess = len(others) - self.cap
         for queued in others[: max(excess, 0)]:
             self._queue.remove(queued)
-            self.dropped += 1
+            self.dropped.append(queued)
+            self.dropped_count += 1
 
     def backlog(self) -> int:
         return len(self._queue)

@@ -43,7 +43,7 @@ from ocpp_station.core.settings import DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
-from ocpp_station.storage.base import Op
+from ocpp_station.storage.base import KINDS, Op
 from ocpp_station.transport.backoff import backoff_delays
 
 log = logging.getLogger("ocpp_station.station")
@@ -132,13 +132,7 @@ class Station:
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store
-        shutdown = store.load("station").get("shutdown", {})
-        restored = Restored(
-            outbox=[(int(seq), record) for seq, record in store.load("outbox").items()],
-            transactions=list(store.load("transactions").values()),
-            auth_cache=store.load("auth_cache"),
-            clean_shutdown=bool(shutdown.get("clean", False)),
-        )
+        restored = Restored.from_records({kind: store.load(kind) for kind in KINDS})
         engine = Engine(
             settings,
             now=time.time(),

@@ -166,10 +166,7 @@ class Metering:
             return
         value = self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), "Sample.Periodic")
         self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
-        # The register as of now is what a PowerLoss stop reports after a crash (issue #3).
-        tx.meter_last_wh = max(round(self.ctx.connectors[connector_id].meter.energy_wh), tx.meter_start_wh)
-        tx.last_at = self.ctx.ocpp_time()
-        self.ctx.save_transaction(tx)
+        self._checkpoint(tx)
         if value is not None:
             self.send(connector_id, value, tx)
         self._schedule_sample(connector_id)
@@ -197,14 +194,23 @@ class Metering:
                 if value is not None:
                     value["timestamp"] = format_datetime(boundary)
                     self.send(cid, value, connector.transaction)
-            if connector.transaction is not None:
+            tx = connector.transaction
+            if tx is not None:
                 stop_measurands = self.ctx.config.get_list("StopTxnAlignedData")
                 if stop_measurands:
                     value = self._meter_value(cid, stop_measurands, "Sample.Clock", interval_energy)
                     if value is not None:
                         value["timestamp"] = format_datetime(boundary)
-                        connector.transaction.stop_data.append(value)
+                        tx.stop_data.append(value)
+                self._checkpoint(tx)
         self.schedule_aligned()
+
+    def _checkpoint(self, tx: Transaction) -> None:
+        """Store the register as of now with the transaction, in the same step as the MeterValues
+        that report it: a PowerLoss stop after a crash never reports less than the CSMS has seen."""
+        tx.meter_last_wh = max(round(self.ctx.connectors[tx.connector_id].meter.energy_wh), tx.meter_start_wh)
+        tx.last_at = self.ctx.ocpp_time()
+        self.ctx.save_transaction(tx)
 
     def reschedule(self) -> None:
         """After MeterValueSampleInterval or ClockAlignedDataInterval changed."""

@@ -30,12 +30,20 @@ _BOOT_FIELDS = (
 class Registration:
     """Boot, registration status, heartbeat and clock synchronisation."""
 
-    def __init__(self, ctx: Context, on_accepted: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        on_accepted: Callable[[bool], None],
+        on_clock_corrected: Callable[[float], None] = lambda jump_s: None,
+    ) -> None:
         self.ctx = ctx
         self._on_accepted = on_accepted
+        self._on_clock_corrected = on_clock_corrected
+        self._synced = False
         self.ever_accepted = False
         self._boot_queued = False
         self._retry_until = 0.0
+        self._stored_offset_s = ctx.clock_offset_s
         ctx.route("BootNotification", result=self._boot_result, failure=self._boot_failed)
         ctx.route("Heartbeat", result=self._heartbeat_result)
 
@@ -111,12 +119,26 @@ class Registration:
     def _heartbeat_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
         self._sync_clock(payload["currentTime"])
 
+    def restored_clock(self, offset_s: float) -> None:
+        self._stored_offset_s = offset_s
+
     def _sync_clock(self, current_time: str) -> None:
         try:
             csms_now = parse_datetime(current_time)
         except ValueError:
             log.warning("ignoring unreadable currentTime %r", current_time)
             return
-        self.ctx.clock_offset_s = csms_now - self.ctx.now
+        offset = csms_now - self.ctx.now
+        jump = offset - self.ctx.clock_offset_s
+        if not self._synced and abs(jump) > 1.0:
+            # The first sync of this run corrects what was stamped with the unsynced clock and is
+            # still unsent (a transaction started before BootNotification was answered).
+            self._on_clock_corrected(jump)
+        self._synced = True
+        if abs(offset - self._stored_offset_s) > 1.0:
+            # Kept across restarts: what is stamped offline after a restart stays on the CSMS clock.
+            self.ctx.persist("station", "clock", {"offsetS": offset})
+            self._stored_offset_s = offset
+        self.ctx.clock_offset_s = offset
         if self.ctx.settings.set_system_clock:
             self.ctx.emit(SetSystemClock(csms_now))
