@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class KeyType(StrEnum):
@@ -330,3 +331,18 @@ class ConfigValues:
 
     def as_dict(self) -> dict[str, str]:
         return dict(self._values)
+
+
+def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
+    """Check the config file's ``ocpp`` object against the key table; raise ValueError naming the key."""
+    out: dict[str, str] = {}
+    for name, raw in values.items():
+        key = lookup(name)
+        if key is None:
+            raise ValueError(f"unknown OCPP configuration key {name!r}")
+        text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
+        try:
+            out[key.name] = key.check(text)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    return out

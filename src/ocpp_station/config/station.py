@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ocpp_station.config.keys import validate_ocpp_overrides
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.hardware.simulated import EVParams
 
@@ -267,8 +268,6 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
 
     ocpp: dict[str, Any] = {}
     if "ocpp" in root:
-        from ocpp_station.core.engine import validate_ocpp_overrides
-
         raw = r.obj(root["ocpp"], "ocpp")
         try:
             ocpp = validate_ocpp_overrides(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 
 def format_datetime(epoch_s: float) -> str:
@@ -34,3 +35,19 @@ def next_aligned(epoch_s: float, interval_s: int) -> float:
     candidate = day_start + steps * interval_s
     next_midnight = day_start + 86400
     return min(candidate, next_midnight)
+
+
+def shift_timestamps(payload: Any, jump_s: float) -> None:
+    """Move every ``timestamp`` in a payload (nested too) by ``jump_s`` seconds, in place."""
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if key == "timestamp" and isinstance(value, str):
+                try:
+                    payload[key] = format_datetime(parse_datetime(value) + jump_s)
+                except ValueError:
+                    pass
+            else:
+                shift_timestamps(value, jump_s)
+    elif isinstance(payload, list):
+        for item in payload:
+            shift_timestamps(item, jump_s)

@@ -15,9 +15,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ocpp_station.config.keys import ConfigValues, lookup
+from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core import events as ev
-from ocpp_station.core.clock import format_datetime, parse_datetime
+from ocpp_station.core.clock import shift_timestamps
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingInterval
 from ocpp_station.core.features.availability import Availability
@@ -25,6 +25,7 @@ from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.registration import Registration
+from ocpp_station.core.features.remote import RemoteTransactions
 from ocpp_station.core.features.reset import Reset
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
@@ -72,6 +73,7 @@ class Engine:
         self.metering = Metering(ctx)
         self.registration = Registration(ctx, self._accepted, self._clock_corrected)
         self.transactions = Transactions(ctx, self.status, self.metering)
+        self.remote = RemoteTransactions(ctx, self.transactions)
         self.configuration = Configuration(ctx)
         self.availability = Availability(ctx, self.status)
         self.reset = Reset(ctx, self.transactions)
@@ -456,34 +458,3 @@ class Engine:
             "connectors": connectors,
             "queue": len(self.outbox) + (self.outbox.in_flight is not None),
         }
-
-
-def shift_timestamps(payload: Any, jump_s: float) -> None:
-    """Move every ``timestamp`` in a payload (nested too) by ``jump_s`` seconds, in place."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if key == "timestamp" and isinstance(value, str):
-                try:
-                    payload[key] = format_datetime(parse_datetime(value) + jump_s)
-                except ValueError:
-                    pass
-            else:
-                shift_timestamps(value, jump_s)
-    elif isinstance(payload, list):
-        for item in payload:
-            shift_timestamps(item, jump_s)
-
-
-def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
-    """Check the config file's ``ocpp`` object against the key table; raise ValueError naming the key."""
-    out: dict[str, str] = {}
-    for name, raw in values.items():
-        key = lookup(name)
-        if key is None:
-            raise ValueError(f"unknown OCPP configuration key {name!r}")
-        text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
-        try:
-            out[key.name] = key.check(text)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-    return out

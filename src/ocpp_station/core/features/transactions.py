@@ -21,7 +21,6 @@ from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import OutgoingCall
-from ocpp_station.wire.frames import Call
 
 
 class Transactions:
@@ -53,8 +52,6 @@ class Transactions:
             prepare=self._fill_transaction_id,
         )
         ctx.route("MeterValues", prepare=self._fill_transaction_id)
-        ctx.route("RemoteStartTransaction", incoming=self._remote_start)
-        ctx.route("RemoteStopTransaction", incoming=self._remote_stop)
 
     # -- helpers --------------------------------------------------------------------------------
     def _connector(self, connector_id: int) -> Connector:
@@ -173,7 +170,7 @@ class Transactions:
                 if c.transaction is not None and c.transaction.parent_id_tag == parent:
                     self.stop(c.id, "Local", id_tag=id_tag)
                     return
-        target = self._pick_connector(connector_id)
+        target = self.pick_connector(connector_id)
         if target is None and not any(c.transaction and c.transaction.parent_id_tag for c in candidates):
             # Nothing to start, and no running transaction another tag of its group could stop:
             # no Authorize.req (OCTT TC_068_CS step 1).
@@ -181,7 +178,20 @@ class Transactions:
             return
         self.auth.request(id_tag, {"purpose": "card", "connector": connector_id})
 
-    def _pick_connector(self, connector_id: int | None) -> Connector | None:
+    def waiting_on(self, connector_id: int) -> bool:
+        """Whether an authorized idTag waits for the cable on this connector (card first)."""
+        return connector_id in self._waiting
+
+    def begin(self, id_tag: str, meta: dict[str, Any], *, authorize: bool) -> None:
+        """Start a transaction for ``id_tag`` as a local action would: authorized first, or at once."""
+        if authorize:
+            self.auth.request(id_tag, meta)
+        else:
+            self._decided(id_tag, {"status": "Accepted"}, meta)
+
+    def pick_connector(self, connector_id: int | None) -> Connector | None:
+        """The connector a new transaction goes to: the one asked for if it can take it; else a
+        plugged-in idle one; else any idle one."""
         if connector_id is not None:
             c = self._connector(connector_id)
             return c if self._idle(c) else None
@@ -205,7 +215,7 @@ class Transactions:
         if not accepted:
             log.info("idTag %s not accepted (%s)", id_tag, info.get("status"))
             return
-        target = self._pick_connector(requested)
+        target = self.pick_connector(requested)
         if target is None:
             log.info("idTag %s authorized but no connector is free", id_tag)
             return
@@ -446,41 +456,3 @@ class Transactions:
             return False
         call.payload["transactionId"] = tx.transaction_id
         return True
-
-    # -- remote start / stop (§5.11, §5.12) ---------------------------------------------------------
-    def _remote_start(self, call: Call) -> dict[str, Any]:
-        payload = call.payload
-        if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
-            return {"status": "Rejected"}
-        profile = payload.get("chargingProfile")
-        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
-            return {"status": "Rejected"}  # §5.11: the purpose SHALL be TxProfile
-        requested = payload.get("connectorId")
-        if requested is not None and not 1 <= requested < len(self.ctx.connectors):
-            return {"status": "Rejected"}
-        target = self._pick_connector(requested)
-        if target is None or target.id in self._waiting:
-            return {"status": "Rejected"}
-        id_tag = payload["idTag"]
-        meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
-        if profile is not None:
-            meta["chargingProfile"] = profile
-
-        def go() -> None:
-            if self.ctx.config.get_bool("AuthorizeRemoteTxRequests"):
-                self.auth.request(id_tag, meta)
-            else:
-                self._decided(id_tag, {"status": "Accepted"}, meta)
-
-        self.ctx.after_reply.append(go)
-        return {"status": "Accepted"}
-
-    def _remote_stop(self, call: Call) -> dict[str, Any]:
-        if self.ctx.registration == "Pending":
-            return {"status": "Rejected"}
-        tx = self.by_transaction_id(call.payload["transactionId"])
-        if tx is None:
-            return {"status": "Rejected"}
-        connector_id = tx.connector_id
-        self.ctx.after_reply.append(lambda: self.stop(connector_id, "Remote"))
-        return {"status": "Accepted"}

@@ -1,0 +1,51 @@
+"""RemoteStartTransaction and RemoteStopTransaction (OCPP 1.6 §5.11, §5.12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp_station.core.context import Context
+from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.wire.frames import Call
+
+
+class RemoteTransactions:
+    def __init__(self, ctx: Context, transactions: Transactions) -> None:
+        self.ctx = ctx
+        self.transactions = transactions
+        ctx.route("RemoteStartTransaction", incoming=self._remote_start)
+        ctx.route("RemoteStopTransaction", incoming=self._remote_stop)
+
+    def _remote_start(self, call: Call) -> dict[str, Any]:
+        """§5.11: behave as a local start with the idTag; AuthorizeRemoteTxRequests decides whether
+        it is authorized first. A TxProfile in the request is kept for the transaction."""
+        payload = call.payload
+        if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
+            return {"status": "Rejected"}
+        profile = payload.get("chargingProfile")
+        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+            return {"status": "Rejected"}  # §5.11: the purpose SHALL be TxProfile
+        requested = payload.get("connectorId")
+        if requested is not None and not 1 <= requested < len(self.ctx.connectors):
+            return {"status": "Rejected"}
+        target = self.transactions.pick_connector(requested)
+        if target is None or self.transactions.waiting_on(target.id):
+            return {"status": "Rejected"}
+        id_tag = payload["idTag"]
+        meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
+        if profile is not None:
+            meta["chargingProfile"] = profile
+        authorize = self.ctx.config.get_bool("AuthorizeRemoteTxRequests")
+        self.ctx.after_reply.append(lambda: self.transactions.begin(id_tag, meta, authorize=authorize))
+        return {"status": "Accepted"}
+
+    def _remote_stop(self, call: Call) -> dict[str, Any]:
+        """§5.12: equal to a local stop, reason Remote."""
+        if self.ctx.registration == "Pending":
+            return {"status": "Rejected"}
+        tx = self.transactions.by_transaction_id(call.payload["transactionId"])
+        if tx is None:
+            return {"status": "Rejected"}
+        connector_id = tx.connector_id
+        self.ctx.after_reply.append(lambda: self.transactions.stop(connector_id, "Remote"))
+        return {"status": "Accepted"}
