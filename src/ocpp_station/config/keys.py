@@ -272,6 +272,12 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("TransactionMessageRetryInterval", _I, "60", _RW, _CORE, unit="seconds", doc="§9.1.32"),
     ConfigKey("UnlockConnectorOnEVSideDisconnect", _B, "true", _RW, _CORE, doc="§9.1.33"),
     ConfigKey("WebSocketPingInterval", _I, "30", _RW, _CORE, unit="seconds", doc="§9.1.34"),
+    # §9.2 Local Auth List Management
+    ConfigKey("LocalAuthListEnabled", _B, "true", _RW, Profile.LocalAuthListManagement, doc="§9.2.1"),
+    ConfigKey("LocalAuthListMaxLength", _I, "1000", _R, Profile.LocalAuthListManagement, doc="§9.2.2"),
+    ConfigKey("SendLocalListMaxLength", _I, "100", _R, Profile.LocalAuthListManagement, doc="§9.2.3"),
+    # §9.3 Reservation
+    ConfigKey("ReserveConnectorZeroSupported", _B, "true", _R, Profile.Reservation, doc="§9.3.1"),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}
@@ -296,6 +302,8 @@ class ConfigValues:
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self._values: dict[str, str] = {key.name: key.default for key in KEYS}
         self._pinned: set[str] = set()
+        #: Feature profiles this charge point supports (the engine sets SupportedFeatureProfiles).
+        self.profiles: set[str] = {Profile.Core.value}
         for name, value in (overrides or {}).items():
             key = lookup(name)
             if key is not None:
@@ -326,8 +334,13 @@ class ConfigValues:
     def is_readonly(self, key: ConfigKey) -> bool:
         return key.readonly or key.name in self._pinned
 
+    def supports(self, key: ConfigKey) -> bool:
+        """Keys of a feature profile the charge point does not support do not exist for the CSMS."""
+        return key.profile.value in self.profiles
+
     def items(self) -> Iterable[tuple[ConfigKey, str]]:
-        return ((key, self._values[key.name]) for key in KEYS)
+        """Every key of the supported feature profiles with its value."""
+        return ((key, self._values[key.name]) for key in KEYS if self.supports(key))
 
     def as_dict(self) -> dict[str, str]:
         return dict(self._values)

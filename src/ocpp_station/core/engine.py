@@ -23,9 +23,12 @@ from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingI
 from ocpp_station.core.features.availability import Availability
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
+from ocpp_station.core.features.local_list import LocalAuthList
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.registration import Registration
 from ocpp_station.core.features.remote import RemoteTransactions
+from ocpp_station.core.features.remote_trigger import RemoteTrigger
+from ocpp_station.core.features.reservation import Reservations
 from ocpp_station.core.features.reset import Reset
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
@@ -78,6 +81,18 @@ class Engine:
         self.availability = Availability(ctx, self.status)
         self.reset = Reset(ctx, self.transactions)
         self.data_transfer = DataTransfer(ctx)
+        # Feature profiles beyond Core (issue #4): each says whether it is supported, and
+        # SupportedFeatureProfiles lists exactly those (§9.1.29).
+        self.local_list = LocalAuthList(ctx, self.transactions.auth)
+        self.reservations = Reservations(ctx, self.transactions, self.status)
+        self.remote_trigger = RemoteTrigger(ctx, self)
+        profiles = ["Core"] + [
+            feature.PROFILE
+            for feature in (self.local_list, self.reservations, self.remote_trigger)
+            if feature.supported
+        ]
+        config.profiles = set(profiles)
+        config.pin("SupportedFeatureProfiles", ",".join(profiles))
         self.transactions.on_ended.append(self.availability.transaction_ended)
         self.transactions.on_idle.append(self.availability.connector_idle)
         self.configuration.on_change.update(
@@ -128,6 +143,8 @@ class Engine:
             self.outbox.next_seq = max(self.outbox.next_seq, seq + 1)
         self.transactions.restore(restored.transactions)
         self.transactions.auth.cache.update(restored.auth_cache)
+        self.local_list.restore(restored.local_list)
+        self.reservations.restore(restored.reservations)
         self._clean_shutdown = restored.clean_shutdown
         self.ctx.clock_offset_s = restored.clock_offset_s
         self.registration.restored_clock(restored.clock_offset_s)

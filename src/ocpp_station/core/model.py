@@ -117,6 +117,9 @@ class Restored:
     clean_shutdown: bool = False
     #: OCPP clock minus local clock as last learnt from the CSMS.
     clock_offset_s: float = 0.0
+    #: Records of the Local Authorization List and of reservations (issue #4), by key.
+    local_list: dict[str, Any] = field(default_factory=dict)
+    reservations: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -128,4 +131,6 @@ class Restored:
             auth_cache={tag: dict(info) for tag, info in records.get("auth_cache", {}).items()},
             clean_shutdown=bool(station.get("shutdown", {}).get("clean", False)),
             clock_offset_s=float(station.get("clock", {}).get("offsetS", 0.0)),
+            local_list=dict(records.get("local_list", {})),
+            reservations=dict(records.get("reservations", {})),
         )

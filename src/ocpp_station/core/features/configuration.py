@@ -39,7 +39,7 @@ class Configuration:
                     )
         for name in requested:
             found = lookup(name)
-            if found is None or found.access is Access.W:
+            if found is None or found.access is Access.W or not self.ctx.config.supports(found):
                 unknown.append(name)
             else:
                 known.append(
@@ -56,7 +56,7 @@ class Configuration:
 
     def _change(self, call: Call) -> dict[str, Any]:
         key = lookup(call.payload["key"])
-        if key is None:
+        if key is None or not self.ctx.config.supports(key):
             return {"status": "NotSupported"}
         if self.ctx.config.is_readonly(key):
             return {"status": "Rejected"}
