@@ -491,3 +491,17 @@ def test_lenient_answers_calls_before_the_boot_reply() -> None:
     assert len(answer) == 1 and answer[0][0] == 3
     assert answer[0][2]["configurationKey"][0]["value"] == "1"
     assert h.actions() == ["BootNotification"]
+
+
+def test_invalid_start_transaction_result_is_retried_like_a_callerror() -> None:
+    """A StartTransaction.conf that breaks the schema (strict) is not a final answer: §4.7 retries."""
+    h = Harness(config={"TransactionMessageAttempts": "3", "TransactionMessageRetryInterval": "10"})
+    answers = iter([{"transactionId": "not a number"}])
+    good = h.responders["StartTransaction"]
+    h.responders["StartTransaction"] = lambda p: next(answers, None) or good(p)
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG"))
+    assert len(h.sent("StartTransaction")) == 1
+    h.advance(11)
+    assert len(h.sent("StartTransaction")) == 2
+    assert h.engine.snapshot()["connectors"][1]["transactionId"] == 101

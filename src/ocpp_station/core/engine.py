@@ -338,7 +338,7 @@ class Engine:
             schemas.validate_response(call.action, frame.payload, strict=self.ctx.settings.strict)
         except OcppError as exc:
             log.warning("invalid %s response from the CSMS: %s", call.action, exc.description)
-            self._failed(call, str(exc.code), exc.description)
+            self._retry_or_fail(call, str(exc.code), exc.description)
             return
         handler = self.ctx.results.get(call.action)
         if handler is not None:
@@ -354,8 +354,12 @@ class Engine:
         reason = str(code) if code is not None else frame.error_code
         if code is None and self.ctx.settings.strict:
             log.warning("CALLERROR with unknown code %r", frame.error_code)
+        self._retry_or_fail(call, reason, frame.description)
+
+    def _retry_or_fail(self, call: OutgoingCall, reason: str, description: str) -> None:
+        """A CALLERROR, or a CALLRESULT that breaks the schema. OCPP 1.6 §4.7: a transaction message
+        is retried TransactionMessageAttempts times, waiting longer each time, then dropped."""
         if call.transactional:
-            # OCPP 1.6 §4.7: retry TransactionMessageAttempts times, waiting longer each time.
             if call.attempts < self.ctx.config.get_int("TransactionMessageAttempts"):
                 interval = self.ctx.config.get_int("TransactionMessageRetryInterval")
                 call.not_before = self.ctx.now + interval * call.attempts
@@ -363,7 +367,7 @@ class Engine:
                 self.ctx.persist_call(call)
                 return
             log.error("%s dropped after %s attempts (%s)", call.action, call.attempts, reason)
-        self._failed(call, reason, frame.description)
+        self._failed(call, reason, description)
 
     def _failed(self, call: OutgoingCall, reason: str, description: str) -> None:
         handler = self.ctx.failures.get(call.action)
