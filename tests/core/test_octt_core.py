@@ -16,7 +16,6 @@ from itertools import pairwise
 from typing import Any
 
 import orjson
-import pytest
 
 from ocpp_station.config.keys import KEYS
 from ocpp_station.core.clock import format_datetime, parse_datetime
@@ -919,6 +918,32 @@ def test_TC_040_2_configuration_key_invalid_value() -> None:
 # -- other profiles in the range ---------------------------------------------------------------------------
 
 
-@pytest.mark.skip(reason=f"LocalAuthListManagement profile, not Core: {ISSUE_4}")
 def test_TC_008_regular_start_charging_session_id_in_local_authorization_list() -> None:
-    raise AssertionError("not implemented")
+    # LocalAuthListManagement profile (test_local_list.py has the rest of §2.17).
+    h = Harness(
+        config={
+            "LocalPreAuthorize": "true",
+            "AuthorizationCacheEnabled": "false",
+            "LocalAuthListEnabled": "true",
+            "AuthorizeRemoteTxRequests": "true",
+        }
+    )
+    assert h.csms_result("GetLocalListVersion", {})["listVersion"] == 0
+    send = {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [{"idTag": "TAG", "idTagInfo": {"status": "Accepted"}}],
+    }
+    assert h.csms_result("SendLocalList", send) == {"status": "Accepted"}
+    mark = h.mark()
+    h.feed(CablePlugged(1))
+    assert statuses_since(h, mark, 1) == ["Preparing"]
+    result = h.csms_result("RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG"})
+    assert result == {"status": "Accepted"}
+    # Authorized by the list (LocalPreAuthorize): no Authorize.req before StartTransaction.
+    assert "Authorize" not in h.actions(mark)
+    starts = sent_since(h, mark, "StartTransaction")
+    assert len(starts) == 1 and starts[0]["idTag"] == "TAG" and starts[0]["connectorId"] == 1
+    assert statuses_since(h, mark, 1)[-1] == "Charging"
+    tx = h.engine.ctx.connectors[1].transaction
+    assert tx is not None and tx.transaction_id is not None and not tx.deauthorized

@@ -23,6 +23,12 @@ Decision = Callable[[str, IdTagInfo, dict[str, Any]], None]
 CACHE_CAPACITY = 1000
 
 
+def _validity(info: IdTagInfo) -> str | None:
+    """The status for comparing list and Central System: ConcurrentTx is a valid id too (§3.5.2)."""
+    status = info.get("status")
+    return "Accepted" if status == "ConcurrentTx" else status
+
+
 class Authorization:
     def __init__(self, ctx: Context, on_decision: Decision) -> None:
         self.ctx = ctx
@@ -30,6 +36,8 @@ class Authorization:
         self.cache: OrderedDict[str, IdTagInfo] = OrderedDict()
         #: The Local Authorization List, when the LocalAuthListManagement profile provides one.
         self.local_list: Callable[[str], IdTagInfo | None] = lambda id_tag: None
+        #: Called when the Central System's IdTagInfo contradicts the Local List (§3.5.2).
+        self.on_list_conflict: Callable[[str, IdTagInfo, IdTagInfo], None] = lambda tag, listed, info: None
         ctx.route("Authorize", result=self._authorize_result, failure=self._authorize_failed)
         ctx.route("ClearCache", incoming=self._clear_cache)
 
@@ -57,8 +65,16 @@ class Authorization:
         return None
 
     def remember(self, id_tag: str, info: IdTagInfo) -> None:
-        """Update the cache from an IdTagInfo in Authorize/StartTransaction/StopTransaction.conf."""
-        if not self.ctx.config.get_bool("AuthorizationCacheEnabled") or self.local_list(id_tag) is not None:
+        """Update the cache from an IdTagInfo in Authorize/StartTransaction/StopTransaction.conf.
+
+        An idTag in the Local List is never cached (§3.5.3); if the Central System's status for it
+        contradicts the list, that is a LocalListConflict (§3.5.2)."""
+        listed = self._effective(self.local_list(id_tag))
+        if listed is not None:
+            if _validity(listed) != _validity(info):
+                self.on_list_conflict(id_tag, listed, info)
+            return
+        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
             return
         self.cache.pop(id_tag, None)
         self.cache[id_tag] = info

@@ -1,24 +1,155 @@
 """Local Auth List Management (OCPP 1.6 §3.5.2, §5.15 SendLocalList, §5.10 GetLocalListVersion, §9.2).
 
-Not implemented yet (issue #4): ``supported`` stays False, so the profile is not announced in
-SupportedFeatureProfiles and its messages are answered NotSupported.
+The list is a map idTag -> IdTagInfo plus the version the Central System gave it. Only
+SendLocalList.req changes it (§3.5.2). It is consulted by :class:`Authorization` before the cache
+(§3.5.3) while ``LocalAuthListEnabled`` is true.
+
+Versions (§5.10, errata 3.52): GetLocalListVersion answers 0 while the list is empty and -1 while it
+is disabled; a SendLocalList.req with listVersion 0 or -1 is refused (Failed). A differential update
+must carry a version greater than the one GetLocalListVersion would answer, else VersionMismatch.
+
+Stored as records of kind ``local_list``: key ``version`` -> ``{"version": n}`` and one key
+``tag:<idTag>`` -> IdTagInfo per entry. A full update clears the kind first; every record of one
+update is written in the same engine step, so the shell stores it atomically.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ocpp_station.core.context import Context
-from ocpp_station.core.features.authorization import Authorization
+from ocpp_station.core.context import Context, log
+from ocpp_station.core.effects import PersistClear
+from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.status import derive_status
+from ocpp_station.wire.frames import Call
+
+KIND = "local_list"
+VERSION_KEY = "version"
+TAG_PREFIX = "tag:"
 
 
 class LocalAuthList:
     PROFILE = "LocalAuthListManagement"
-    supported = False
+    supported = True
 
     def __init__(self, ctx: Context, auth: Authorization) -> None:
         self.ctx = ctx
         self.auth = auth
+        self.entries: dict[str, IdTagInfo] = {}
+        #: The listVersion of the last accepted SendLocalList.req (0: never updated).
+        self.version = 0
+        auth.local_list = self.lookup
+        auth.on_list_conflict = self._conflict
+        ctx.route("SendLocalList", incoming=self._send_local_list)
+        ctx.route("GetLocalListVersion", incoming=self._get_version)
+
+    # -- state ------------------------------------------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        return self.ctx.config.get_bool("LocalAuthListEnabled")
+
+    def lookup(self, id_tag: str) -> IdTagInfo | None:
+        """The list's entry for ``id_tag`` while the list is enabled (expiry is applied by the caller)."""
+        if not self.enabled:
+            return None
+        return self.entries.get(id_tag)
+
+    def current_version(self) -> int:
+        """What GetLocalListVersion.conf reports: -1 disabled, 0 empty, else the list's version."""
+        if not self.enabled:
+            return -1
+        if not self.entries:
+            return 0
+        return self.version
 
     def restore(self, records: dict[str, Any]) -> None:
         """The list the store kept (records kind ``local_list``)."""
+        self.entries.clear()
+        self.version = 0
+        for key, value in records.items():
+            if key == VERSION_KEY:
+                self.version = int(value.get("version", 0))
+            elif key.startswith(TAG_PREFIX) and isinstance(value, dict):
+                self.entries[key[len(TAG_PREFIX) :]] = dict(value)
+
+    # -- GetLocalListVersion (§5.10) --------------------------------------------------------------
+    def _get_version(self, call: Call) -> dict[str, Any]:
+        return {"listVersion": self.current_version()}
+
+    # -- SendLocalList (§5.15) --------------------------------------------------------------------
+    def _send_local_list(self, call: Call) -> dict[str, Any]:
+        status = self._update(call.payload)
+        log.info(
+            "SendLocalList %s version %s: %s",
+            call.payload.get("updateType"),
+            call.payload.get("listVersion"),
+            status,
+        )
+        return {"status": status}
+
+    def _update(self, payload: dict[str, Any]) -> str:
+        if not self.enabled:
+            return "NotSupported"
+        version = int(payload["listVersion"])
+        full = payload["updateType"] == "Full"
+        data: list[dict[str, Any]] = list(payload.get("localAuthorizationList") or [])
+        if version < 1:
+            # Errata 3.52: 0 and -1 have a special meaning in GetLocalListVersion.conf.
+            return "Failed"
+        if len(data) > self.ctx.config.get_int("SendLocalListMaxLength"):
+            return "Failed"
+        tags = [item["idTag"] for item in data]
+        if len(set(tags)) != len(tags):
+            return "Failed"  # one idTag twice in one update: ambiguous
+        if full and any("idTagInfo" not in item for item in data):
+            return "Failed"  # §6.41: idTagInfo is required in a full update
+        if not full and version <= self.current_version():
+            return "VersionMismatch"
+        if full:
+            entries: dict[str, IdTagInfo] = {item["idTag"]: dict(item["idTagInfo"]) for item in data}
+        else:
+            entries = dict(self.entries)
+            for item in data:
+                if "idTagInfo" in item:
+                    entries[item["idTag"]] = dict(item["idTagInfo"])
+                else:
+                    entries.pop(item["idTag"], None)
+        if len(entries) > self.ctx.config.get_int("LocalAuthListMaxLength"):
+            return "Failed"
+        self._store(entries, version, full=full, changed=tags)
+        return "Accepted"
+
+    def _store(self, entries: dict[str, IdTagInfo], version: int, *, full: bool, changed: list[str]) -> None:
+        ctx = self.ctx
+        if full:
+            ctx.emit(PersistClear(KIND))
+            for tag, info in entries.items():
+                ctx.persist(KIND, TAG_PREFIX + tag, info)
+        else:
+            for tag in changed:
+                ctx.persist(KIND, TAG_PREFIX + tag, entries.get(tag))
+        ctx.persist(KIND, VERSION_KEY, {"version": version})
+        self.entries = entries
+        self.version = version
+
+    # -- LocalListConflict (§3.5.2) ---------------------------------------------------------------
+    def _conflict(self, id_tag: str, listed: IdTagInfo, central: IdTagInfo) -> None:
+        """The Central System's IdTagInfo contradicts the list: StatusNotification on connector 0
+        with errorCode LocalListConflict."""
+        log.warning(
+            "idTag %s: Local Authorization List says %s, Central System %s",
+            id_tag,
+            listed.get("status"),
+            central.get("status"),
+        )
+        station = self.ctx.connectors[0]
+        self.ctx.call(
+            "StatusNotification",
+            {
+                "connectorId": 0,
+                "errorCode": "LocalListConflict",
+                "status": station.reported_status or derive_status(station),
+                "timestamp": self.ctx.timestamp(),
+                "info": f"idTag {id_tag}"[:50],
+            },
+        )
