@@ -228,11 +228,8 @@ def test_boot_unanswered_is_retried() -> None:
         ("Reset", {"type": "Hard", "extra": 1}, "FormationViolation"),
         ("GetConfiguration", {"key": ["x" * 51]}, "TypeConstraintViolation"),
         ("FooBar", {}, "NotImplemented"),
-        (
-            "ReserveNow",
-            {"connectorId": 1, "expiryDate": "2030-01-01T00:00:00Z", "idTag": "TAG", "reservationId": 1},
-            "NotSupported",
-        ),
+        # A 1.6 action of a profile this charge point does not support (yet): SmartCharging.
+        ("ClearChargingProfile", {}, "NotSupported"),
     ],
 )
 def test_invalid_call_is_answered_with_the_right_callerror(action: str, payload: Any, code: str) -> None:

@@ -133,14 +133,15 @@ class Outbox:
 
     def next_ready(self, now: float, accepted: bool) -> OutgoingCall | None:
         """Take the next call that may be sent now, or None. Order is kept, except that
-        BootNotification goes ahead of everything while the charge point is not yet Accepted, and
+        BootNotification goes ahead of everything while the charge point is not yet Accepted (then
+        only calls marked ``meta["triggered"]`` may go too: requested by TriggerMessage, §4.2), and
         other messages need not wait behind a transaction message waiting for its retry (OCPP 1.6 §3.7)."""
         if self.in_flight is not None:
             return None
         waiting_transaction = False
         for call in self._queue:
-            if not accepted and call.action not in ALLOWED_BEFORE_ACCEPTED:
-                continue
+            if not accepted and call.action not in ALLOWED_BEFORE_ACCEPTED and not call.meta.get("triggered"):
+                continue  # while Pending only what a TriggerMessage.req asked for (OCPP 1.6 §4.2)
             if call.transactional and waiting_transaction:
                 continue  # transaction messages keep their order
             if call.not_before > now:

@@ -119,6 +119,11 @@ class Metering:
             return None
         return {"timestamp": self.ctx.timestamp(), "sampledValue": samples}
 
+    def sampled_now(self, connector_id: int, context: str) -> dict[str, Any] | None:
+        """A meterValue of the MeterValuesSampledData measurands as of now (TriggerMessage: "Trigger",
+        OCPP 1.6 §5.17), or None when the meter gives none of them."""
+        return self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), context)
+
     def send(self, connector_id: int, meter_value: dict[str, Any], tx: Transaction | None) -> None:
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [meter_value]}
         if tx is None:

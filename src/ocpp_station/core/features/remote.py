@@ -28,10 +28,11 @@ class RemoteTransactions:
         requested = payload.get("connectorId")
         if requested is not None and not 1 <= requested < len(self.ctx.connectors):
             return {"status": "Rejected"}
-        target = self.transactions.pick_connector(requested)
+        id_tag = payload["idTag"]
+        # A connector reserved for another idTag does not take it (§5.13); its own reserved one first.
+        target = self.transactions.pick_connector(requested, id_tag, self.transactions.auth.parent_of(id_tag))
         if target is None or self.transactions.waiting_on(target.id):
             return {"status": "Rejected"}
-        id_tag = payload["idTag"]
         meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
         if profile is not None:
             meta["chargingProfile"] = profile

@@ -1,26 +1,281 @@
 """Reservation (OCPP 1.6 §3.11, §5.13 ReserveNow, §5.1 CancelReservation, §9.3).
 
-Not implemented yet (issue #4): ``supported`` stays False, so the profile is not announced in
-SupportedFeatureProfiles and its messages are answered NotSupported.
+A reservation holds one connector (or, with connectorId 0 and ReserveConnectorZeroSupported, *some*
+connector) for an idTag or its group (parentIdTag) until its expiryDate: only that idTag or a tag of
+the same group starts a transaction there, and that StartTransaction.req carries the reservationId,
+which ends the reservation. Expiry is a timer, never polled. Reservations are stored (records of kind
+``reservations``, key the reservationId) and come back after a restart with their expiry.
+
+Connector 0 (§5.13): no connector is picked; a connector stays free for the reserved idTag at any time.
+Other drivers may use any free connector as long as at least one free connector is left per
+connector-0 reservation; once no more are left than reservations, those connectors show Reserved.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from ocpp_station.core.context import Context
+from ocpp_station.core.clock import format_datetime, parse_datetime
+from ocpp_station.core.context import Context, log
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.core.model import Connector
+from ocpp_station.wire.frames import Call
+
+
+@dataclass(slots=True)
+class Reservation:
+    reservation_id: int
+    connector_id: int  # 0: any connector
+    id_tag: str
+    parent_id_tag: str | None
+    expiry: float  # OCPP clock, POSIX seconds
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "reservationId": self.reservation_id,
+            "connectorId": self.connector_id,
+            "idTag": self.id_tag,
+            "parentIdTag": self.parent_id_tag,
+            "expiryDate": format_datetime(self.expiry),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Reservation:
+        return cls(
+            reservation_id=int(record["reservationId"]),
+            connector_id=int(record["connectorId"]),
+            id_tag=str(record["idTag"]),
+            parent_id_tag=record.get("parentIdTag"),
+            expiry=parse_datetime(record["expiryDate"]),
+        )
+
+    def matches(self, id_tag: str, parent: str | None) -> bool:
+        """§5.13: the incoming idTag or its parent matches the idTag or parentIdTag of the reservation."""
+        mine = {self.id_tag, self.parent_id_tag} - {None}
+        return bool({id_tag, parent} & mine)
 
 
 class Reservations:
     PROFILE = "Reservation"
-    supported = False
+    supported = True
 
     def __init__(self, ctx: Context, transactions: Transactions, status: StatusReporter) -> None:
         self.ctx = ctx
         self.transactions = transactions
         self.status = status
+        #: Active reservations by reservationId.
+        self.active: dict[int, Reservation] = {}
+        ctx.route("ReserveNow", incoming=self._reserve_now)
+        ctx.route("CancelReservation", incoming=self._cancel)
+        transactions.reservations = self
+        status.before_refresh.append(self._update)
 
+    # -- restart (issue #3) ---------------------------------------------------------------------------
     def restore(self, records: dict[str, Any]) -> None:
-        """The reservations the store kept (records kind ``reservations``)."""
+        """The reservations the store kept (records kind ``reservations``); each gets its expiry timer
+        back. One already expired ends at the first TimerDue (its record is deleted then)."""
+        for key, record in records.items():
+            try:
+                reservation = Reservation.from_record(record)
+            except (KeyError, TypeError, ValueError):
+                log.warning("dropping unreadable reservation record %s", key)
+                continue
+            if not 0 <= reservation.connector_id < len(self.ctx.connectors):
+                continue
+            self.active[reservation.reservation_id] = reservation
+            self._arm(reservation)
+
+    # -- ReserveNow (§5.13) ---------------------------------------------------------------------------
+    def _reserve_now(self, call: Call) -> dict[str, Any]:
+        payload = call.payload
+        connector_id: int = payload["connectorId"]
+        reservation_id: int = payload["reservationId"]
+        if not 0 <= connector_id < len(self.ctx.connectors):
+            return {"status": "Rejected"}
+        if connector_id == 0 and not self.ctx.config.get_bool("ReserveConnectorZeroSupported"):
+            return {"status": "Rejected"}
+        try:
+            expiry = parse_datetime(payload["expiryDate"])
+        except ValueError:
+            return {"status": "Rejected"}
+        if expiry <= self.ctx.ocpp_time():
+            return {"status": "Rejected"}  # over before it begins: nothing to reserve
+        # The same reservationId replaces that reservation (§5.13): judge the new one without it.
+        existing = self.active.pop(reservation_id, None)
+        status = self._judge(connector_id)
+        if status == "Occupied" and existing is not None and existing.connector_id == connector_id:
+            status = "Accepted"  # its own driver may already be at the connector
+        if existing is not None:
+            self.active[reservation_id] = existing
+        if status != "Accepted":
+            return {"status": status}
+        reservation = Reservation(
+            reservation_id, connector_id, payload["idTag"], payload.get("parentIdTag"), expiry
+        )
+        self.active[reservation_id] = reservation
+        self.ctx.persist("reservations", reservation_id, reservation.to_record())
+        self._arm(reservation)
+        log.info(
+            "reservation %s: connector %s for %s until %s",
+            reservation_id,
+            connector_id,
+            reservation.id_tag,
+            payload["expiryDate"],
+        )
+        self.ctx.after_reply.append(self.status.refresh)
+        return {"status": "Accepted"}
+
+    def _judge(self, connector_id: int) -> str:
+        """The ReserveNow.conf status for a new reservation of ``connector_id``."""
+        station = self.ctx.connectors[0]
+        if station.fault is not None:
+            return "Faulted"
+        if not station.operative:
+            return "Unavailable"
+        live = self._live()
+        zero = sum(1 for r in live if r.connector_id == 0)
+        if connector_id == 0:
+            free = self._free(live)
+            if len(free) > zero:
+                return "Accepted"
+            connectors = self.ctx.connectors[1:]
+            if all(c.fault is not None for c in connectors):
+                return "Faulted"
+            if all(c.fault is not None or not c.operative for c in connectors):
+                return "Unavailable"
+            return "Occupied"
+        c = self.ctx.connectors[connector_id]
+        if c.fault is not None:
+            return "Faulted"
+        if not c.operative:
+            return "Unavailable"
+        if any(r.connector_id == connector_id for r in live) or not self._is_free(c):
+            return "Occupied"
+        # Connector-0 reservations keep one free connector each (§5.13).
+        others = [x for x in self._free(live) if x is not c]
+        if len(others) < zero:
+            return "Occupied"
+        return "Accepted"
+
+    # -- CancelReservation (§5.1) ---------------------------------------------------------------------
+    def _cancel(self, call: Call) -> dict[str, Any]:
+        reservation = self.active.get(call.payload["reservationId"])
+        if reservation is None:
+            return {"status": "Rejected"}
+        log.info("reservation %s cancelled", reservation.reservation_id)
+        self._end(reservation)
+        self.ctx.after_reply.append(self.status.refresh)
+        return {"status": "Accepted"}
+
+    # -- the gate Transactions asks (ReservationGate) -------------------------------------------------
+    def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
+        live = self._live()
+        if not live:
+            return True
+
+        def fits(r: Reservation) -> bool:
+            # Its parent still unknown, a tag may be of the reservation's group: Authorize.req tells.
+            return r.matches(id_tag, parent) or (unsure and r.parent_id_tag is not None)
+
+        own = [r for r in live if r.connector_id == c.id]
+        if own:
+            return any(fits(r) for r in own)
+        zero = [r for r in live if r.connector_id == 0]
+        if not zero or any(fits(r) for r in zero):
+            return True
+        others = [x for x in self._free(live) if x is not c]
+        return len(others) >= len(zero)
+
+    def holds_for(self, c: Connector, id_tag: str, parent: str | None) -> bool:
+        return any(r.connector_id == c.id and r.matches(id_tag, parent) for r in self._live())
+
+    def claim(self, c: Connector, id_tag: str, parent: str | None) -> int | None:
+        live = self._live()
+        chosen = next((r for r in live if r.connector_id == c.id and r.matches(id_tag, parent)), None)
+        if chosen is None:
+            chosen = next((r for r in live if r.connector_id == 0 and r.matches(id_tag, parent)), None)
+        if chosen is None:
+            return None
+        log.info("reservation %s used by %s on connector %s", chosen.reservation_id, id_tag, c.id)
+        self._end(chosen)
+        return chosen.reservation_id
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+    def _live(self) -> list[Reservation]:
+        """Reservations not yet past their expiry (one past it ends at its timer)."""
+        now = self.ctx.ocpp_time()
+        return [r for r in self.active.values() if r.expiry > now]
+
+    def _is_free(self, c: Connector) -> bool:
+        """Available for a new user: nothing going on at the connector (§4.9 Available)."""
+        station = self.ctx.connectors[0]
+        return (
+            c.transaction is None
+            and c.fault is None
+            and c.operative
+            and station.fault is None
+            and station.operative
+            and not c.plugged
+            and not c.finishing
+            and c.waiting_id_tag is None
+        )
+
+    def _free(self, live: list[Reservation]) -> list[Connector]:
+        """Free connectors not reserved on their own: what connector-0 reservations draw on."""
+        own = {r.connector_id for r in live}
+        return [c for c in self.ctx.connectors[1:] if c.id not in own and self._is_free(c)]
+
+    def _arm(self, reservation: Reservation) -> None:
+        """The expiry timer, on the local clock (timers run on it; expiryDate is OCPP time)."""
+        at = reservation.expiry - self.ctx.clock_offset_s
+        key = ("reservation", reservation.reservation_id)
+        if self.ctx.timers.due_at(key) != at:
+            self.ctx.timers.set(key, at, partial(self._expired, reservation.reservation_id))
+
+    def _expired(self, reservation_id: int, now: float) -> None:
+        reservation = self.active.get(reservation_id)
+        if reservation is None:
+            return
+        if reservation.expiry > self.ctx.ocpp_time():
+            self._arm(reservation)  # the OCPP clock was set back since: not yet
+            return
+        log.info("reservation %s expired", reservation_id)
+        self._end(reservation)
+        self.status.refresh()  # G1: Reserved -> Available (§5.13: a StatusNotification tells)
+
+    def _end(self, reservation: Reservation) -> None:
+        self.active.pop(reservation.reservation_id, None)
+        self.ctx.timers.cancel(("reservation", reservation.reservation_id))
+        self.ctx.persist("reservations", reservation.reservation_id, None)
+
+    def _update(self) -> list[int]:
+        """Before every status refresh: end reservations whose connector (or the charge point) became
+        Faulted or Unavailable (§5.13 (3)), follow clock changes, and mark the reserved connectors.
+        Returns the connectors whose mark changed."""
+        station = self.ctx.connectors[0]
+        for reservation in list(self.active.values()):
+            c = self.ctx.connectors[reservation.connector_id]
+            if station.fault is not None or not station.operative or c.fault is not None or not c.operative:
+                log.info(
+                    "reservation %s ends: connector %s Faulted/Unavailable", reservation.reservation_id, c.id
+                )
+                self._end(reservation)
+            else:
+                self._arm(reservation)
+        live = self._live()
+        reserved = {r.connector_id for r in live if r.connector_id > 0}
+        zero = sum(1 for r in live if r.connector_id == 0)
+        if zero:
+            free = self._free(live)
+            if len(free) <= zero:
+                reserved.update(c.id for c in free)
+        changed: list[int] = []
+        for c in self.ctx.connectors[1:]:
+            mark = c.id in reserved
+            if c.reserved != mark:
+                c.reserved = mark
+                changed.append(c.id)
+        return changed

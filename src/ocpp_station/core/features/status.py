@@ -8,7 +8,7 @@ unit tests walk every scenario against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -80,6 +80,9 @@ class StatusReporter:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: Run before every refresh: bring derived conditions up to date (e.g. which connectors are
+        #: reserved); each returns the ids of other connectors whose status may have changed too.
+        self.before_refresh: list[Callable[[], Iterable[int]]] = []
         # StatusNotification.conf carries nothing; no result handler needed.
 
     def refresh(self, connector_id: int | None = None) -> None:
@@ -87,7 +90,12 @@ class StatusReporter:
 
         With MinimumStatusDuration > 0 a new status is only reported once it held that long (§9.1.20).
         """
-        ids = range(len(self.ctx.connectors)) if connector_id is None else (connector_id,)
+        touched: set[int] = set()
+        for update in self.before_refresh:
+            touched.update(update())
+        ids: Iterable[int] = range(len(self.ctx.connectors))
+        if connector_id is not None:
+            ids = [connector_id, *sorted(touched - {connector_id})]
         for cid in ids:
             connector = self.ctx.connectors[cid]
             status = derive_status(connector)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.context import Context, log
@@ -21,6 +21,24 @@ from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import OutgoingCall
+
+
+class ReservationGate(Protocol):
+    """What the Reservation profile (§5.13) tells a start: who may use a connector, and which
+    reservation a start ends. Set as :attr:`Transactions.reservations` when the profile is there."""
+
+    def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
+        """Whether ``id_tag`` (of group ``parent``) may start on ``c``; ``unsure``: its parent is not
+        known yet (an Authorize.req may tell)."""
+        ...
+
+    def holds_for(self, c: Connector, id_tag: str, parent: str | None) -> bool:
+        """Whether ``c`` is reserved for ``id_tag`` (or its group)."""
+        ...
+
+    def claim(self, c: Connector, id_tag: str, parent: str | None) -> int | None:
+        """A transaction of ``id_tag`` starts on ``c``: end the reservation it uses; its reservationId."""
+        ...
 
 
 class Transactions:
@@ -44,6 +62,8 @@ class Transactions:
         #: Called with the connector id when a connector leaves Finishing (the cable came out or went
         #: in again): the user actions after a transaction are done (§4.9 F8).
         self.on_idle: list[Callable[[int], None]] = []
+        #: The Reservation profile, when supported: a reserved connector takes only its idTag (§5.13).
+        self.reservations: ReservationGate | None = None
         ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
         ctx.route(
             "StopTransaction",
@@ -100,7 +120,12 @@ class Transactions:
         else:
             # A card presented without a connector may be waiting on another, still empty connector.
             for other, (id_tag, info, meta) in list(self._waiting.items()):
-                if meta.get("connector") is None and not self._connector(other).plugged and self._idle(c):
+                if (
+                    meta.get("connector") is None
+                    and not self._connector(other).plugged
+                    and self._idle(c)
+                    and self._allows(c, id_tag, info.get("parentIdTag"))
+                ):
                     del self._waiting[other]
                     self._clear_waiting(self._connector(other))
                     self._start(c, id_tag, info, meta)
@@ -170,7 +195,8 @@ class Transactions:
                 if c.transaction is not None and c.transaction.parent_id_tag == parent:
                     self.stop(c.id, "Local", id_tag=id_tag)
                     return
-        target = self.pick_connector(connector_id)
+        known = self.auth.local_entry(id_tag) is not None
+        target = self.pick_connector(connector_id, id_tag, parent, unsure=not known)
         if target is None and not any(c.transaction and c.transaction.parent_id_tag for c in candidates):
             # Nothing to start, and no running transaction another tag of its group could stop:
             # no Authorize.req (OCTT TC_068_CS step 1).
@@ -189,13 +215,33 @@ class Transactions:
         else:
             self._decided(id_tag, {"status": "Accepted"}, meta)
 
-    def pick_connector(self, connector_id: int | None) -> Connector | None:
-        """The connector a new transaction goes to: the one asked for if it can take it; else a
-        plugged-in idle one; else any idle one."""
+    def _allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
+        """Reservations (§5.13): a reserved connector takes only the reserved idTag or its group."""
+        return self.reservations is None or self.reservations.allows(c, id_tag, parent, unsure=unsure)
+
+    def pick_connector(
+        self,
+        connector_id: int | None,
+        id_tag: str | None = None,
+        parent: str | None = None,
+        *,
+        unsure: bool = False,
+    ) -> Connector | None:
+        """The connector a new transaction goes to: the one asked for if it can take it; else one
+        reserved for ``id_tag``; else a plugged-in idle one; else any idle one. Without ``id_tag``
+        reservations are not looked at (the caller checks them)."""
+
+        def usable(c: Connector) -> bool:
+            return self._idle(c) and (id_tag is None or self._allows(c, id_tag, parent, unsure=unsure))
+
         if connector_id is not None:
             c = self._connector(connector_id)
-            return c if self._idle(c) else None
-        idle = [c for c in self.ctx.connectors[1:] if self._idle(c)]
+            return c if usable(c) else None
+        idle = [c for c in self.ctx.connectors[1:] if usable(c)]
+        gate = self.reservations
+        if id_tag is not None and gate is not None:
+            # The driver's own reserved connector first (§3.11).
+            idle.sort(key=lambda c: not gate.holds_for(c, id_tag, parent))
         plugged = [c for c in idle if c.plugged and c.id not in self._waiting]
         free = [c for c in idle if c.id not in self._waiting]
         choice = plugged or free
@@ -215,7 +261,8 @@ class Transactions:
         if not accepted:
             log.info("idTag %s not accepted (%s)", id_tag, info.get("status"))
             return
-        target = self.pick_connector(requested)
+        parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
+        target = self.pick_connector(requested, id_tag, parent)
         if target is None:
             log.info("idTag %s authorized but no connector is free", id_tag)
             return
@@ -267,6 +314,12 @@ class Transactions:
             # §4.9 F2 then B3: a new session from Finishing shows Preparing before Charging.
             self._finished(c)
             self.status.refresh(c.id)
+        if self.reservations is not None and meta.get("reservationId") is None:
+            # §5.13: the transaction of the reserved idTag ends its reservation and names it.
+            parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
+            reservation_id = self.reservations.claim(c, id_tag, parent)
+            if reservation_id is not None:
+                meta = {**meta, "reservationId": reservation_id}
         tx = Transaction(
             local_id=self.next_local_id,
             connector_id=c.id,
