@@ -1,0 +1,140 @@
+"""The composite schedule reported by GetCompositeSchedule.conf (OCPP 1.6 §5.7, §3.13.3, §7.13).
+
+Reading of §5.7 (with errata 3.28/3.29/3.30/3.57) used here:
+
+- The schedule covers [start, start + duration), ``start`` being the moment the request is received;
+  ``startPeriod`` is in seconds from ``start``. The ``chargingSchedule`` omits ``startSchedule``
+  (erratum 3.57); the handler reports ``start`` as the response's ``scheduleStart``.
+- Connector > 0: the limit :func:`limit_for_connector` gives at each instant (TxProfile or
+  TxDefaultProfile, capped by ChargePointMaxProfile and the connector's hardware maximum).
+- Connector 0 ("the total expected power or current the Charge Point expects to consume from the
+  grid", erratum 3.30): the sum over every connector of its own limit, capped by the
+  ChargePointMaxProfile stack (§3.13.3: the combined flow of all connectors SHALL NOT exceed it)
+  and by the Charge Point's own maximum.
+- Where nothing limits a connector, ``default_limit`` (its rating) is reported for it.
+- ``startPeriod`` is an integer: a boundary at a fractional offset is rounded up to the next whole
+  second; limits are rounded down to one decimal (the schema's multipleOf 0.1), never up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp_station.scheduling.limits import DEFAULT_PHASES, DEFAULT_VOLTAGE_V, Limit, tightest
+from ocpp_station.scheduling.profiles import ChargingRateUnit
+from ocpp_station.scheduling.schedule import (
+    InstalledProfile,
+    charge_point_max_stack,
+    limit_for_connector,
+    stack_raw,
+)
+
+__all__ = ["ConnectorContext", "composite_schedule", "round_limit"]
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What the schedule maths needs to know about one connector at the time of the request."""
+
+    tx_start: float | None = None
+    transaction_id: int | None = None
+    hardware_max: Limit | None = None
+
+
+def round_limit(value: float) -> float:
+    """Round down to one decimal (§7.14: at most one digit fraction), never above ``value``."""
+    return math.floor(value * 10 + 1e-9) / 10
+
+
+def _connector_value(
+    installed: list[InstalledProfile],
+    connector_id: int,
+    context: ConnectorContext,
+    t: float,
+    unit: ChargingRateUnit,
+    default_limit: float,
+    voltage_v: float,
+    phases: int,
+) -> tuple[Limit, float | None]:
+    limit, nxt = limit_for_connector(
+        installed,
+        connector_id,
+        t,
+        tx_start=context.tx_start,
+        transaction_id=context.transaction_id,
+        hardware_max=context.hardware_max,
+        unit=unit,
+        voltage_v=voltage_v,
+        phases=phases,
+    )
+    return (limit if limit is not None else Limit(default_limit, unit)), nxt
+
+
+def _body(period: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in period.items() if k != "startPeriod"}
+
+
+def composite_schedule(
+    installed: Iterable[InstalledProfile],
+    connector_id: int,
+    start: float,
+    duration: int,
+    unit: ChargingRateUnit,
+    *,
+    connectors: Mapping[int, ConnectorContext],
+    default_limit: float,
+    charge_point_max: Limit | None = None,
+    voltage_v: float = DEFAULT_VOLTAGE_V,
+    phases: int = DEFAULT_PHASES,
+) -> dict[str, Any]:
+    """The ``chargingSchedule`` of GetCompositeSchedule.conf for ``connector_id`` over
+    [start, start + duration) in ``unit`` (see the module docstring for the reading of §5.7).
+
+    ``connectors`` maps every connector id > 0 of the Charge Point to its context (connectors absent
+    from it have no transaction and no hardware maximum); ``default_limit`` (in ``unit``) is what a
+    connector without any constraint reports. Periods are sorted, contiguous, start at 0 and are
+    merged when equal.
+    """
+    items = list(installed)
+    end = start + duration
+    cp_stack = charge_point_max_stack(items)
+    ids = sorted(c for c in connectors if c > 0)
+
+    def value_at(t: float) -> tuple[Limit, float | None]:
+        if connector_id > 0:
+            context = connectors.get(connector_id, ConnectorContext())
+            return _connector_value(items, connector_id, context, t, unit, default_limit, voltage_v, phases)
+        total = 0.0
+        boundary: float | None = None
+        for c in ids:
+            limit, nxt = _connector_value(items, c, connectors[c], t, unit, default_limit, voltage_v, phases)
+            total += limit.value
+            boundary = nxt if boundary is None else (boundary if nxt is None else min(boundary, nxt))
+        cp_limit, cp_next = stack_raw(cp_stack, t, None)
+        if cp_next is not None:
+            boundary = cp_next if boundary is None else min(boundary, cp_next)
+        capped = tightest(
+            (Limit(total, unit), cp_limit, charge_point_max), unit, voltage_v=voltage_v, phases=phases
+        )
+        assert capped is not None
+        return Limit(capped.value, unit), boundary
+
+    periods: list[dict[str, Any]] = []
+    t = start
+    while t < end:
+        limit, nxt = value_at(t)
+        offset = 0 if t == start else math.ceil(t - start - 1e-9)
+        period: dict[str, Any] = {"startPeriod": offset, "limit": round_limit(limit.value)}
+        if connector_id > 0 and limit.phases is not None:
+            period["numberPhases"] = limit.phases
+        if periods and periods[-1]["startPeriod"] == offset:
+            periods.pop()  # two boundaries within one second: the later value wins
+        if not periods or (offset < duration and _body(periods[-1]) != _body(period)):
+            periods.append(period)
+        if nxt is None:
+            break
+        t = nxt
+    return {"duration": duration, "chargingRateUnit": unit.value, "chargingSchedulePeriod": periods}

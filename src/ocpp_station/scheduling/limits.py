@@ -1,0 +1,87 @@
+"""A charging-rate limit and its conversion between amperes and watts (OCPP 1.6 §7.12, erratum 3.69).
+
+``A`` is the current per phase; ``W`` is the total power. For AC:
+``current per phase = power / (line voltage * number of phases)``, with the nominal line voltage of
+the area (230 V or 110 V, not a measured one) and the period's ``numberPhases``, 3 when absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ocpp_station.scheduling.profiles import ChargingRateUnit
+
+__all__ = [
+    "DEFAULT_PHASES",
+    "DEFAULT_VOLTAGE_V",
+    "Limit",
+    "amps_to_watts",
+    "convert",
+    "tightest",
+    "watts_to_amps",
+]
+
+DEFAULT_VOLTAGE_V = 230.0
+DEFAULT_PHASES = 3
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limit in force: ``value`` in ``unit``; ``phases`` is numberPhases when known, else None."""
+
+    value: float
+    unit: ChargingRateUnit
+    phases: int | None = None
+
+
+def amps_to_watts(
+    amps: float, *, voltage_v: float = DEFAULT_VOLTAGE_V, phases: int = DEFAULT_PHASES
+) -> float:
+    """Total power of ``amps`` per phase on ``phases`` phases at nominal ``voltage_v`` (§7.12)."""
+    return amps * voltage_v * phases
+
+
+def watts_to_amps(
+    watts: float, *, voltage_v: float = DEFAULT_VOLTAGE_V, phases: int = DEFAULT_PHASES
+) -> float:
+    """Current per phase for a total of ``watts`` on ``phases`` phases at ``voltage_v`` (§7.12)."""
+    return watts / (voltage_v * phases)
+
+
+def convert(
+    limit: Limit,
+    unit: ChargingRateUnit,
+    *,
+    voltage_v: float = DEFAULT_VOLTAGE_V,
+    phases: int = DEFAULT_PHASES,
+) -> Limit:
+    """``limit`` expressed in ``unit``; the limit's own ``phases`` (a period's numberPhases) overrides
+    the ``phases`` default (§7.12: 3 SHALL be assumed when numberPhases is absent)."""
+    if limit.unit is unit:
+        return limit
+    n = limit.phases if limit.phases is not None else phases
+    if unit is ChargingRateUnit.W:
+        return Limit(amps_to_watts(limit.value, voltage_v=voltage_v, phases=n), unit, limit.phases)
+    return Limit(watts_to_amps(limit.value, voltage_v=voltage_v, phases=n), unit, limit.phases)
+
+
+def tightest(
+    limits: Iterable[Limit | None],
+    unit: ChargingRateUnit,
+    *,
+    voltage_v: float = DEFAULT_VOLTAGE_V,
+    phases: int = DEFAULT_PHASES,
+) -> Limit | None:
+    """The minimum of ``limits`` in ``unit`` (§3.13.3: the composite takes the minimum); None entries
+    mean "no limit". The result's ``phases`` is the fewest phases any contributor names, else None."""
+    best: float | None = None
+    fewest: int | None = None
+    for limit in limits:
+        if limit is None:
+            continue
+        value = convert(limit, unit, voltage_v=voltage_v, phases=phases).value
+        best = value if best is None else min(best, value)
+        if limit.phases is not None:
+            fewest = limit.phases if fewest is None else min(fewest, limit.phases)
+    return None if best is None else Limit(best, unit, fewest)

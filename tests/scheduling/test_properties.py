@@ -1,0 +1,244 @@
+"""Schedule invariants under hypothesis (OCPP 1.6 §3.13.2, §3.13.3, §5.7, §7.12)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ocpp_station.scheduling import (
+    ChargingProfile,
+    ChargingProfileKind,
+    ChargingProfilePurpose,
+    ChargingRateUnit,
+    ChargingSchedule,
+    ChargingSchedulePeriod,
+    ConnectorContext,
+    InstalledProfile,
+    Limit,
+    RecurrencyKind,
+    composite_schedule,
+    convert,
+    limit_for_connector,
+    parse_charging_profile,
+    profile_to_wire,
+    round_limit,
+    schedule_at,
+)
+
+T0 = 1_700_006_400  # a midnight UTC
+DAY = 86_400
+A = ChargingRateUnit.A
+P = ChargingProfilePurpose
+KINDS = {
+    P.ChargePointMaxProfile: [ChargingProfileKind.Absolute, ChargingProfileKind.Recurring],
+    P.TxDefaultProfile: list(ChargingProfileKind),
+    P.TxProfile: [ChargingProfileKind.Absolute, ChargingProfileKind.Relative],
+}
+
+instants = st.integers(T0 - 2 * DAY, T0 + 3 * DAY).map(float)
+
+
+@st.composite
+def profiles(
+    draw: st.DrawFn, purpose: ChargingProfilePurpose, *, units: Sequence[ChargingRateUnit] = (A,)
+) -> ChargingProfile:
+    kind = draw(st.sampled_from(KINDS[purpose]))
+    starts = draw(st.lists(st.integers(1, 2 * DAY), max_size=4, unique=True))
+    unit = draw(st.sampled_from(units))
+    scale = 1 if unit is A else 230
+    periods = tuple(
+        ChargingSchedulePeriod(
+            s, float(draw(st.integers(0, 64)) * scale), draw(st.sampled_from([None, 1, 3]))
+        )
+        for s in [0, *sorted(starts)]
+    )
+    valid_from = draw(st.none() | instants)
+    valid_to = draw(st.none() | instants)
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        valid_to = None
+    return ChargingProfile(
+        charging_profile_id=draw(st.integers(1, 10_000)),
+        stack_level=draw(st.integers(0, 5)),
+        purpose=purpose,
+        kind=kind,
+        schedule=ChargingSchedule(
+            charging_rate_unit=unit,
+            periods=periods,
+            duration=draw(st.none() | st.integers(1, 3 * DAY)),
+            start_schedule=None if kind is ChargingProfileKind.Relative else float(draw(instants)),
+        ),
+        recurrency_kind=draw(st.sampled_from(list(RecurrencyKind)))
+        if kind is ChargingProfileKind.Recurring
+        else None,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+
+
+@st.composite
+def installations(draw: st.DrawFn, *, units: Sequence[ChargingRateUnit] = (A,)) -> list[InstalledProfile]:
+    result = [
+        InstalledProfile(0, p)
+        for p in draw(st.lists(profiles(P.ChargePointMaxProfile, units=units), max_size=2))
+    ]
+    for p in draw(st.lists(profiles(P.TxDefaultProfile, units=units), max_size=3)):
+        result.append(InstalledProfile(draw(st.integers(0, 2)), p))
+    for p in draw(st.lists(profiles(P.TxProfile, units=units), max_size=2)):
+        result.append(InstalledProfile(draw(st.integers(1, 2)), p))
+    return result
+
+
+tx_starts = st.none() | instants
+
+
+@settings(max_examples=150, deadline=None)
+@given(installations(units=list(ChargingRateUnit)), instants, tx_starts)
+def test_never_above_charge_point_max(
+    installed: list[InstalledProfile], now: float, tx_start: float | None
+) -> None:
+    cp_limit, _ = limit_for_connector(installed, 0, now)
+    limit, _ = limit_for_connector(installed, 1, now, tx_start=tx_start)
+    if cp_limit is not None:
+        assert limit is not None
+        assert limit.value <= cp_limit.value + 1e-9
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(profiles(P.TxDefaultProfile), min_size=1, max_size=4), instants, tx_starts)
+def test_highest_stack_level_in_force_wins(
+    stack: list[ChargingProfile], now: float, tx_start: float | None
+) -> None:
+    by_level = {p.stack_level: p for p in stack}  # §3.13.2: one profile per stackLevel and purpose
+    installed = [InstalledProfile(1, p) for p in by_level.values()]
+    expected = None
+    for level in sorted(by_level, reverse=True):
+        limit, _ = schedule_at(by_level[level], now, tx_start=tx_start)
+        if limit is not None:
+            expected = Limit(limit.value, A, limit.phases)
+            break
+    assert limit_for_connector(installed, 1, now, tx_start=tx_start)[0] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(installations(units=list(ChargingRateUnit)), instants, tx_starts, st.floats(0, 1, exclude_max=True))
+def test_next_change_is_in_the_future_and_nothing_changes_before(
+    installed: list[InstalledProfile], now: float, tx_start: float | None, fraction: float
+) -> None:
+    limit, nxt = limit_for_connector(installed, 1, now, tx_start=tx_start)
+    if nxt is None:
+        later = now + 10 * DAY * fraction
+    else:
+        assert nxt > now
+        later = min(now + (nxt - now) * fraction, math.nextafter(nxt, -math.inf))
+    assert limit_for_connector(installed, 1, later, tx_start=tx_start)[0] == limit
+
+
+@settings(max_examples=150, deadline=None)
+@given(profiles(P.TxDefaultProfile, units=list(ChargingRateUnit)), instants, tx_starts)
+def test_schedule_at_next_change_is_a_change(
+    profile: ChargingProfile, now: float, tx_start: float | None
+) -> None:
+    limit, nxt = schedule_at(profile, now, tx_start=tx_start)
+    if nxt is not None:
+        assert nxt > now
+        later, _ = schedule_at(profile, nxt, tx_start=tx_start)
+        assert later != limit or profile.kind is ChargingProfileKind.Recurring  # recurring: may hit the cap
+
+
+@given(st.floats(0, 1000), st.sampled_from([None, 1, 2, 3]), st.sampled_from([110.0, 230.0]))
+def test_amps_watts_round_trip(amps: float, phases: int | None, voltage: float) -> None:
+    limit = Limit(amps, A, phases)
+    watts = convert(limit, ChargingRateUnit.W, voltage_v=voltage)
+    back = convert(watts, A, voltage_v=voltage)
+    assert math.isclose(back.value, amps, rel_tol=1e-12, abs_tol=1e-12)
+    assert back.phases == phases
+    assert watts.value == amps * voltage * (phases or 3)
+
+
+def _check_shape(periods: list[dict[str, object]], duration: int) -> None:
+    assert periods and periods[0]["startPeriod"] == 0
+    starts = [p["startPeriod"] for p in periods if isinstance(p["startPeriod"], int)]
+    assert len(starts) == len(periods) and all(0 <= s < duration for s in starts)
+    assert starts == sorted(set(starts))  # sorted, one period per start: contiguous by construction
+    for before, after in itertools.pairwise(periods):
+        assert {k: v for k, v in before.items() if k != "startPeriod"} != {
+            k: v for k, v in after.items() if k != "startPeriod"
+        }
+
+
+def _at(periods: list[dict[str, object]], offset: float) -> object:
+    current = periods[0]
+    for period in periods:
+        start = period["startPeriod"]
+        assert isinstance(start, int)
+        if start <= offset:
+            current = period
+    return current["limit"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    installations(),
+    instants,
+    st.integers(1, 2 * DAY),
+    tx_starts,
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=8),
+)
+def test_composite_matches_sampling_for_a_connector(
+    installed: list[InstalledProfile],
+    start: float,
+    duration: int,
+    tx_start: float | None,
+    samples: list[float],
+) -> None:
+    connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext()}
+    result = composite_schedule(installed, 1, start, duration, A, connectors=connectors, default_limit=48)
+    assert result["duration"] == duration and result["chargingRateUnit"] == "A"
+    periods = result["chargingSchedulePeriod"]
+    _check_shape(periods, duration)
+    for fraction in samples:
+        t = start + math.floor(duration * fraction)
+        limit, _ = limit_for_connector(installed, 1, t, tx_start=tx_start)
+        assert _at(periods, t - start) == round_limit(48 if limit is None else limit.value)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    installations(),
+    instants,
+    st.integers(1, 2 * DAY),
+    tx_starts,
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=8),
+)
+def test_composite_for_connector_0_is_the_capped_sum(
+    installed: list[InstalledProfile],
+    start: float,
+    duration: int,
+    tx_start: float | None,
+    samples: list[float],
+) -> None:
+    connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext(hardware_max=Limit(20, A))}
+    result = composite_schedule(installed, 0, start, duration, A, connectors=connectors, default_limit=48)
+    periods = result["chargingSchedulePeriod"]
+    _check_shape(periods, duration)
+    for fraction in samples:
+        t = start + math.floor(duration * fraction)
+        total = 0.0
+        for c, context in connectors.items():
+            limit, _ = limit_for_connector(
+                installed, c, t, tx_start=context.tx_start, hardware_max=context.hardware_max
+            )
+            total += 48 if limit is None else limit.value
+        cp_limit, _ = limit_for_connector(installed, 0, t)
+        expected = total if cp_limit is None else min(total, cp_limit.value)
+        assert _at(periods, t - start) == round_limit(expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(list(P)).flatmap(lambda p: profiles(p, units=list(ChargingRateUnit))))
+def test_wire_round_trip(profile: ChargingProfile) -> None:
+    assert parse_charging_profile(profile_to_wire(profile)) == profile
