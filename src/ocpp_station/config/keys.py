@@ -342,9 +342,6 @@ class ConfigValues:
         """Every key of the supported feature profiles with its value."""
         return ((key, self._values[key.name]) for key in KEYS if self.supports(key))
 
-    def as_dict(self) -> dict[str, str]:
-        return dict(self._values)
-
 
 def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
     """Check the config file's ``ocpp`` object against the key table; raise ValueError naming the key."""
