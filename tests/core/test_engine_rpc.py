@@ -228,8 +228,8 @@ def test_boot_unanswered_is_retried() -> None:
         ("Reset", {"type": "Hard", "extra": 1}, "FormationViolation"),
         ("GetConfiguration", {"key": ["x" * 51]}, "TypeConstraintViolation"),
         ("FooBar", {}, "NotImplemented"),
-        # A 1.6 action of a profile this charge point does not support (yet): SmartCharging.
-        ("ClearChargingProfile", {}, "NotSupported"),
+        # A 1.6 action of a profile this charge point does not support: FirmwareManagement.
+        ("GetDiagnostics", {"location": "ftp://example.com/"}, "NotSupported"),
     ],
 )
 def test_invalid_call_is_answered_with_the_right_callerror(action: str, payload: Any, code: str) -> None:

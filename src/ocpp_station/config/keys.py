@@ -278,6 +278,19 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("SendLocalListMaxLength", _I, "100", _R, Profile.LocalAuthListManagement, doc="§9.2.3"),
     # §9.3 Reservation
     ConfigKey("ReserveConnectorZeroSupported", _B, "true", _R, Profile.Reservation, doc="§9.3.1"),
+    # §9.4 Smart Charging
+    ConfigKey("ChargeProfileMaxStackLevel", _I, "8", _R, Profile.SmartCharging, doc="§9.4.1"),
+    ConfigKey(
+        "ChargingScheduleAllowedChargingRateUnit",
+        _C,
+        "Current,Power",
+        _R,
+        Profile.SmartCharging,
+        doc="§9.4.2",
+    ),
+    ConfigKey("ChargingScheduleMaxPeriods", _I, "24", _R, Profile.SmartCharging, doc="§9.4.3"),
+    ConfigKey("ConnectorSwitch3to1PhaseSupported", _B, "false", _R, Profile.SmartCharging, doc="§9.4.4"),
+    ConfigKey("MaxChargingProfilesInstalled", _I, "16", _R, Profile.SmartCharging, doc="§9.4.5"),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}

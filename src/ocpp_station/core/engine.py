@@ -30,6 +30,7 @@ from ocpp_station.core.features.remote import RemoteTransactions
 from ocpp_station.core.features.remote_trigger import RemoteTrigger
 from ocpp_station.core.features.reservation import Reservations
 from ocpp_station.core.features.reset import Reset
+from ocpp_station.core.features.smart_charging import SmartCharging
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Fault, Restored
@@ -86,9 +87,10 @@ class Engine:
         self.local_list = LocalAuthList(ctx, self.transactions.auth)
         self.reservations = Reservations(ctx, self.transactions, self.status)
         self.remote_trigger = RemoteTrigger(ctx, self)
+        self.smart_charging = SmartCharging(ctx, self.transactions)
         profiles = ["Core"] + [
             feature.PROFILE
-            for feature in (self.local_list, self.reservations, self.remote_trigger)
+            for feature in (self.local_list, self.reservations, self.remote_trigger, self.smart_charging)
             if feature.supported
         ]
         config.profiles = set(profiles)
@@ -145,6 +147,7 @@ class Engine:
         self.transactions.auth.cache.update(restored.auth_cache)
         self.local_list.restore(restored.local_list)
         self.reservations.restore(restored.reservations)
+        self.smart_charging.restore(restored.charging_profiles)
         self._clean_shutdown = restored.clean_shutdown
         self.ctx.clock_offset_s = restored.clock_offset_s
         self.registration.restored_clock(restored.clock_offset_s)

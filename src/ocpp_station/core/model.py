@@ -120,6 +120,8 @@ class Restored:
     #: Records of the Local Authorization List and of reservations (issue #4), by key.
     local_list: dict[str, Any] = field(default_factory=dict)
     reservations: dict[str, Any] = field(default_factory=dict)
+    #: Installed charging profiles (Smart Charging), by chargingProfileId.
+    charging_profiles: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -133,4 +135,5 @@ class Restored:
             clock_offset_s=float(station.get("clock", {}).get("offsetS", 0.0)),
             local_list=dict(records.get("local_list", {})),
             reservations=dict(records.get("reservations", {})),
+            charging_profiles=dict(records.get("charging_profiles", {})),
         )

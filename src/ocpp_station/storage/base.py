@@ -11,7 +11,16 @@ import orjson
 Op = tuple[str, str, str, Any]
 
 #: Record kinds (see ocpp_station.core.effects.Persist).
-KINDS = ("outbox", "transactions", "auth_cache", "meters", "station", "local_list", "reservations")
+KINDS = (
+    "outbox",
+    "transactions",
+    "auth_cache",
+    "meters",
+    "station",
+    "local_list",
+    "reservations",
+    "charging_profiles",
+)
 
 
 class StoreError(Exception):

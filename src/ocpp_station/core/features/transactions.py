@@ -64,6 +64,11 @@ class Transactions:
         self.on_idle: list[Callable[[int], None]] = []
         #: The Reservation profile, when supported: a reserved connector takes only its idTag (§5.13).
         self.reservations: ReservationGate | None = None
+        #: Called with a new transaction before its connector is energized (Smart Charging: its TxProfile).
+        self.on_started: list[Callable[[Transaction], None]] = []
+        #: Smart Charging, when supported: the amperes to offer on a connector being energized;
+        #: else the connector's hardware maximum.
+        self.limit_provider: Callable[[int], float] | None = None
         ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
         ctx.route(
             "StopTransaction",
@@ -97,7 +102,12 @@ class Transactions:
         if c.energized == on:
             return
         c.energized = on
-        limit = self.ctx.settings.spec(c.id).max_current_a if on else 0.0
+        if not on:
+            limit = 0.0
+        elif self.limit_provider is not None:
+            limit = self.limit_provider(c.id)
+        else:
+            limit = self.ctx.settings.spec(c.id).max_current_a
         self.ctx.emit(ApplyChargingLimit(c.id, limit))
         self.ctx.emit(Energize(c.id, on))
 
@@ -344,6 +354,8 @@ class Transactions:
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
         self.ctx.call("StartTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        for callback in self.on_started:
+            callback(tx)
         if self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, True))
         self._energize(c, True)
