@@ -50,6 +50,8 @@ class Context:
         #: Set by the engine: sends a CALLRESULT for a deferred incoming CALL.
         self.reply: Callable[[str, str, dict[str, Any]], None] = lambda message_id, action, payload: None
         self.after_reply: list[Callable[[], None]] = []
+        #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
+        self.triggering = False
 
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:
@@ -73,7 +75,10 @@ class Context:
     ) -> None:
         """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow. A transaction
         message is stored (Persist) before it can be sent."""
-        call = OutgoingCall(action, payload, meta or {}, transactional)
+        meta = dict(meta or {})
+        if self.triggering:
+            meta["triggered"] = True  # requested by TriggerMessage: may pass the §4.2 gate
+        call = OutgoingCall(action, payload, meta, transactional)
         # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
         self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
         if call.seq is not None:

@@ -448,7 +448,7 @@ class Engine:
             self.transactions.stop_all(event.reason)
 
     # -- registration hooks -----------------------------------------------------------------------------
-    def _accepted(self, first: bool) -> None:
+    def _accepted(self) -> None:
         """BootNotification Accepted: report every connector (§4.2, §4.9), start clock-aligned data."""
         self.status.send_all()
         self.metering.schedule_aligned()

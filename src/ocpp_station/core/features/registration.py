@@ -33,14 +33,13 @@ class Registration:
     def __init__(
         self,
         ctx: Context,
-        on_accepted: Callable[[bool], None],
+        on_accepted: Callable[[], None],
         on_clock_corrected: Callable[[float], None] = lambda jump_s: None,
     ) -> None:
         self.ctx = ctx
         self._on_accepted = on_accepted
         self._on_clock_corrected = on_clock_corrected
         self._synced = False
-        self.ever_accepted = False
         self._boot_queued = False
         self._retry_until = 0.0
         self._stored_offset_s = ctx.clock_offset_s
@@ -71,15 +70,13 @@ class Registration:
         status = payload["status"]
         interval = int(payload["interval"])
         self._sync_clock(payload["currentTime"])
-        first = not self.ever_accepted
         self.ctx.registration = status
         if status == "Accepted":
-            self.ever_accepted = True
             if interval > 0:
                 self.ctx.config.set("HeartbeatInterval", str(interval))
             self.ctx.timers.cancel("boot-retry")
             self.schedule_heartbeat()
-            self._on_accepted(first)
+            self._on_accepted()
             return
         wait = interval if interval > 0 else self.ctx.settings.boot_retry_s
         self._retry_until = self.ctx.now + wait

@@ -71,11 +71,11 @@ class RemoteTrigger:
 
     def _queue_triggered(self, send: Callable[[], None]) -> None:
         """Run ``send`` and mark what it queued as requested by TriggerMessage (may pass the §4.2 gate)."""
-        before = {id(queued) for queued in self.ctx.outbox}
-        send()
-        for queued in self.ctx.outbox:
-            if id(queued) not in before:
-                queued.meta["triggered"] = True
+        self.ctx.triggering = True
+        try:
+            send()
+        finally:
+            self.ctx.triggering = False
 
     def _connectors(self, connector_id: int | None, *, first: int) -> list[int] | None:
         """The connectors a request is for (all from ``first`` when absent), or None if unknown."""
