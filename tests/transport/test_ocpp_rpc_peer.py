@@ -7,111 +7,20 @@ is missing (``scripts/setup --with-peers`` installs it).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-import shutil
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.peers.rpc_csms import PEER_MISSING, RpcCsms, is_call, running_rpc_csms
 from tests.stations import StationFactory, station_config
 
-PEER = Path(__file__).resolve().parent.parent / "peers" / "ocpp_rpc"
-NODE = shutil.which("node")
-
-pytestmark = pytest.mark.skipif(
-    NODE is None or not (PEER / "node_modules" / "ocpp-rpc").exists(),
-    reason="node or tests/peers/ocpp_rpc/node_modules missing (scripts/setup --with-peers)",
-)
-
-
-class RpcCsms:
-    def __init__(self, proc: asyncio.subprocess.Process, port: int) -> None:
-        self.proc = proc
-        self.port = port
-        self.events: list[dict[str, Any]] = []
-        self._changed = asyncio.Event()
-        self._reader = asyncio.create_task(self._read())
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp/"
-
-    async def _read(self) -> None:
-        assert self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
-            self.events.append(json.loads(line))
-            self._changed.set()
-
-    async def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15
-    ) -> dict[str, Any]:
-        async def scan() -> dict[str, Any]:
-            seen = 0
-            while True:
-                for event in self.events[seen:]:
-                    if predicate(event):
-                        return event
-                seen = len(self.events)
-                self._changed.clear()
-                await self._changed.wait()
-
-        return await asyncio.wait_for(scan(), timeout)
-
-    async def call(self, identity: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        token = len(self.events) + 1000
-        self.proc.stdin.write(
-            (
-                json.dumps(
-                    {"cmd": "call", "identity": identity, "action": action, "params": params, "id": token}
-                )
-                + "\n"
-            ).encode()
-        )
-        await self.proc.stdin.drain()
-        return await self.wait_for(
-            lambda e: e.get("event") in ("result", "callError") and e.get("id") == token
-        )
-
-    def errors(self) -> list[dict[str, Any]]:
-        return [
-            e
-            for e in self.events
-            if e.get("event") == "error" or (e.get("event") == "reply" and "error" in e)
-        ]
+pytestmark = pytest.mark.skipif(PEER_MISSING is not None, reason=PEER_MISSING or "")
 
 
 @pytest.fixture
 async def rpc_csms() -> AsyncIterator[RpcCsms]:
-    assert NODE is not None
-    proc = await asyncio.create_subprocess_exec(
-        NODE,
-        str(PEER / "csms.js"),
-        "--port",
-        "0",
-        "--valid-tags",
-        "GOOD1,GOOD2",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert proc.stdout is not None
-    first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
-    assert first["event"] == "listening", first
-    peer = RpcCsms(proc, first["port"])
-    yield peer
-    proc.terminate()
-    with contextlib.suppress(asyncio.TimeoutError):
-        await asyncio.wait_for(proc.wait(), 5)
-    peer._reader.cancel()
-
-
-def is_call(action: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda e: e.get("event") == "call" and e.get("action") == action
+    async with running_rpc_csms() as peer:
+        yield peer
 
 
 async def test_full_session_against_strict_ocpp_rpc(rpc_csms: RpcCsms, start_station: StationFactory) -> None:
