@@ -86,6 +86,15 @@ class RpcCsms:
         result: dict[str, Any] = answer["result"]
         return result
 
+    async def set_boot_status(self, status: str) -> None:
+        """Answer every later BootNotification with ``status`` (Accepted, Pending or Rejected)."""
+        assert self.proc.stdin is not None
+        token = next(self._tokens)
+        command = {"cmd": "bootStatus", "status": status, "id": token}
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self.proc.stdin.drain()
+        await self.wait_for(lambda e: e.get("event") == "bootStatus" and e.get("id") == token)
+
     def index(self, event: Event) -> int:
         """Where ``event`` is in :attr:`events` (by identity: two equal events are told apart)."""
         return next(i for i, e in enumerate(self.events) if e is event)

@@ -83,6 +83,11 @@ function errorInfo(err) {
 
 let nextTransactionId = 1;
 
+// BootNotification.conf status for later boots (stdin command `bootStatus`); Pending and Rejected
+// come with a 300 s retry interval like Accepted.
+const BOOT_STATUSES = new Set(['Accepted', 'Pending', 'Rejected']);
+let bootStatus = 'Accepted';
+
 function idTagInfo(idTag) {
     const ok = VALID_TAGS === null || VALID_TAGS.has(idTag);
     return { status: ok ? 'Accepted' : 'Invalid' };
@@ -90,7 +95,7 @@ function idTagInfo(idTag) {
 
 const handlers = {
     BootNotification: () => ({
-        status: 'Accepted',
+        status: bootStatus,
         currentTime: new Date().toISOString(),
         interval: 300,
     }),
@@ -281,6 +286,17 @@ async function runCommand(cmd) {
             }
             emit({ event: 'callError', ...base, source, error });
         }
+        return;
+    }
+
+    if (cmd.cmd === 'bootStatus') {
+        if (!BOOT_STATUSES.has(cmd.status)) {
+            emit({ event: 'error', kind: 'command', ...base,
+                   error: { code: 'BadCommand', message: `"status" must be one of ${[...BOOT_STATUSES].join(', ')}` } });
+            return;
+        }
+        bootStatus = cmd.status;
+        emit({ event: 'bootStatus', status: bootStatus, ...(cmd.id !== undefined ? { id: cmd.id } : {}) });
         return;
     }
 

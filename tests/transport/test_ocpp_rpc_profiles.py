@@ -1,0 +1,325 @@
+"""The feature profiles beyond Core against an independent CSMS: npm ``ocpp-rpc`` in strict mode.
+
+Issue #4: LocalAuthListManagement, Reservation, SmartCharging and RemoteTrigger work against the
+development CSMS (``test_*_e2e.py``) *and* against a CSMS we did not write. ocpp-rpc checks every CALL
+the station sends and every CALLRESULT it returns against its own copy of the OCPP 1.6 schemas; each
+test ends with no error reported by the peer. Its date-time check accepts times without a zone, so
+:func:`assert_zoned_times` checks that ours carry one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from ocpp_station.core.clock import format_datetime
+from ocpp_station.transport.station import Station
+from tests.peers.rpc_csms import PEER_MISSING, Event, RpcCsms, is_call, running_rpc_csms
+from tests.stations import StationFactory, station_config
+
+pytestmark = pytest.mark.skipif(PEER_MISSING is not None, reason=PEER_MISSING or "")
+
+CP = "RPC_CP"
+#: Date-time fields of OCPP 1.6 payloads (§7).
+TIME_FIELDS = frozenset(
+    {"timestamp", "currentTime", "expiryDate", "scheduleStart", "startSchedule", "validFrom", "validTo"}
+)
+
+
+@pytest.fixture
+async def rpc_csms() -> AsyncIterator[RpcCsms]:
+    async with running_rpc_csms() as peer:
+        yield peer
+
+
+def _times(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [v for k, v in value.items() if k in TIME_FIELDS and isinstance(v, str)]
+        return found + [t for v in value.values() for t in _times(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in _times(v)]
+    return []
+
+
+def assert_clean(peer: RpcCsms) -> None:
+    """ocpp-rpc reported nothing wrong, and every date-time we sent carries its zone."""
+    assert peer.errors() == []
+    ours = [e["params"] for e in peer.events if e.get("event") == "call"]
+    ours += [e["result"] for e in peer.events if e.get("event") == "result"]
+    for text in _times(ours):
+        assert text.endswith("Z") or text[-6] in "+-", text
+
+
+async def start(start_station: StationFactory, peer: RpcCsms, **ocpp: Any) -> Station:
+    return await start_station(station_config(peer.url, cp_id=CP, ocpp=ocpp))
+
+
+async def supported_profiles(peer: RpcCsms) -> list[str]:
+    conf = await peer.result(CP, "GetConfiguration", {"key": ["SupportedFeatureProfiles"]})
+    value: str = conf["configurationKey"][0]["value"]
+    return value.split(",")
+
+
+def status_of(connector_id: int, status: str) -> Any:
+    return lambda e: (
+        is_call("StatusNotification")(e)
+        and e["params"]["connectorId"] == connector_id
+        and e["params"]["status"] == status
+    )
+
+
+# -- Local Auth List Management (OCPP 1.6 §5.10, §5.15) --------------------------------------------------
+
+
+async def test_local_auth_list_against_ocpp_rpc(rpc_csms: RpcCsms, start_station: StationFactory) -> None:
+    station = await start(start_station, rpc_csms, LocalPreAuthorize=True)
+    assert "LocalAuthListManagement" in await supported_profiles(rpc_csms)
+    assert await rpc_csms.result(CP, "GetLocalListVersion", {}) == {"listVersion": 0}
+    full = {
+        "listVersion": 1,
+        "updateType": "Full",
+        "localAuthorizationList": [
+            {
+                "idTag": "GOOD1",
+                "idTagInfo": {"status": "Accepted", "expiryDate": format_datetime(time.time() + 3600)},
+            },
+            {"idTag": "GOOD2", "idTagInfo": {"status": "Accepted"}},
+            {"idTag": "GONE", "idTagInfo": {"status": "Accepted"}},
+        ],
+    }
+    assert await rpc_csms.result(CP, "SendLocalList", full) == {"status": "Accepted"}
+    differential = {
+        "listVersion": 2,
+        "updateType": "Differential",
+        "localAuthorizationList": [
+            {"idTag": "GONE"},  # no idTagInfo: removed
+            {"idTag": "BLOCKED", "idTagInfo": {"status": "Blocked"}},
+        ],
+    }
+    assert await rpc_csms.result(CP, "SendLocalList", differential) == {"status": "Accepted"}
+    assert await rpc_csms.result(CP, "SendLocalList", differential) == {"status": "VersionMismatch"}
+    assert await rpc_csms.result(CP, "GetLocalListVersion", {}) == {"listVersion": 2}
+    assert set(station.engine.local_list.entries) == {"GOOD1", "GOOD2", "BLOCKED"}
+
+    # A card on the list starts a transaction at once: no Authorize.req (§3.4.2, LocalPreAuthorize).
+    mark = len(rpc_csms.events)
+    station.plug(1)
+    station.present_id_tag("GOOD1")
+    start_tx = await rpc_csms.wait_for(is_call("StartTransaction"), since=mark)
+    assert start_tx["params"]["idTag"] == "GOOD1"
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Charging")
+    assert rpc_csms.calls("Authorize", since=mark) == []
+    station.unplug(1)
+    await rpc_csms.wait_for(is_call("StopTransaction"), since=mark)
+    assert_clean(rpc_csms)
+
+
+# -- Reservation (OCPP 1.6 §5.13, §5.1) -------------------------------------------------------------------
+
+
+async def test_reservation_against_ocpp_rpc(rpc_csms: RpcCsms, start_station: StationFactory) -> None:
+    station = await start(start_station, rpc_csms)
+    assert "Reservation" in await supported_profiles(rpc_csms)
+
+    def reserve(reservation_id: int) -> dict[str, Any]:
+        return {
+            "connectorId": 1,
+            "expiryDate": format_datetime(time.time() + 300),
+            "idTag": "GOOD1",
+            "reservationId": reservation_id,
+        }
+
+    # Reserved, then cancelled: back to Available.
+    mark = len(rpc_csms.events)
+    assert await rpc_csms.result(CP, "ReserveNow", reserve(7)) == {"status": "Accepted"}
+    await rpc_csms.wait_for(status_of(1, "Reserved"), since=mark)
+    mark = len(rpc_csms.events)
+    assert await rpc_csms.result(CP, "CancelReservation", {"reservationId": 7}) == {"status": "Accepted"}
+    await rpc_csms.wait_for(status_of(1, "Available"), since=mark)
+    assert await rpc_csms.result(CP, "CancelReservation", {"reservationId": 7}) == {"status": "Rejected"}
+
+    # Reserved, then used: StartTransaction.req carries the reservationId.
+    mark = len(rpc_csms.events)
+    assert await rpc_csms.result(CP, "ReserveNow", reserve(8)) == {"status": "Accepted"}
+    await rpc_csms.wait_for(status_of(1, "Reserved"), since=mark)
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Reserved")
+    station.plug(1)
+    station.present_id_tag("GOOD1")
+    start_tx = await rpc_csms.wait_for(is_call("StartTransaction"), since=mark)
+    assert start_tx["params"]["idTag"] == "GOOD1"
+    assert start_tx["params"]["reservationId"] == 8
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Charging")
+    # The reservation ended with the transaction's start.
+    assert await rpc_csms.result(CP, "CancelReservation", {"reservationId": 8}) == {"status": "Rejected"}
+    # An occupied connector cannot be reserved.
+    assert await rpc_csms.result(CP, "ReserveNow", reserve(9)) == {"status": "Occupied"}
+    assert_clean(rpc_csms)
+
+
+# -- Smart Charging (OCPP 1.6 §5.16, §5.7, §5.9) -----------------------------------------------------------
+
+VOLTS, PHASES, EV_MAX_A = 230, 3, 32
+
+
+def power_sampled(event: Event) -> float | None:
+    """Power.Active.Import in W from a MeterValues.req of connector 1, or None."""
+    if not is_call("MeterValues")(event) or event["params"]["connectorId"] != 1:
+        return None
+    for meter_value in event["params"]["meterValue"]:
+        for sample in meter_value["sampledValue"]:
+            if sample.get("measurand") == "Power.Active.Import" and sample.get("phase") is None:
+                factor = 1000.0 if sample.get("unit") == "kW" else 1.0
+                return float(sample["value"]) * factor
+    return None
+
+
+def tx_default(profile_id: int, stack_level: int, limit_a: float) -> dict[str, Any]:
+    return {
+        "chargingProfileId": profile_id,
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit_a}],
+        },
+    }
+
+
+async def test_smart_charging_against_ocpp_rpc(rpc_csms: RpcCsms, start_station: StationFactory) -> None:
+    station = await start(
+        start_station, rpc_csms, MeterValueSampleInterval=1, MeterValuesSampledData="Power.Active.Import"
+    )
+    assert "SmartCharging" in await supported_profiles(rpc_csms)
+    answer = await rpc_csms.result(
+        CP, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": tx_default(11, 0, 10.0)}
+    )
+    assert answer == {"status": "Accepted"}
+
+    # The default profile limits the transaction from its start: min(EV 32 A, profile 10 A).
+    station.plug(1)
+    station.present_id_tag("GOOD1")
+    await rpc_csms.wait_for(is_call("StartTransaction"))
+    state = await station.wait_for(lambda s: s["connectors"][1]["powerW"] > 0)
+    assert state["connectors"][1]["powerW"] == 10 * VOLTS * PHASES
+    await rpc_csms.wait_for(lambda e: power_sampled(e) == 10 * VOLTS * PHASES)
+
+    # A higher stack level during the transaction: the EV's power drops at once.
+    mark = len(rpc_csms.events)
+    answer = await rpc_csms.result(
+        CP, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": tx_default(12, 1, 6.0)}
+    )
+    assert answer == {"status": "Accepted"}
+    await station.wait_for(lambda s: s["connectors"][1]["powerW"] == 6 * VOLTS * PHASES)
+    await rpc_csms.wait_for(lambda e: power_sampled(e) == 6 * VOLTS * PHASES, since=mark)
+
+    for unit, limit in (("A", 6), ("W", 6 * VOLTS * PHASES)):
+        composite = await rpc_csms.result(
+            CP, "GetCompositeSchedule", {"connectorId": 1, "duration": 600, "chargingRateUnit": unit}
+        )
+        assert composite["status"] == "Accepted"
+        assert composite["connectorId"] == 1
+        schedule = composite["chargingSchedule"]
+        assert schedule["chargingRateUnit"] == unit
+        assert schedule["chargingSchedulePeriod"][0]["startPeriod"] == 0
+        assert schedule["chargingSchedulePeriod"][0]["limit"] == limit
+
+    # Cleared one by one: back to 10 A, then to what the EV can take.
+    mark = len(rpc_csms.events)
+    assert await rpc_csms.result(CP, "ClearChargingProfile", {"id": 12}) == {"status": "Accepted"}
+    await station.wait_for(lambda s: s["connectors"][1]["powerW"] == 10 * VOLTS * PHASES)
+    await rpc_csms.wait_for(lambda e: power_sampled(e) == 10 * VOLTS * PHASES, since=mark)
+    mark = len(rpc_csms.events)
+    answer = await rpc_csms.result(
+        CP, "ClearChargingProfile", {"connectorId": 1, "chargingProfilePurpose": "TxDefaultProfile"}
+    )
+    assert answer == {"status": "Accepted"}
+    await station.wait_for(lambda s: s["connectors"][1]["powerW"] == EV_MAX_A * VOLTS * PHASES)
+    await rpc_csms.wait_for(lambda e: power_sampled(e) == EV_MAX_A * VOLTS * PHASES, since=mark)
+    assert await rpc_csms.result(CP, "ClearChargingProfile", {"id": 11}) == {"status": "Unknown"}
+    assert_clean(rpc_csms)
+
+
+# -- Remote Trigger (OCPP 1.6 §5.17) ------------------------------------------------------------------------
+
+
+def frames_in(peer: RpcCsms, since: int) -> list[tuple[int, list[Any]]]:
+    """The frames the station sent from event ``since`` on, decoded, with their event index."""
+    return [
+        (i, json.loads(e["raw"]))
+        for i, e in enumerate(peer.events)
+        if i >= since and e.get("event") == "frame" and e["direction"] == "in"
+    ]
+
+
+def triggered(event: Event) -> bool:
+    """Not a MeterValues.req, or one with the samples taken for a trigger (not periodic ones)."""
+    if not is_call("MeterValues")(event):
+        return True
+    return all(
+        s.get("context") == "Trigger" for v in event["params"]["meterValue"] for s in v["sampledValue"]
+    )
+
+
+async def trigger(peer: RpcCsms, requested: str, connector_id: int | None = None) -> dict[str, Any]:
+    """TriggerMessage; once Accepted, wait for the triggered CALL and check it came after the reply
+    (§5.17: "the Charge Point SHALL first send the TriggerMessage.conf"). Returns the triggered CALL's
+    payload, or the reply when it was not Accepted."""
+    mark = len(peer.events)
+    params: dict[str, Any] = {"requestedMessage": requested}
+    if connector_id is not None:
+        params["connectorId"] = connector_id
+    answer = await peer.result(CP, "TriggerMessage", params)
+    if answer != {"status": "Accepted"}:
+        return answer
+    call = await peer.wait_for(lambda e: is_call(requested)(e) and triggered(e), since=mark)
+    sent = [e for e in peer.events[mark:] if e.get("event") == "frame" and e["direction"] == "out"]
+    trigger_id = next(json.loads(e["raw"])[1] for e in sent if '"TriggerMessage"' in e["raw"])
+    frames = frames_in(peer, mark)
+    reply_at = next(i for i, f in frames if f[0] == 3 and f[1] == trigger_id)
+    call_at = next(i for i, f in frames if f[0] == 2 and f[1] == call["messageId"])
+    assert reply_at < call_at, f"{requested} went out before the TriggerMessage.conf"
+    payload: dict[str, Any] = call["params"]
+    return payload
+
+
+async def test_remote_trigger_all_six_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory
+) -> None:
+    await rpc_csms.set_boot_status("Pending")
+    station = await start_station(station_config(rpc_csms.url, cp_id=CP), wait_accepted=False)
+    await station.wait_for(lambda s: s["registration"] == "Pending", timeout=10)
+    assert "RemoteTrigger" in await supported_profiles(rpc_csms)
+
+    # While Pending (§4.2.1) the CSMS may trigger a BootNotification; it goes out at once.
+    await rpc_csms.set_boot_status("Accepted")
+    boot = await trigger(rpc_csms, "BootNotification")
+    assert boot["chargePointVendor"]
+    await station.wait_for(lambda s: s["registration"] == "Accepted", timeout=10)
+    # Accepted: a further BootNotification on request is Rejected (errata 3.35).
+    assert await trigger(rpc_csms, "BootNotification") == {"status": "Rejected"}
+
+    await trigger(rpc_csms, "Heartbeat")
+    status = await trigger(rpc_csms, "StatusNotification", 1)
+    assert (status["connectorId"], status["status"]) == (1, "Available")
+    diagnostics = await trigger(rpc_csms, "DiagnosticsStatusNotification")
+    assert diagnostics == {"status": "Idle"}
+    firmware = await trigger(rpc_csms, "FirmwareStatusNotification")
+    assert firmware == {"status": "Idle"}
+
+    station.plug(1)
+    station.present_id_tag("GOOD1")
+    await station.wait_for(lambda s: s["connectors"][1]["powerW"] > 0)
+    values = await trigger(rpc_csms, "MeterValues", 1)
+    assert values["connectorId"] == 1
+    assert values["transactionId"] == station.state()["connectors"][1]["transactionId"]
+    samples = values["meterValue"][0]["sampledValue"]
+    assert samples and {s["context"] for s in samples} == {"Trigger"}
+
+    # A connector that does not exist.
+    assert await trigger(rpc_csms, "StatusNotification", 9) == {"status": "Rejected"}
+    assert_clean(rpc_csms)
