@@ -1,6 +1,6 @@
 """The feature profiles beyond Core against an independent CSMS: npm ``ocpp-rpc`` in strict mode.
 
-Issue #4: LocalAuthListManagement, Reservation, SmartCharging and RemoteTrigger work against the
+Issue #4: LocalAuthListManagement, Reservation, SmartCharging, RemoteTrigger and FirmwareManagement work against the
 development CSMS (``test_*_e2e.py``) *and* against a CSMS we did not write. ocpp-rpc checks every CALL
 the station sends and every CALLRESULT it returns against its own copy of the OCPP 1.6 schemas; each
 test ends with no error reported by the peer. Its date-time check accepts times without a zone, so
@@ -12,11 +12,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from ocpp_station.core.clock import format_datetime
+from ocpp_station.core.engine import Engine
+from ocpp_station.core.settings import EngineSettings
+from ocpp_station.hardware.firmware import make_image
 from ocpp_station.transport.station import Station
 from tests.peers.rpc_csms import PEER_MISSING, Event, RpcCsms, is_call, running_rpc_csms
 from tests.stations import StationFactory, station_config
@@ -322,4 +328,132 @@ async def test_remote_trigger_all_six_against_ocpp_rpc(
 
     # A connector that does not exist.
     assert await trigger(rpc_csms, "StatusNotification", 9) == {"status": "Rejected"}
+    assert_clean(rpc_csms)
+
+
+# -- Firmware Management (OCPP 1.6 §5.19, §5.9, §4.4, §4.5) -------------------------------------------------
+
+
+def _routes(action: str) -> bool:
+    return action in Engine(EngineSettings(), now=time.time()).ctx.incoming
+
+
+firmware_routed = pytest.mark.skipif(
+    not (_routes("UpdateFirmware") and _routes("GetDiagnostics")),
+    reason="FirmwareManagement is not wired into the engine yet (no UpdateFirmware/GetDiagnostics route)",
+)
+
+
+@dataclass
+class FileServer:
+    """A local HTTP server: firmware images to download, an endpoint that takes diagnostics uploads."""
+
+    base: str = ""
+    images: dict[str, bytes] = field(default_factory=dict)
+    downloads: list[str] = field(default_factory=list)
+    uploads: list[tuple[str | None, bytes]] = field(default_factory=list)  # (filename, content)
+
+
+@pytest.fixture
+async def files() -> AsyncIterator[FileServer]:
+    state = FileServer()
+
+    async def image(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        state.downloads.append(name)
+        if name not in state.images:
+            raise web.HTTPNotFound()
+        return web.Response(body=state.images[name], content_type="application/octet-stream")
+
+    async def upload(request: web.Request) -> web.Response:
+        post = await request.post()
+        part = post["file"]
+        assert isinstance(part, web.FileField)
+        state.uploads.append((part.filename, part.file.read()))
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/firmware/{name}", image)
+    app.router.add_post("/diagnostics", upload)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    state.base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield state
+    finally:
+        await runner.cleanup()
+
+
+def statuses(peer: RpcCsms, action: str, since: int = 0) -> list[str]:
+    return [e["params"]["status"] for e in peer.calls(action, since)]
+
+
+@firmware_routed
+async def test_update_firmware_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
+) -> None:
+    config = station_config(
+        rpc_csms.url,
+        cp_id=CP,
+        identity={"chargePointVendor": "ACME", "chargePointModel": "Wallbox", "firmwareVersion": "1.0.0"},
+        dataDir=str(tmp_path / "data"),
+    )
+    station = await start_station(config)
+    assert "FirmwareManagement" in await supported_profiles(rpc_csms)
+    [first_boot] = rpc_csms.calls("BootNotification")
+    assert first_boot["params"]["firmwareVersion"] == "1.0.0"
+    files.images["fw-2.0.0.bin"] = make_image("2.0.0", b"new firmware " * 1000)
+
+    mark = len(rpc_csms.events)
+    answer = await rpc_csms.result(
+        CP,
+        "UpdateFirmware",
+        {"location": f"{files.base}/firmware/fw-2.0.0.bin", "retrieveDate": format_datetime(time.time())},
+    )
+    assert answer == {}
+    installed = await rpc_csms.wait_for(
+        lambda e: is_call("FirmwareStatusNotification")(e) and e["params"]["status"] == "Installed",
+        since=mark,
+        timeout=30,
+    )
+    assert files.downloads == ["fw-2.0.0.bin"]
+    assert statuses(rpc_csms, "FirmwareStatusNotification", mark) == [
+        "Downloading",
+        "Downloaded",
+        "Installing",
+        "Installed",
+    ]
+    # The station rebooted into the new firmware before reporting Installed (erratum 3.47).
+    boots = rpc_csms.calls("BootNotification", mark)
+    assert [b["params"]["firmwareVersion"] for b in boots] == ["2.0.0"]
+    installing = next(
+        e for e in rpc_csms.calls("FirmwareStatusNotification", mark) if e["params"]["status"] == "Installing"
+    )
+    assert rpc_csms.index(installing) < rpc_csms.index(boots[0]) < rpc_csms.index(installed)
+    await station.wait_for(lambda s: s["registration"] == "Accepted", timeout=10)
+    assert await trigger(rpc_csms, "FirmwareStatusNotification") == {"status": "Idle"}
+    assert_clean(rpc_csms)
+
+
+@firmware_routed
+async def test_get_diagnostics_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
+) -> None:
+    await start_station(station_config(rpc_csms.url, cp_id=CP, dataDir=str(tmp_path / "data")))
+    mark = len(rpc_csms.events)
+    answer = await rpc_csms.result(CP, "GetDiagnostics", {"location": f"{files.base}/diagnostics"})
+    file_name = answer["fileName"]
+    assert file_name and "/" not in file_name
+    await rpc_csms.wait_for(
+        lambda e: is_call("DiagnosticsStatusNotification")(e) and e["params"]["status"] == "Uploaded",
+        since=mark,
+        timeout=30,
+    )
+    assert statuses(rpc_csms, "DiagnosticsStatusNotification", mark) == ["Uploading", "Uploaded"]
+    [(uploaded_name, content)] = files.uploads
+    assert uploaded_name == file_name
+    assert content
+    assert await trigger(rpc_csms, "DiagnosticsStatusNotification") == {"status": "Idle"}
     assert_clean(rpc_csms)
