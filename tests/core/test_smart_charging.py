@@ -1,22 +1,31 @@
 """Smart Charging (OCPP 1.6 §3.13, §5.5, §5.7, §5.16, §9.4): the OCTT cases of the profile (test case
-document FINAL 2024-04) and unit tests of statuses, limits applied over time and persistence."""
+document FINAL 2024-04) and unit tests of statuses, errata 3.24/3.38/3.39/3.41, the connectors'
+supply, connector 0, the ChargePointMaxProfile shared between connectors, limits applied over time,
+persistence and restarts, and a CSMS clock jump."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import pytest
 
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.effects import ApplyChargingLimit, Persist
 from ocpp_station.core.engine import Engine
-from ocpp_station.core.events import CablePlugged, CableUnplugged, Connected
+from ocpp_station.core.events import Booted, CablePlugged, CableUnplugged, Connected, IdTagPresented
 from ocpp_station.core.model import Restored
+from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.wire.frames import Call
 from tests.core.harness import Harness, charging
+
+TWO = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 
 
 def profile(
     profile_id: int,
     purpose: str,
-    periods: list[tuple[int, float]],
+    periods: Sequence[tuple[int, float]],
     *,
     stack_level: int = 0,
     kind: str = "Absolute",
@@ -72,15 +81,37 @@ def limits(h: Harness, connector_id: int = 1) -> list[float]:
     return [e.limit_a for e in h.effects_of(ApplyChargingLimit) if e.connector_id == connector_id]
 
 
-def stored(h: Harness) -> dict[str, dict[str, Any]]:
+def stored(h: Harness, kind: str = "charging_profiles") -> dict[str, dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
     for effect in h.effects:
-        if isinstance(effect, Persist) and effect.kind == "charging_profiles":
+        if isinstance(effect, Persist) and effect.kind == kind:
             if effect.value is None:
                 records.pop(effect.key, None)
             else:
                 records[effect.key] = effect.value
     return records
+
+
+def power_cycle(h: Harness, *, plugged: tuple[int, ...] = ()) -> Harness:
+    """A crash: a new engine from what ``h`` stored (profiles, transactions, queued messages), the
+    EV still in on ``plugged``, then Booted and the link up."""
+    kinds = ("charging_profiles", "transactions", "outbox")
+    restored = Restored.from_records({kind: stored(h, kind) for kind in kinds})
+    after = Harness(h.settings, config=h.stored_config, now=h.now, connect=False)
+    after.next_tx_id = h.next_tx_id
+    after.engine = Engine(h.settings, now=h.now, config_values=h.stored_config, restored=restored)
+    for connector_id in plugged:
+        after.feed(CablePlugged(connector_id))
+    after.feed(Booted())
+    after.feed(Connected())
+    return after
+
+
+def call_error(h: Harness, action: str, payload: dict[str, Any]) -> str:
+    answer = h.csms_call(action, payload)
+    assert answer[0] == 4, answer
+    code: str = answer[2]
+    return code
 
 
 # -- OCTT ------------------------------------------------------------------------------------------
@@ -160,6 +191,115 @@ def test_TC_066_get_composite_schedule() -> None:
     assert periods(result) == [(0, 8), (50, 10), (200, 6), (240, 10), (260, 8), (300, 10)]
 
 
+def test_TC_059_remote_start_transaction_with_charging_profile() -> None:
+    h = Harness()
+    h.feed(CablePlugged(1))
+    wire = profile(9, "TxProfile", [(0, 7), (30, 11)], kind="Relative", duration=100)
+    result = h.csms_result(
+        "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}
+    )
+    assert result == {"status": "Accepted"}
+    assert h.statuses(1)[-1] == "Charging"
+    assert limits(h) == [7]
+    h.advance(10)
+    result = composite(h, 1, 200, "A")
+    assert result["status"] == "Accepted" and result["connectorId"] == 1
+    assert result["scheduleStart"] == format_datetime(h.now)
+    assert result["chargingSchedule"]["duration"] == 200
+    assert result["chargingSchedule"]["chargingRateUnit"] == "A"
+    # Followed from the transaction start: 20 s of 7 A left, then 11 A, then the connector's 32 A.
+    assert periods(result) == [(0, 7), (20, 11), (90, 32)]
+    h.advance(20)
+    assert limits(h) == [7, 11]
+
+
+@pytest.mark.parametrize("purpose", ["TxDefaultProfile", "ChargePointMaxProfile"])
+def test_TC_060_remote_start_transaction_with_charging_profile_rejected(purpose: str) -> None:
+    h = Harness()
+    h.feed(CablePlugged(1))
+    wire = profile(9, purpose, [(0, 7)], start=h.now)
+    result = h.csms_result(
+        "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}
+    )
+    assert result == {"status": "Rejected"}
+    assert "StartTransaction" not in h.actions()
+    assert stored(h) == {}
+
+
+def test_remote_start_tx_profile_with_transaction_id_or_unusable_is_rejected() -> None:
+    """Erratum 3.41: transactionId SHALL NOT be set; a profile that cannot be executed (Absolute
+    without startSchedule) is refused before the transaction starts, not dropped after."""
+    h = Harness()
+    h.feed(CablePlugged(1))
+    for wire in (
+        profile(9, "TxProfile", [(0, 7)], kind="Relative", transaction_id=5),
+        profile(9, "TxProfile", [(0, 7)]),
+    ):
+        result = h.csms_result(
+            "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}
+        )
+        assert result == {"status": "Rejected"}
+    assert "StartTransaction" not in h.actions()
+
+
+@pytest.mark.parametrize(("unit", "scale"), [("A", 1), ("W", 1000)])
+def test_TC_072_stacking_charging_profiles(unit: str, scale: int) -> None:
+    h = Harness()
+    start = h.now
+    end = start + 401
+
+    def stacked(profile_id: int, level: int, duration: int, steps: list[tuple[int, float]]) -> dict[str, Any]:
+        periods = [(offset, limit * scale) for offset, limit in steps]
+        return profile(
+            profile_id,
+            "TxDefaultProfile",
+            periods,
+            stack_level=level,
+            start=start,
+            duration=duration,
+            unit=unit,
+            valid_from=start,
+            valid_to=end,
+        )
+
+    assert set_profile(h, 1, stacked(1, 0, 400, [(0, 6), (100, 8), (200, 10)])) == "Accepted"
+    assert set_profile(h, 1, stacked(2, 1, 150, [(0, 7), (100, 9)])) == "Accepted"
+    x = 3
+    h.advance(x)
+    result = composite(h, 1, 350, unit)
+    assert result["status"] == "Accepted" and result["connectorId"] == 1
+    assert result["chargingSchedule"]["duration"] == 350
+    assert result["chargingSchedule"]["chargingRateUnit"] == unit
+    assert periods(result) == [
+        (0, 7 * scale),
+        (100 - x, 9 * scale),
+        (150 - x, 8 * scale),
+        (200 - x, 10 * scale),
+    ]
+
+
+@pytest.mark.parametrize(("unit", "limit", "applied_a"), [("A", 6, 6), ("W", 6000, 8.6)])
+def test_TC_082_tx_default_profile_with_ongoing_transaction(
+    unit: str, limit: float, applied_a: float
+) -> None:
+    h = Harness()
+    charging(h)
+    wire = profile(1, "TxDefaultProfile", [(0, limit)], stack_level=1, start=h.now, duration=300, unit=unit)
+    wire["chargingSchedule"]["chargingSchedulePeriod"][0]["numberPhases"] = 3
+    assert set_profile(h, 1, wire) == "Accepted"
+    assert limits(h) == [32, applied_a]  # 6000 W / (230 V x 3) = 8.69 A, applied rounded down
+    result = composite(h, 1, 300, unit)
+    assert result["status"] == "Accepted" and result["connectorId"] == 1
+    assert result["scheduleStart"] == format_datetime(h.now)
+    assert result["chargingSchedule"]["duration"] == 300
+    assert result["chargingSchedule"]["chargingRateUnit"] == unit
+    assert result["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": limit, "numberPhases": 3}
+    ]
+    h.advance(300)
+    assert limits(h)[-1] == 32
+
+
 def test_TC_067_clear_charging_profile() -> None:
     h = Harness()
     assert set_profile(h, 1, profile(5, "TxDefaultProfile", [(0, 6)], start=h.now)) == "Accepted"
@@ -199,8 +339,7 @@ def test_set_charging_profile_rejections() -> None:
     # ChargePointMaxProfile only on connector 0; TxDefaultProfile on 0 is fine.
     assert set_profile(h, 1, profile(1, "ChargePointMaxProfile", [(0, 10)], start=now)) == "Rejected"
     assert set_profile(h, 0, profile(1, "TxDefaultProfile", [(0, 10)], start=now)) == "Accepted"
-    # Unknown connector, stack level above the maximum, too many periods.
-    assert set_profile(h, 5, profile(2, "TxDefaultProfile", [(0, 10)], start=now)) == "Rejected"
+    # Stack level above the maximum, too many periods (an unknown connector: see the errata test).
     assert (
         set_profile(h, 1, profile(2, "TxDefaultProfile", [(0, 10)], start=now, stack_level=9)) == "Rejected"
     )
@@ -339,3 +478,230 @@ def test_profiles_survive_a_restart() -> None:
     h.engine = engine
     h.feed(Connected())
     assert periods(composite(h, 1, 120)) == before == [(0, 10), (60, 14)]
+
+
+# -- errata 3.24, 3.38, 3.39 --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_invalid_enumerations_are_property_constraint_violations(strict: bool) -> None:
+    """Errata 3.38 (an invalid enumeration in ChargingProfile or ChargingSchedule) and 3.24
+    (GetCompositeSchedule chargingRateUnit): CALLERROR PropertyConstraintViolation, in strict and in
+    lenient mode alike; nothing is installed."""
+    h = Harness(EngineSettings(strict=strict))
+    bad_unit = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now)
+    bad_unit["chargingSchedule"]["chargingRateUnit"] = "kW"
+    bad_purpose = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now)
+    bad_purpose["chargingProfilePurpose"] = "TxMaxProfile"
+    bad_kind = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now, kind="Once")
+    bad_recurrency = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now, kind="Recurring")
+    bad_recurrency["recurrencyKind"] = "Monthly"
+    for wire in (bad_unit, bad_purpose, bad_kind, bad_recurrency):
+        code = call_error(h, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": wire})
+        assert code == "PropertyConstraintViolation"
+    code = call_error(h, "GetCompositeSchedule", {"connectorId": 1, "duration": 60, "chargingRateUnit": "kW"})
+    assert code == "PropertyConstraintViolation"
+    code = call_error(
+        h,
+        "RemoteStartTransaction",
+        {"idTag": "TAG", "chargingProfile": {**bad_unit, "chargingProfilePurpose": "TxProfile"}},
+    )
+    assert code == "PropertyConstraintViolation"
+    assert stored(h) == {}
+
+
+def test_enumeration_error_found_by_the_parser_is_a_call_error() -> None:
+    """Should a payload reach the handler unchecked, the parser's enumeration error is still the
+    CALLERROR of erratum 3.38 (not a Rejected)."""
+    h = Harness()
+    wire = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now, unit="kW")
+    with pytest.raises(Exception) as raised:
+        h.engine.smart_charging._set(
+            Call("id", "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": wire})
+        )
+    assert getattr(raised.value, "code", None) == "PropertyConstraintViolation"
+
+
+def test_unknown_connector_is_a_property_constraint_violation() -> None:
+    """Erratum 3.39 for SetChargingProfile; GetCompositeSchedule keeps §5.7's Rejected."""
+    h = Harness()
+    wire = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now)
+    assert call_error(h, "SetChargingProfile", {"connectorId": 5, "csChargingProfiles": wire}) == (
+        "PropertyConstraintViolation"
+    )
+    assert composite(h, 5, 60) == {"status": "Rejected"}
+
+
+def test_values_the_schema_allows_but_cannot_be_executed_are_rejected() -> None:
+    """Not enumerations: §5.16 lets the Charge Point answer Rejected (negative stackLevel or limit,
+    numberPhases above 3, periods not starting at 0 or not ascending)."""
+    h = Harness()
+    now = h.now
+    negative_level = profile(1, "TxDefaultProfile", [(0, 6)], start=now, stack_level=-1)
+    negative_limit = profile(1, "TxDefaultProfile", [(0, -6)], start=now)
+    phases = profile(1, "TxDefaultProfile", [(0, 6)], start=now)
+    phases["chargingSchedule"]["chargingSchedulePeriod"][0]["numberPhases"] = 4
+    late_start = profile(1, "TxDefaultProfile", [(10, 6)], start=now)
+    unordered = profile(1, "TxDefaultProfile", [(0, 6), (60, 8), (30, 7)], start=now)
+    for wire in (negative_level, negative_limit, phases, late_start, unordered):
+        assert set_profile(h, 1, wire) == "Rejected"
+    assert stored(h) == {}
+
+
+# -- supply: voltage and phases ------------------------------------------------------------------------
+
+MIXED = EngineSettings(
+    connectors=(
+        ConnectorSpec(max_current_a=16, phases=1, voltage_v=230),
+        ConnectorSpec(max_current_a=32, phases=3, voltage_v=120),
+    )
+)
+
+
+def test_conversions_use_the_connectors_voltage_and_phases() -> None:
+    h = Harness(MIXED)
+    # Without profiles: each connector's rating on its own supply; connector 0 is their sum.
+    assert periods(composite(h, 1, 60, "W")) == [(0, 16 * 230)]
+    assert periods(composite(h, 2, 60, "W")) == [(0, 32 * 120 * 3)]
+    assert periods(composite(h, 0, 60, "W")) == [(0, 16 * 230 + 32 * 120 * 3)]
+    assert periods(composite(h, 0, 60, "A")) == [(0, 48)]
+    # A power limit becomes a current on each connector's own supply.
+    assert set_profile(h, 0, profile(1, "TxDefaultProfile", [(0, 2300)], start=h.now, unit="W")) == "Accepted"
+    assert periods(composite(h, 1, 60, "A")) == [(0, 10)]  # 2300 W / 230 V / 1 phase
+    assert periods(composite(h, 2, 60, "A")) == [(0, 6.3)]  # 2300 W / 120 V / 3 phases, rounded down
+    charging(h, 1)
+    charging(h, 2, "TAG2")
+    assert limits(h, 1) == [10]
+    assert limits(h, 2) == [6.3]
+
+
+def test_number_phases_of_a_period_is_used() -> None:
+    h = Harness()  # 32 A, 3 phases, 230 V
+    wire = profile(1, "TxDefaultProfile", [(0, 4600), (60, 4600)], start=h.now, unit="W")
+    wire["chargingSchedule"]["chargingSchedulePeriod"][1]["numberPhases"] = 1
+    assert set_profile(h, 1, wire) == "Accepted"
+    # 4600 W on 3 phases: 6.6 A per phase; on one phase: 20 A.
+    assert periods(composite(h, 1, 120, "A")) == [(0, 6.6), (60, 20)]
+
+
+# -- connector 0 and the ChargePointMaxProfile shared ----------------------------------------------------
+
+
+def test_connector_0_composite_is_the_sum_capped() -> None:
+    h = Harness(TWO)
+    now = h.now
+    assert periods(composite(h, 0, 60)) == [(0, 64)]  # hardware: 2 x 32 A
+    assert set_profile(h, 0, profile(1, "ChargePointMaxProfile", [(0, 100), (30, 40)], start=now)) == (
+        "Accepted"
+    )
+    # ChargePointMaxProfile above the hardware maximum: the hardware maximum.
+    assert periods(composite(h, 0, 60)) == [(0, 64), (30, 40)]
+    assert set_profile(h, 0, profile(2, "TxDefaultProfile", [(0, 10)], start=now)) == "Accepted"
+    assert periods(composite(h, 0, 60)) == [(0, 20)]  # 10 A on each connector
+
+
+def test_charge_point_max_profile_is_shared_between_charging_connectors() -> None:
+    h = Harness(TWO)
+    now = h.now
+    assert set_profile(h, 0, profile(1, "ChargePointMaxProfile", [(0, 40), (60, 20)], start=now)) == (
+        "Accepted"
+    )
+    charging(h, 1)
+    assert limits(h, 1) == [32]  # alone: its own 32 A (below 40)
+    mark = len(h.effects)
+    charging(h, 2, "TAG2")
+    assert limits(h, 1) == [32, 20] and limits(h, 2) == [20]
+    # Within the step, connector 1 is lowered before connector 2 gets its share.
+    applied = [e for e in h.effects[mark:] if isinstance(e, ApplyChargingLimit)]
+    assert [(e.connector_id, e.limit_a) for e in applied] == [(1, 20), (2, 20)]
+    # A lower TxProfile on connector 2: connector 1 takes what connector 2 cannot.
+    tx2 = h.engine.ctx.connectors[2].transaction
+    assert tx2 is not None
+    wire = profile(5, "TxProfile", [(0, 8)], start=now, transaction_id=tx2.transaction_id)
+    assert set_profile(h, 2, wire) == "Accepted"
+    assert limits(h, 1)[-1] == 32 and limits(h, 2)[-1] == 8
+    h.advance(60)  # the ChargePointMaxProfile drops to 20 A
+    assert limits(h, 1)[-1] == 12 and limits(h, 2)[-1] == 8
+    h.feed(CableUnplugged(2))  # connector 2 stops: connector 1 gets it all again
+    assert limits(h, 1)[-1] == 20
+    assert limits(h, 2)[-1] == 0
+
+
+# -- restart and clock ----------------------------------------------------------------------------------
+
+
+def test_tx_profile_of_a_transaction_not_resumed_is_removed_after_a_restart() -> None:
+    h = Harness(config={"MaxChargingProfilesInstalled": "1"})
+    h.feed(CablePlugged(1))
+    wire = profile(9, "TxProfile", [(0, 7)], kind="Relative")
+    assert h.csms_result(
+        "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}
+    ) == {"status": "Accepted"}
+    assert list(stored(h)) == ["9"]
+    after = power_cycle(h, plugged=(1,))  # resume_transactions is off: stopped, PowerLoss
+    assert [p["reason"] for p in after.sent("StopTransaction")] == ["PowerLoss"]
+    assert after.engine.smart_charging.installed == {}
+    assert any(
+        isinstance(e, Persist) and e.kind == "charging_profiles" and e.key == "9" and e.value is None
+        for e in after.effects
+    )
+    # It no longer counts toward MaxChargingProfilesInstalled.
+    assert set_profile(after, 1, profile(1, "TxDefaultProfile", [(0, 10)], start=after.now)) == "Accepted"
+
+
+def test_tx_profile_of_a_resumed_transaction_is_kept_after_a_restart() -> None:
+    h = Harness(EngineSettings(resume_transactions=True))
+    h.feed(CablePlugged(1))
+    wire = profile(9, "TxProfile", [(0, 7), (600, 9)], kind="Relative")
+    assert h.csms_result(
+        "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}
+    ) == {"status": "Accepted"}
+    h.advance(60)
+    after = power_cycle(h, plugged=(1,))
+    assert "StopTransaction" not in after.actions()
+    assert sorted(after.engine.smart_charging.installed) == [9]
+    assert limits(after) == [7]
+    after.advance(540)
+    assert limits(after) == [7, 9]
+
+
+def test_stored_tx_profile_without_any_transaction_is_dropped_on_restore() -> None:
+    h = Harness()
+    record = {"connectorId": 1, "profile": profile(9, "TxProfile", [(0, 7)], kind="Relative")}
+    engine = Engine(
+        h.settings, now=h.now, restored=Restored.from_records({"charging_profiles": {"9": record}})
+    )
+    assert engine.smart_charging.installed == {}
+
+
+def test_clock_jump_reapplies_limits_and_rearms_the_timer() -> None:
+    """The first sync moves the OCPP clock 10 min ahead (engine._clock_corrected): the limit of the
+    schedule at the new time applies at once and the timer follows the new clock."""
+    now = 1_764_000_000.0
+    config = {"LocalAuthorizeOffline": "true", "AllowOfflineTxForUnknownId": "true"}
+    record = {
+        "connectorId": 1,
+        "profile": profile(1, "TxDefaultProfile", [(0, 16), (600, 10), (1200, 6)], start=now),
+    }
+    h = Harness(config=config, now=now, connect=False)
+    h.engine = Engine(
+        h.settings,
+        now=now,
+        config_values=config,
+        restored=Restored.from_records({"charging_profiles": {"1": record}}),
+    )
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG"))
+    assert limits(h) == [16]
+    assert h.engine.ctx.timers.due_at("smart-charging") == now + 600
+    h.responders["BootNotification"] = lambda p: {
+        "status": "Accepted",
+        "currentTime": format_datetime(h.now + 660),
+        "interval": 300,
+    }
+    h.responders["Heartbeat"] = lambda p: {"currentTime": format_datetime(h.now + 660)}
+    h.feed(Connected())
+    assert limits(h) == [16, 10]
+    assert h.engine.ctx.timers.due_at("smart-charging") == now + 540
+    h.advance(540)
+    assert limits(h) == [16, 10, 6]

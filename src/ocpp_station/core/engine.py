@@ -148,6 +148,14 @@ class Engine:
         self.local_list.restore(restored.local_list)
         self.reservations.restore(restored.reservations)
         self.smart_charging.restore(restored.charging_profiles)
+        # Once Booted has settled the restored transactions, TxProfiles of those not resumed go.
+        recover = self._handlers[ev.Booted]
+
+        def booted(event: ev.Event) -> None:
+            recover(event)
+            self.smart_charging.drop_orphans()
+
+        self._handlers[ev.Booted] = booted
         self._clean_shutdown = restored.clean_shutdown
         self.ctx.clock_offset_s = restored.clock_offset_s
         self.registration.restored_clock(restored.clock_offset_s)
@@ -438,6 +446,9 @@ class Engine:
             for value in tx.stop_data:
                 shift_timestamps(value, jump_s)
             self.ctx.save_transaction(tx)
+        # Smart charging: the schedules run on the OCPP clock, which has just moved: re-apply the
+        # limits and re-arm the timer once the new offset is in place (the end of this step).
+        self.ctx.after_reply.append(self.smart_charging.reapply)
 
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter

@@ -37,11 +37,18 @@ __all__ = ["ConnectorContext", "composite_schedule", "round_limit"]
 
 @dataclass(frozen=True)
 class ConnectorContext:
-    """What the schedule maths needs to know about one connector at the time of the request."""
+    """What the schedule maths needs to know about one connector at the time of the request.
+
+    ``voltage_v`` and ``phases`` describe its supply (the nominal line voltage and the number of
+    phases wired to it); A<->W conversions for this connector use them (§7.12), except that a
+    period's own ``numberPhases`` wins over ``phases``.
+    """
 
     tx_start: float | None = None
     transaction_id: int | None = None
     hardware_max: Limit | None = None
+    voltage_v: float = DEFAULT_VOLTAGE_V
+    phases: int = DEFAULT_PHASES
 
 
 def round_limit(value: float) -> float:
@@ -56,8 +63,6 @@ def _connector_value(
     t: float,
     unit: ChargingRateUnit,
     default_limit: float,
-    voltage_v: float,
-    phases: int,
 ) -> tuple[Limit, float | None]:
     limit, nxt = limit_for_connector(
         installed,
@@ -67,8 +72,8 @@ def _connector_value(
         transaction_id=context.transaction_id,
         hardware_max=context.hardware_max,
         unit=unit,
-        voltage_v=voltage_v,
-        phases=phases,
+        voltage_v=context.voltage_v,
+        phases=context.phases,
     )
     return (limit if limit is not None else Limit(default_limit, unit)), nxt
 
@@ -106,11 +111,11 @@ def composite_schedule(
     def value_at(t: float) -> tuple[Limit, float | None]:
         if connector_id > 0:
             context = connectors.get(connector_id, ConnectorContext())
-            return _connector_value(items, connector_id, context, t, unit, default_limit, voltage_v, phases)
+            return _connector_value(items, connector_id, context, t, unit, default_limit)
         total = 0.0
         boundary: float | None = None
         for c in ids:
-            limit, nxt = _connector_value(items, c, connectors[c], t, unit, default_limit, voltage_v, phases)
+            limit, nxt = _connector_value(items, c, connectors[c], t, unit, default_limit)
             total += limit.value
             boundary = nxt if boundary is None else (boundary if nxt is None else min(boundary, nxt))
         cp_limit, cp_next = stack_raw(cp_stack, t, None)

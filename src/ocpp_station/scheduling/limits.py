@@ -1,8 +1,15 @@
 """A charging-rate limit and its conversion between amperes and watts (OCPP 1.6 §7.12, erratum 3.69).
 
 ``A`` is the current per phase; ``W`` is the total power. For AC:
-``current per phase = power / (line voltage * number of phases)``, with the nominal line voltage of
-the area (230 V or 110 V, not a measured one) and the period's ``numberPhases``, 3 when absent.
+``current per phase = power / (line voltage * number of phases)``.
+
+The voltage is the nominal line voltage of the connector's supply (230 V, 120 V, ...: a configured
+one, ``ConnectorSpec.voltage_v``, never a measured one). The number of phases is the period's
+``numberPhases`` (§7.14) where given, else the phases wired to the connector
+(``ConnectorSpec.phases``): §7.14 assumes 3 when numberPhases is absent, but a connector cannot
+charge on more phases than it has, so a single-phase connector converts with 1; for the same reason
+a numberPhases above the connector's phases counts as the connector's phases. ``DEFAULT_VOLTAGE_V`` /
+``DEFAULT_PHASES`` (230 V, 3 phases) are only the defaults of a caller that knows no supply.
 """
 
 from __future__ import annotations
@@ -56,11 +63,11 @@ def convert(
     voltage_v: float = DEFAULT_VOLTAGE_V,
     phases: int = DEFAULT_PHASES,
 ) -> Limit:
-    """``limit`` expressed in ``unit``; the limit's own ``phases`` (a period's numberPhases) overrides
-    the ``phases`` default (§7.12: 3 SHALL be assumed when numberPhases is absent)."""
+    """``limit`` expressed in ``unit`` on a supply of ``phases`` phases at ``voltage_v``; the limit's
+    own ``phases`` (a period's numberPhases, §7.14) is used instead when it is fewer."""
     if limit.unit is unit:
         return limit
-    n = limit.phases if limit.phases is not None else phases
+    n = phases if limit.phases is None else min(limit.phases, phases)
     if unit is ChargingRateUnit.W:
         return Limit(amps_to_watts(limit.value, voltage_v=voltage_v, phases=n), unit, limit.phases)
     return Limit(watts_to_amps(limit.value, voltage_v=voltage_v, phases=n), unit, limit.phases)

@@ -27,6 +27,7 @@ from ocpp_station.scheduling.profiles import (
 __all__ = [
     "MAX_COALESCE",
     "InstalledProfile",
+    "charge_point_limit",
     "charge_point_max_stack",
     "limit_for_connector",
     "schedule_at",
@@ -161,6 +162,14 @@ def charge_point_max_stack(installed: Iterable[InstalledProfile]) -> list[Chargi
         for i in installed
         if i.connector_id == 0 and i.profile.purpose is ChargingProfilePurpose.ChargePointMaxProfile
     )
+
+
+def charge_point_limit(installed: Iterable[InstalledProfile], now: float) -> _Raw:
+    """The ChargePointMaxProfile limit at ``now`` in the unit of the prevailing profile, and when it
+    next changes (> now), or None: the limit for the whole Charge Point (§3.13.1), before any split
+    between connectors."""
+    stack = charge_point_max_stack(installed)
+    return _coalesce(lambda t: _stack_raw(stack, t, None), now)
 
 
 def tx_stack(

@@ -6,7 +6,18 @@ from typing import Any
 
 from ocpp_station.core.context import Context
 from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.scheduling import ChargingProfilePurpose, ProfileError, parse_charging_profile
 from ocpp_station.wire.frames import Call
+
+
+def _usable_tx_profile(wire: Any) -> bool:
+    """§5.11 with erratum 3.41: the purpose SHALL be TxProfile and transactionId SHALL NOT be set;
+    and the profile must be one the Charge Point can execute (§7.8)."""
+    try:
+        profile = parse_charging_profile(wire)
+    except ProfileError:
+        return False
+    return profile.purpose is ChargingProfilePurpose.TxProfile and profile.transaction_id is None
 
 
 class RemoteTransactions:
@@ -23,8 +34,8 @@ class RemoteTransactions:
         if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
             return {"status": "Rejected"}
         profile = payload.get("chargingProfile")
-        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
-            return {"status": "Rejected"}  # §5.11: the purpose SHALL be TxProfile
+        if profile is not None and not _usable_tx_profile(profile):
+            return {"status": "Rejected"}  # OCTT TC_060
         requested = payload.get("connectorId")
         if requested is not None and not 1 <= requested < len(self.ctx.connectors):
             return {"status": "Rejected"}

@@ -7,8 +7,23 @@ connector with an energized transaction: an ``ApplyChargingLimit`` whenever it c
 (``smart-charging``) at the earliest instant it next changes (never polled).
 
 Stored as records of kind ``charging_profiles``: key the chargingProfileId ->
-``{"connectorId": n, "profile": <wire form>}``. TxProfiles belong to their transaction and are
-removed when it ends (§3.13.1).
+``{"connectorId": n, "profile": <wire form>}`` (erratum 3.26: persistent across reboots). TxProfiles
+belong to their transaction and are removed when it ends (§3.13.1), and after a restart when their
+transaction was not resumed (:meth:`SmartCharging.drop_orphans`).
+
+Policies:
+
+- Supply: A<->W conversions use the connector's ``ConnectorSpec.voltage_v`` and ``phases`` (and a
+  period's ``numberPhases``, §7.14); connector 0 (the whole Charge Point) uses the highest voltage
+  and the most phases among its connectors.
+- ChargePointMaxProfile shared (§3.13.3): the connectors with an energized transaction share it
+  max-min fair (:mod:`ocpp_station.scheduling.sharing`), so the sum of the limits applied never
+  exceeds it. Limits are applied rounded down to 0.1 A; within one step, lowered limits are emitted
+  before raised ones, so the sum is never exceeded even between two effects.
+- GetCompositeSchedule for a connector > 0 reports that connector's limit capped by the whole
+  ChargePointMaxProfile (the split depends on which other sessions will run, which is not known in
+  advance); for connector 0 the sum over the connectors, capped by ChargePointMaxProfile and by
+  the Charge Point's hardware maximum (the sum of its connectors' maximum currents).
 """
 
 from __future__ import annotations
@@ -27,12 +42,14 @@ from ocpp_station.scheduling import (
     InstalledProfile,
     Limit,
     ProfileError,
-    amps_to_watts,
     composite_schedule,
-    limit_for_connector,
+    convert,
     parse_charging_profile,
     profile_to_wire,
+    round_limit,
+    shared_limits,
 )
+from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
 
 KIND = "charging_profiles"
@@ -60,7 +77,9 @@ class SmartCharging:
 
     # -- state ------------------------------------------------------------------------------------
     def restore(self, records: dict[str, Any]) -> None:
-        """The profiles the store kept (records kind ``charging_profiles``)."""
+        """The profiles the store kept (records kind ``charging_profiles``). TxProfiles whose
+        transaction is gone are dropped at once; those whose transaction may still resume wait for
+        the recovery (:meth:`drop_orphans`)."""
         self.installed.clear()
         for key, value in records.items():
             try:
@@ -70,55 +89,98 @@ class SmartCharging:
                 log.warning("dropping stored charging profile %s: %s", key, exc)
                 continue
             self.installed[profile.charging_profile_id] = InstalledProfile(connector_id, profile)
+        self.drop_orphans()
 
-    def _hardware_max(self, connector_id: int) -> Limit:
-        return Limit(self.ctx.settings.spec(connector_id).max_current_a, ChargingRateUnit.A)
+    def _may_run(self, item: InstalledProfile) -> bool:
+        """Whether a TxProfile still has a transaction: one running on its connector, or one restored
+        after a restart that is neither stopped nor settled yet (it may be resumed)."""
+        profile = item.profile
+        candidates = [tx for tx in self.transactions.open.values() if tx.connector_id == item.connector_id]
+        running = self.ctx.connectors[item.connector_id].transaction if item.connector_id > 0 else None
+        if running is not None:
+            candidates.append(running)
+        return any(
+            not tx.stopping
+            and (
+                profile.transaction_id is None
+                or tx.transaction_id is None
+                or tx.transaction_id == profile.transaction_id
+            )
+            for tx in candidates
+        )
+
+    def drop_orphans(self) -> None:
+        """Remove every TxProfile whose transaction has ended (§3.13.1: it ceases to be valid when the
+        transaction terminates), e.g. one stopped with reason PowerLoss after a restart, so that it
+        no longer counts toward MaxChargingProfilesInstalled."""
+        for profile_id, item in list(self.installed.items()):
+            if item.profile.purpose is ChargingProfilePurpose.TxProfile and not self._may_run(item):
+                log.info("removing TxProfile %s: its transaction has ended", profile_id)
+                self._remove(profile_id)
+
+    def _spec_limit(self, connector_id: int, unit: ChargingRateUnit) -> Limit:
+        """The connector's hardware maximum in ``unit`` on its own supply."""
+        spec = self.ctx.settings.spec(connector_id)
+        amps = Limit(spec.max_current_a, ChargingRateUnit.A)
+        return convert(amps, unit, voltage_v=spec.voltage_v, phases=spec.phases)
 
     def _context(self, connector_id: int) -> ConnectorContext:
         tx = self.ctx.connectors[connector_id].transaction
+        spec = self.ctx.settings.spec(connector_id)
         return ConnectorContext(
             tx_start=None if tx is None else tx.started_at,
             transaction_id=None if tx is None else tx.transaction_id,
-            hardware_max=self._hardware_max(connector_id),
+            hardware_max=self._spec_limit(connector_id, ChargingRateUnit.A),
+            voltage_v=spec.voltage_v,
+            phases=spec.phases,
         )
 
-    def _limit(self, connector_id: int) -> tuple[float, float | None]:
-        """The limit in A for the connector now, and when (OCPP clock) it next changes."""
-        context = self._context(connector_id)
-        limit, nxt = limit_for_connector(
-            self.installed.values(),
-            connector_id,
-            self.ctx.ocpp_time(),
-            tx_start=context.tx_start,
-            transaction_id=context.transaction_id,
-            hardware_max=context.hardware_max,
-            unit=ChargingRateUnit.A,
-        )
-        if limit is None:  # cannot happen with a hardware maximum given; charge at the rating
-            return self._hardware_max(connector_id).value, nxt
-        return limit.value, nxt
+    def _limits(self) -> tuple[dict[int, float], float | None]:
+        """The limit in A for each connector with an energized transaction now (the
+        ChargePointMaxProfile shared between them), and when (OCPP clock) any next changes."""
+        drawing = {
+            c.id: self._context(c.id)
+            for c in self.ctx.connectors[1:]
+            if c.energized and c.transaction is not None
+        }
+        limits, nxt = shared_limits(self.installed.values(), drawing, self.ctx.ocpp_time())
+        amps = {
+            c: round_limit(limits[c].value) if c in limits else self._spec_limit(c, ChargingRateUnit.A).value
+            for c in drawing
+        }
+        return amps, nxt
 
     # -- applying ---------------------------------------------------------------------------------
     def _limit_on_energize(self, connector_id: int) -> float:
-        amps, _ = self._limit(connector_id)
-        self.applied[connector_id] = amps
+        """The limit for a connector being energized; the others' shares shrink first (§3.13.3)."""
+        amps, _ = self._limits()
+        self._apply({c: a for c, a in amps.items() if c != connector_id}, lower_only=True)
+        self.applied[connector_id] = amps[connector_id]
         self.ctx.after_reply.append(self.reapply)
-        return amps
+        return amps[connector_id]
+
+    def _apply(self, amps: dict[int, float], *, lower_only: bool = False) -> None:
+        """Emit ApplyChargingLimit where the limit changed, lowered ones before raised ones."""
+        changes = sorted(
+            (amps[c] - self.applied[c] if c in self.applied else 0.0, c)
+            for c in amps
+            if self.applied.get(c) != amps[c]
+        )
+        for delta, c in changes:
+            if lower_only and delta >= 0:
+                continue
+            self.applied[c] = amps[c]
+            self.ctx.emit(ApplyChargingLimit(c, amps[c]))
 
     def reapply(self) -> None:
         """Apply the limit in force to each energized connector; arm the timer at the next change."""
         ctx = self.ctx
-        earliest: float | None = None
-        for c in ctx.connectors[1:]:
-            if not (c.energized and c.transaction is not None):
-                self.applied.pop(c.id, None)
-                continue
-            amps, nxt = self._limit(c.id)
-            if self.applied.get(c.id) != amps:
-                self.applied[c.id] = amps
-                ctx.emit(ApplyChargingLimit(c.id, amps))
-            if nxt is not None and (earliest is None or nxt < earliest):
-                earliest = nxt
+        self.drop_orphans()
+        amps, earliest = self._limits()
+        for c in list(self.applied):
+            if c not in amps:
+                del self.applied[c]
+        self._apply(amps)
         if earliest is None:
             ctx.timers.cancel(TIMER)
         else:
@@ -147,13 +209,18 @@ class SmartCharging:
 
     # -- SetChargingProfile (§5.16) ---------------------------------------------------------------
     def _set(self, call: Call) -> dict[str, Any]:
+        """§5.16. Erratum 3.39: an unknown connectorId is a CALLERROR PropertyConstraintViolation;
+        erratum 3.38: so is an invalid enumeration value in the profile (the schema check catches it
+        first, strict or lenient). Any other profile the Charge Point cannot execute is Rejected."""
         payload = call.payload
         connector_id = int(payload["connectorId"])
         if not 0 <= connector_id < len(self.ctx.connectors):
-            return {"status": "Rejected"}
+            raise OcppError(ErrorCode.PropertyConstraintViolation, f"unknown connectorId {connector_id}")
         try:
             profile = parse_charging_profile(payload["csChargingProfiles"])
         except ProfileError as exc:
+            if exc.error_code is not None:
+                raise OcppError(ErrorCode(exc.error_code), f"csChargingProfiles.{exc}") from None
             log.info("SetChargingProfile rejected: %s", exc)
             return {"status": "Rejected"}
         status = self._install(connector_id, profile)
@@ -203,6 +270,8 @@ class SmartCharging:
                 and item.profile.stack_level == profile.stack_level
             )
         ]
+        self.drop_orphans()
+        replaced = [profile_id for profile_id in replaced if profile_id in self.installed]
         if len(self.installed) - len(replaced) + 1 > config.get_int("MaxChargingProfilesInstalled"):
             return "Rejected"
         for profile_id in replaced:
@@ -245,18 +314,22 @@ class SmartCharging:
 
     # -- GetCompositeSchedule (§5.7) --------------------------------------------------------------
     def _composite(self, call: Call) -> dict[str, Any]:
+        """§5.7 with errata 3.28-3.30 and 3.57 (see :mod:`ocpp_station.scheduling.composite`); an
+        unknown connector is Rejected (§5.7). Connector 0 is capped by the Charge Point's hardware
+        maximum, the sum of its connectors' maximum currents."""
         payload = call.payload
         connector_id = int(payload["connectorId"])
         if not 0 <= connector_id < len(self.ctx.connectors):
             return {"status": "Rejected"}
         unit = ChargingRateUnit(payload.get("chargingRateUnit") or "A")
         ids = list(self.ctx.connector_ids())
-        rating = (
-            self.ctx.settings.spec(connector_id).max_current_a
-            if connector_id > 0
-            else max((self.ctx.settings.spec(c).max_current_a for c in ids), default=0.0)
-        )
-        default_limit = rating if unit is ChargingRateUnit.A else amps_to_watts(rating)
+        specs = [self.ctx.settings.spec(c) for c in ids]
+        voltage_v = max(spec.voltage_v for spec in specs)
+        phases = max(spec.phases for spec in specs)
+        if connector_id > 0:
+            default_limit = self._spec_limit(connector_id, unit).value
+        else:
+            default_limit = sum(self._spec_limit(c, unit).value for c in ids)
         schedule = composite_schedule(
             self.installed.values(),
             connector_id,
@@ -265,6 +338,9 @@ class SmartCharging:
             unit,
             connectors={c: self._context(c) for c in ids},
             default_limit=default_limit,
+            charge_point_max=Limit(default_limit, unit) if connector_id == 0 else None,
+            voltage_v=voltage_v,
+            phases=phases,
         )
         return {
             "status": "Accepted",
