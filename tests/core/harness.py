@@ -16,13 +16,22 @@ the OCTT reusable states of the same names.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import Effect, LockConnector, SendFrame, StoreAvailability, StoreConfigValue
+from ocpp_station.core.effects import (
+    Effect,
+    LockConnector,
+    Persist,
+    PersistClear,
+    SendFrame,
+    StoreAvailability,
+    StoreConfigValue,
+)
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     CablePlugged,
@@ -36,6 +45,7 @@ from ocpp_station.core.events import (
     TimerDue,
     UnlockCompleted,
 )
+from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire import schemas
 
@@ -59,6 +69,7 @@ class Harness:
         connect: bool = True,
         boot_status: str = "Accepted",
         valid_tags: set[str] | None = None,
+        records: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.now = now
         self.settings = settings or EngineSettings()
@@ -66,7 +77,15 @@ class Harness:
         self.stored_config: dict[str, str] = dict(config or {})
         self.stored_availability: dict[int, bool] = dict(availability or {})
         self.boot_status = boot_status
-        self.engine = Engine(self.settings, now=now, config_values=config, availability=availability)
+        #: What the store would hold of the Persist records (kind -> key -> value).
+        self.records: dict[str, dict[str, Any]] = {kind: dict(kept) for kind, kept in (records or {}).items()}
+        self.engine = Engine(
+            self.settings,
+            now=now,
+            config_values=config,
+            availability=availability,
+            restored=Restored.from_records(self.records) if records is not None else None,
+        )
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.replies: list[list[Any]] = []  # our CALLRESULT / CALLERROR frames
         self.effects: list[Effect] = []
@@ -94,6 +113,8 @@ class Harness:
             "StartTransaction": self._start,
             "StopTransaction": lambda p: {"idTagInfo": self.tag_info(p["idTag"])} if "idTag" in p else {},
             "DataTransfer": lambda p: {"status": "Accepted"},
+            "FirmwareStatusNotification": lambda p: {},
+            "DiagnosticsStatusNotification": lambda p: {},
         }
         if connect:
             self.feed(Connected())
@@ -125,6 +146,14 @@ class Harness:
                 self.stored_config[effect.name] = effect.value
             elif isinstance(effect, StoreAvailability):
                 self.stored_availability[effect.connector_id] = effect.operative
+            elif isinstance(effect, Persist):
+                kept = self.records.setdefault(effect.kind, {})
+                if effect.value is None:
+                    kept.pop(effect.key, None)
+                else:
+                    kept[effect.key] = effect.value
+            elif isinstance(effect, PersistClear):
+                self.records.pop(effect.kind, None)
         for effect in effects:
             if isinstance(effect, SendFrame):
                 self._on_sent(orjson.loads(effect.data))
@@ -172,9 +201,12 @@ class Harness:
         else:
             self.feed(FrameReceived(orjson.dumps([3, message_id, response])))
 
-    def reboot(self, *, plugged: tuple[int, ...] = (), connect: bool = True) -> Harness:
+    def reboot(
+        self, *, plugged: tuple[int, ...] = (), connect: bool = True, restore: bool = False
+    ) -> Harness:
         """The shell after a Reboot effect (or a power cycle): a new Engine built from what the store
-        kept, the same clock, CSMS script and tags. ``plugged`` cables are reported before connecting."""
+        kept (configuration and availability; with ``restore`` the Persist records too), the same
+        clock, CSMS script and tags. ``plugged`` cables are reported before connecting."""
         after = Harness(
             self.settings,
             config=self.stored_config,
@@ -183,6 +215,7 @@ class Harness:
             connect=False,
             boot_status=self.boot_status,
             valid_tags=self.valid_tags,
+            records=copy.deepcopy(self.records) if restore else None,
         )
         after.parents = self.parents
         after.next_tx_id = self.next_tx_id

@@ -228,8 +228,12 @@ def test_boot_unanswered_is_retried() -> None:
         ("Reset", {"type": "Hard", "extra": 1}, "FormationViolation"),
         ("GetConfiguration", {"key": ["x" * 51]}, "TypeConstraintViolation"),
         ("FooBar", {}, "NotImplemented"),
-        # A 1.6 action of a profile this charge point does not support: FirmwareManagement.
-        ("GetDiagnostics", {"location": "ftp://example.com/"}, "NotSupported"),
+        # A 1.6 action this charge point does not support (security whitepaper extension).
+        (
+            "GetLog",
+            {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "ftp://x/"}},
+            "NotSupported",
+        ),
     ],
 )
 def test_invalid_call_is_answered_with_the_right_callerror(action: str, payload: Any, code: str) -> None:

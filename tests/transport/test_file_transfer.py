@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import threading
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -15,9 +14,6 @@ from typing import Any
 import pytest
 import trustme
 from aiohttp import web
-from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped]
-from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
-from pyftpdlib.servers import FTPServer  # type: ignore[import-untyped]
 
 from ocpp_station.transport.file_transfer import (
     SUPPORTED_SCHEMES,
@@ -26,6 +22,7 @@ from ocpp_station.transport.file_transfer import (
     download,
     upload,
 )
+from tests.transport.servers import FTP_PASSWORD_URL, ftp_server, serve_app
 
 FIRMWARE = b"firmware-bytes " * 5000  # 75 kB: several chunks
 
@@ -113,18 +110,10 @@ def _make_app(state: HttpServer) -> web.Application:
 
 
 async def _serve(ssl_context: ssl.SSLContext | None) -> AsyncIterator[HttpServer]:
-    scheme = "https" if ssl_context else "http"
     state = HttpServer(base="")
-    runner = web.AppRunner(_make_app(state), shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
-    await site.start()
-    port = runner.addresses[0][1]
-    state.base = f"{scheme}://127.0.0.1:{port}"
-    try:
+    async with serve_app(_make_app(state), ssl_context) as base:
+        state.base = base
         yield state
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
@@ -165,27 +154,8 @@ def ftp(tmp_path: Path) -> Iterator[FtpServer]:
     root = tmp_path / "ftp-root"
     (root / "incoming").mkdir(parents=True)
     (root / "fw.bin").write_bytes(FIRMWARE)
-    authorizer = DummyAuthorizer()
-    authorizer.add_user("user", "s3cret:/@", str(root), perm="elradfmwMT")
-    authorizer.add_anonymous(str(root))  # read-only
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0.01})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    port = server.address[1]
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run, name="test-ftpd", daemon=True)
-    thread.start()
-    try:
-        # the password "s3cret:/@" percent-encoded in the URL
-        yield FtpServer(base=f"ftp://user:s3cret%3A%2F%40@127.0.0.1:{port}", port=port, root=root)
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+    with ftp_server(root) as port:
+        yield FtpServer(base=f"ftp://user:{FTP_PASSWORD_URL}@127.0.0.1:{port}", port=port, root=root)
 
 
 def _leftovers(directory: Path) -> list[str]:

@@ -291,6 +291,15 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("ChargingScheduleMaxPeriods", _I, "24", _R, Profile.SmartCharging, doc="§9.4.3"),
     ConfigKey("ConnectorSwitch3to1PhaseSupported", _B, "false", _R, Profile.SmartCharging, doc="§9.4.4"),
     ConfigKey("MaxChargingProfilesInstalled", _I, "16", _R, Profile.SmartCharging, doc="§9.4.5"),
+    # §9.5 Firmware Management (erratum 3.90)
+    ConfigKey(
+        "SupportedFileTransferProtocols",
+        _C,
+        "FTP,HTTP,HTTPS",
+        _R,
+        Profile.FirmwareManagement,
+        doc="erratum 3.90 §9.5.1",
+    ),
 )
 
 KEYS_BY_NAME: dict[str, ConfigKey] = {key.name: key for key in KEYS}

@@ -87,6 +87,27 @@ class DurabilityPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class FileTransferPolicy:
+    """Firmware download and diagnostics upload (OCPP 1.6 §8); the config file's ``fileTransfer``."""
+
+    #: SupportedFileTransferProtocols; empty turns the FirmwareManagement profile off.
+    protocols: tuple[str, ...] = ("FTP", "HTTP", "HTTPS")
+    #: Retries and seconds between attempts when the CSMS gives none (§6.25, §6.55).
+    retries: int = 2
+    retry_interval_s: int = 60
+    #: Seconds one attempt may take.
+    timeout_s: float = 300.0
+    #: Largest firmware image accepted.
+    max_bytes: int = 64 * 1024 * 1024
+    #: HTTP(S) upload: "POST" (multipart/form-data, field "file") or "PUT" (the raw file).
+    upload_method: str = "POST"
+
+
+#: What the file transfer adapter can do (ocpp_station.transport.file_transfer).
+FILE_TRANSFER_PROTOCOLS = ("FTP", "HTTP", "HTTPS")
+
+
+@dataclass(frozen=True, slots=True)
 class StationConfig:
     source: str
     environment: str
@@ -106,6 +127,7 @@ class StationConfig:
     set_system_clock: bool = False
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     durability: DurabilityPolicy = field(default_factory=DurabilityPolicy)
+    file_transfer: FileTransferPolicy = field(default_factory=FileTransferPolicy)
 
 
 class _Reader:
@@ -174,6 +196,36 @@ def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
         voltage_v=r.get(data, "voltage", path, lambda v, p: r.number(v, p, 1), 230.0),
         kind=kind,
         lockable=r.get(data, "lock", path, r.boolean, True),
+    )
+
+
+def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
+    path = "fileTransfer"
+    known = {"protocols", "retries", "retryInterval", "timeout", "maxBytes", "uploadMethod"}
+    unknown = set(data) - known
+    if unknown:
+        raise r.fail(
+            path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    protocols = data.get("protocols", list(FILE_TRANSFER_PROTOCOLS))
+    if not isinstance(protocols, list) or not all(isinstance(p, str) for p in protocols):
+        raise r.fail(f"{path}.protocols", "must be a list of strings")
+    for protocol in protocols:
+        if protocol not in FILE_TRANSFER_PROTOCOLS:
+            raise r.fail(
+                f"{path}.protocols",
+                f"{protocol!r} is not supported; choose from {', '.join(FILE_TRANSFER_PROTOCOLS)}",
+            )
+    method = r.get(data, "uploadMethod", path, r.string, "POST")
+    if method not in ("POST", "PUT"):
+        raise r.fail(f"{path}.uploadMethod", f'must be "POST" or "PUT", got {method!r}')
+    return FileTransferPolicy(
+        protocols=tuple(dict.fromkeys(protocols)),
+        retries=int(r.get(data, "retries", path, r.number, 2)),
+        retry_interval_s=int(r.get(data, "retryInterval", path, r.number, 60)),
+        timeout_s=r.get(data, "timeout", path, lambda v, p: r.number(v, p, 0.1), 300.0),
+        max_bytes=int(r.get(data, "maxBytes", path, lambda v, p: r.number(v, p, 1), 64 * 1024 * 1024)),
+        upload_method=method,
     )
 
 
@@ -294,6 +346,7 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
     except ValueError as exc:
         raise r.fail("ev", str(exc)) from None
     durability = _durability(r, r.obj(root.get("durability", {}), "durability"))
+    file_transfer = _file_transfer(r, r.obj(root.get("fileTransfer", {}), "fileTransfer"))
     password = env.get("basicAuthPassword", connection.get("basicAuthPassword"))
     ca = env.get("caBundle", connection.get("caBundle"))
     base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
@@ -317,6 +370,7 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         set_system_clock=r.get(connection, "setSystemClock", "connection", r.boolean, False),
         reconnect=reconnect,
         durability=durability,
+        file_transfer=file_transfer,
     )
 
 

@@ -52,6 +52,8 @@ class Context:
         self.after_reply: list[Callable[[], None]] = []
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
         self.triggering = False
+        #: The firmware version installed by an UpdateFirmware; None: the configured one (§5.19).
+        self.firmware_version: str | None = None
 
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:

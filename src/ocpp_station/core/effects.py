@@ -104,6 +104,36 @@ class PersistClear:
 
 
 @dataclass(frozen=True, slots=True)
+class DownloadFirmware:
+    """Fetch the firmware image at ``location`` (one attempt); answer with ``FirmwareDownloaded``.
+
+    ``job`` identifies the update (OCPP 1.6 §5.19); the engine ignores results of older jobs."""
+
+    job: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallFirmware:
+    """Install the image downloaded for ``job`` (a hardware call); answer with ``FirmwareInstalled``."""
+
+    job: int
+
+
+@dataclass(frozen=True, slots=True)
+class UploadDiagnostics:
+    """Upload a diagnostics file named ``file_name`` to ``location`` (one attempt, OCPP 1.6 §5.9);
+    answer with ``DiagnosticsUploaded``. ``start_s`` / ``stop_s`` bound the log lines it holds
+    (local POSIX seconds, None = open)."""
+
+    job: int
+    location: str
+    file_name: str
+    start_s: float | None = None
+    stop_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallCompleted:
     """The answer to a :class:`ocpp_station.core.events.CallRequested`.
 
@@ -130,5 +160,8 @@ Effect = (
     | StoreAvailability
     | Persist
     | PersistClear
+    | DownloadFirmware
+    | InstallFirmware
+    | UploadDiagnostics
     | CallCompleted
 )

@@ -23,6 +23,7 @@ from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingI
 from ocpp_station.core.features.availability import Availability
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
+from ocpp_station.core.features.firmware import FirmwareManagement
 from ocpp_station.core.features.local_list import LocalAuthList
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.registration import Registration
@@ -88,13 +89,22 @@ class Engine:
         self.reservations = Reservations(ctx, self.transactions, self.status)
         self.remote_trigger = RemoteTrigger(ctx, self)
         self.smart_charging = SmartCharging(ctx, self.transactions)
+        self.firmware = FirmwareManagement(ctx, self.transactions, self.status, self.reset.reboot_when_sent)
         profiles = ["Core"] + [
             feature.PROFILE
-            for feature in (self.local_list, self.reservations, self.remote_trigger, self.smart_charging)
+            for feature in (
+                self.firmware,
+                self.local_list,
+                self.reservations,
+                self.smart_charging,
+                self.remote_trigger,
+            )
             if feature.supported
         ]
         config.profiles = set(profiles)
         config.pin("SupportedFeatureProfiles", ",".join(profiles))
+        if self.firmware.supported:
+            config.pin("SupportedFileTransferProtocols", ",".join(settings.file_transfer_protocols))
         self.transactions.on_ended.append(self.availability.transaction_ended)
         self.transactions.on_idle.append(self.availability.connector_idle)
         self.configuration.on_change.update(
@@ -125,6 +135,9 @@ class Engine:
             ev.FaultRaised: self._fault,
             ev.FaultCleared: self._fault_cleared,
             ev.UnlockCompleted: lambda e: self.reset.unlock_completed(e.connector_id, e.unlocked),
+            ev.FirmwareDownloaded: lambda e: self.firmware.downloaded(e.job, e.ok, e.reason),
+            ev.FirmwareInstalled: lambda e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
+            ev.DiagnosticsUploaded: lambda e: self.firmware.uploaded(e.job, e.ok, e.reason),
             ev.CallRequested: self._call_requested,
             ev.Booted: lambda e: self.transactions.recover(self._clean_shutdown),
             ev.ShutdownRequested: self._shutdown,
@@ -159,6 +172,7 @@ class Engine:
         self._clean_shutdown = restored.clean_shutdown
         self.ctx.clock_offset_s = restored.clock_offset_s
         self.registration.restored_clock(restored.clock_offset_s)
+        self.firmware.restore(restored.firmware)
 
     # -- the API ----------------------------------------------------------------------------------
     def handle(self, event: ev.Event, now: float) -> list[Effect]:
@@ -462,6 +476,7 @@ class Engine:
     def _accepted(self) -> None:
         """BootNotification Accepted: report every connector (§4.2, §4.9), start clock-aligned data."""
         self.status.send_all()
+        self.firmware.accepted()
         self.metering.schedule_aligned()
 
     def _cache_toggled(self) -> None:

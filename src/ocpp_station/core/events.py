@@ -109,6 +109,34 @@ class UnlockCompleted:
 
 
 @dataclass(frozen=True, slots=True)
+class FirmwareDownloaded:
+    """Result of a :class:`ocpp_station.core.effects.DownloadFirmware` effect."""
+
+    job: int
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FirmwareInstalled:
+    """Result of :class:`ocpp_station.core.effects.InstallFirmware`: the new ``version`` when ``ok``."""
+
+    job: int
+    ok: bool
+    version: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticsUploaded:
+    """Result of a :class:`ocpp_station.core.effects.UploadDiagnostics` effect."""
+
+    job: int
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Booted:
     """The station finished starting: its hardware inputs (CablePlugged ...) were reported, so
     transactions interrupted by the last stop can be resumed or closed (issue #3)."""
@@ -146,6 +174,9 @@ Event = (
     | FaultRaised
     | FaultCleared
     | UnlockCompleted
+    | FirmwareDownloaded
+    | FirmwareInstalled
+    | DiagnosticsUploaded
     | CallRequested
     | Booted
     | ShutdownRequested

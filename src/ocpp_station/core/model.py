@@ -92,6 +92,8 @@ class Connector:
     ev_ready: bool = True
     fault: Fault | None = None
     reserved: bool = False
+    #: Held out of service while a firmware update waits to install (OCPP 1.6 errata 3.49).
+    maintenance: bool = False
     finishing: bool = False
     #: An idTag authorized for this connector, waiting for the cable (card first).
     waiting_id_tag: str | None = None
@@ -122,6 +124,8 @@ class Restored:
     reservations: dict[str, Any] = field(default_factory=dict)
     #: Installed charging profiles (Smart Charging), by chargingProfileId.
     charging_profiles: dict[str, Any] = field(default_factory=dict)
+    #: Firmware update / diagnostics upload in progress and the installed firmware version.
+    firmware: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -136,4 +140,5 @@ class Restored:
             local_list=dict(records.get("local_list", {})),
             reservations=dict(records.get("reservations", {})),
             charging_profiles=dict(records.get("charging_profiles", {})),
+            firmware=dict(records.get("firmware", {})),
         )

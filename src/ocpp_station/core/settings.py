@@ -54,6 +54,13 @@ class EngineSettings:
     replay_rate_per_s: float = 20.0
     #: Messages of such a backlog sent at once before the rate applies.
     replay_burst: int = 10
+    #: What the shell can download firmware and upload diagnostics with (SupportedFileTransferProtocols,
+    #: OCPP 1.6 §8, erratum 3.90); empty: no FirmwareManagement profile.
+    file_transfer_protocols: tuple[str, ...] = ("FTP", "HTTP", "HTTPS")
+    #: Retries of a firmware download / diagnostics upload when the CSMS gives none (§6.25, §6.55).
+    transfer_retries: int = 2
+    #: Seconds between those attempts when the CSMS gives no retryInterval.
+    transfer_retry_interval_s: int = 60
     #: Vendor DataTransfer handlers by vendorId.
     data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
     #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").

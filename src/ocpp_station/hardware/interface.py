@@ -8,6 +8,7 @@ way as engine events through the ``sink`` given to :meth:`Hardware.attach`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from ocpp_station.core.events import Event, MeterReading
@@ -36,6 +37,12 @@ class Hardware(Protocol):
 
     def is_plugged(self, connector_id: int) -> bool:
         """Whether a cable is plugged in now (read after a reboot)."""
+
+    def install_firmware(self, image: Path) -> str:
+        """Verify and install the downloaded firmware image (UpdateFirmware, OCPP 1.6 §5.19); return the
+        new firmware version (the next BootNotification's firmwareVersion). Raise any exception with a
+        readable message when the image is invalid or the installation fails (InstallationFailed).
+        Called in a worker thread: it may block."""
 
     def reboot(self, hard: bool) -> bool:
         """Reboot the charger. Return False when the caller should restart the station in-process

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ocpp_station.core.events import (
@@ -24,6 +25,7 @@ from ocpp_station.core.events import (
     MeterReading,
 )
 from ocpp_station.core.settings import ConnectorSpec
+from ocpp_station.hardware.firmware import verify_and_install
 from ocpp_station.hardware.interface import EventSink
 
 log = logging.getLogger("ocpp_station.hardware")
@@ -189,6 +191,11 @@ class SimulatedHardware:
 
     def is_plugged(self, connector_id: int) -> bool:
         return self._get(connector_id).ev is not None
+
+    def install_firmware(self, image: Path) -> str:
+        """Check the image (:mod:`ocpp_station.hardware.firmware` format) and return its version;
+        there is nothing to flash. Raises InstallError for an invalid image (InstallationFailed)."""
+        return verify_and_install(image)
 
     def reboot(self, hard: bool) -> bool:
         for cid, c in self._connectors.items():

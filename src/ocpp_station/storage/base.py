@@ -20,6 +20,7 @@ KINDS = (
     "local_list",
     "reservations",
     "charging_profiles",
+    "firmware",
 )
 
 

@@ -29,7 +29,6 @@ import ftplib
 import io
 import json
 import os
-import re
 import ssl
 import tempfile
 import threading
@@ -42,6 +41,8 @@ from typing import IO, Any, Literal
 from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 import aiohttp
+
+from ocpp_station.core.features.firmware import diagnostics_file_name
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -57,7 +58,6 @@ SUPPORTED_SCHEMES: tuple[str, ...] = ("http", "https", "ftp")
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
-_MAX_FILE_NAME = 255  # GetDiagnostics.conf fileName is a CiString255Type
 
 
 class TransferError(Exception):
@@ -422,16 +422,6 @@ def _content_type(path: Path) -> str:
 
 # -------------------------------------------------------------------------------- diagnostics archive
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def diagnostics_file_name(charge_point_id: str, now: float) -> str:
-    """``<cpid>-diagnostics-<YYYYmmddTHHMMSSZ>.zip``, file-system safe and at most 255 chars."""
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%dT%H%M%SZ")
-    suffix = f"-diagnostics-{stamp}.zip"
-    cpid = _UNSAFE.sub("_", charge_point_id).lstrip(".") or "station"
-    return cpid[: _MAX_FILE_NAME - len(suffix)] + suffix
-
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -447,6 +437,7 @@ def build_diagnostics_archive(
     queue_summary: Mapping[str, Any],
     charge_point_id: str,
     now: float,
+    file_name: str | None = None,
 ) -> Path:
     """Write the diagnostics zip into ``dest_dir`` and return its path.
 
@@ -460,7 +451,7 @@ def build_diagnostics_archive(
     :raises OSError: ``dest_dir`` cannot be written.
     """
     dest_dir = Path(dest_dir)
-    dest = dest_dir / diagnostics_file_name(charge_point_id, now)
+    dest = dest_dir / (file_name or diagnostics_file_name(charge_point_id, now))
     log = io.StringIO()
     for ts, text in log_lines:
         if (start is None or ts >= start) and (stop is None or ts <= stop):

@@ -12,10 +12,12 @@ import base64
 import contextlib
 import logging
 import ssl
+import tempfile
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -45,6 +47,7 @@ from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
 from ocpp_station.storage.base import KINDS, Op
 from ocpp_station.transport.backoff import backoff_delays
+from ocpp_station.transport.transfers import FileTransfers, StationLog
 
 log = logging.getLogger("ocpp_station.station")
 
@@ -111,6 +114,24 @@ class Station:
         self._ping_changed = asyncio.Event()
         self.reboots = 0
         self._waiters = 0
+        #: This station's recent log lines and frames, for GetDiagnostics.
+        self.log = StationLog()
+        self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
+        if config.data_dir is not None:
+            work_dir = config.data_dir / "transfers"
+        else:
+            self._temp_dir = tempfile.TemporaryDirectory(prefix="ocpp-station-")
+            work_dir = Path(self._temp_dir.name)
+        self.transfers = FileTransfers(
+            work_dir=work_dir,
+            policy=config.file_transfer,
+            hardware=lambda: self.hardware,
+            feed=self.feed,
+            station_log=self.log,
+            diagnostics=self._diagnostics,
+            charge_point_id=config.charge_point_id,
+            ca_bundle=config.ca_bundle,
+        )
         self.engine = self._build_engine()
         self.hardware.attach(self.feed)
 
@@ -129,6 +150,9 @@ class Station:
             queue_cap=c.durability.queue_cap,
             replay_rate_per_s=c.durability.replay_rate_per_s,
             replay_burst=c.durability.replay_burst,
+            file_transfer_protocols=c.file_transfer.protocols,
+            transfer_retries=c.file_transfer.retries,
+            transfer_retry_interval_s=c.file_transfer.retry_interval_s,
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store
@@ -155,8 +179,9 @@ class Station:
             return
         self._busy = True
         try:
-            while self._events:
-                self._handle(self._events.popleft())
+            with self.log.active():
+                while self._events:
+                    self._handle(self._events.popleft())
         finally:
             self._busy = False
         self._arm_timer()
@@ -237,6 +262,7 @@ class Station:
         if self._send_queue is None:
             log.warning("not connected: frame dropped %s", effect.data[:80])
             return
+        self.log.frame(True, effect.data)
         if self._frame_logger is not None:
             self._frame_logger(self.config.charge_point_id, True, effect.data)
         self._send_queue.put_nowait(effect.data)
@@ -288,6 +314,9 @@ class Station:
         fx.StoreAvailability: lambda self, e: self._store(
             lambda: self.store.save_availability(e.connector_id, e.operative)
         ),
+        fx.DownloadFirmware: lambda self, e: self.transfers.download_firmware(e),
+        fx.InstallFirmware: lambda self, e: self.transfers.install_firmware(e),
+        fx.UploadDiagnostics: lambda self, e: self.transfers.upload_diagnostics(e),
         fx.CallCompleted: _completed,
         fx.Persist: _persist,
         fx.PersistClear: lambda self, e: self._pending_ops.append(("clear", e.kind, "", None)),
@@ -363,6 +392,7 @@ class Station:
             try:
                 self.feed(Connected())
                 async for message in ws:
+                    self.log.frame(False, message)
                     if self._frame_logger is not None:
                         self._frame_logger(self.config.charge_point_id, False, message)
                     self.feed(FrameReceived(message))
@@ -413,6 +443,7 @@ class Station:
     async def _restart(self, hard: bool) -> None:
         """Reset: close the link, reboot the hardware, build a fresh engine from the store, reconnect."""
         self.reboots += 1
+        self.transfers.cancel_all()
         self._flush()
         ws = self._ws
         if ws is not None:
@@ -436,6 +467,7 @@ class Station:
             with contextlib.suppress(asyncio.TimeoutError):
                 await self.wait_for(lambda s: s["queue"] == 0, timeout=policy.shutdown_grace_s)
         self._stopping = True
+        self.transfers.cancel_all()
         self._network_changed.set()
         if self._timer is not None:
             self._timer.cancel()
@@ -447,6 +479,28 @@ class Station:
 
     def close(self) -> None:
         self.store.close()
+        if self._temp_dir is not None:
+            self._temp_dir.cleanup()
+
+    def _diagnostics(self) -> tuple[dict[str, str], dict[str, Any]]:
+        """What a diagnostics archive holds besides the log: the readable configuration keys and a
+        summary of the message queue."""
+        config = self.engine.config
+        values = {key.name: value for key, value in config.items() if key.access != "W"}
+        outbox = self.engine.outbox
+        by_action: dict[str, int] = {}
+        for call in outbox:
+            by_action[call.action] = by_action.get(call.action, 0) + 1
+        flight = outbox.in_flight
+        queue = {
+            "queued": len(outbox),
+            "byAction": by_action,
+            "inFlight": None if flight is None else flight.call.action,
+            "connected": self.engine.ctx.connected,
+            "registration": self.engine.ctx.registration,
+            "storage": self.storage_error or "ok",
+        }
+        return values, queue
 
     # -- the Python API (also behind the control API) ------------------------------------------------
     @property

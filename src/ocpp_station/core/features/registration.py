@@ -48,7 +48,9 @@ class Registration:
 
     # -- BootNotification (§4.2) ------------------------------------------------------------
     def boot_payload(self) -> dict[str, Any]:
-        identity = self.ctx.settings.identity
+        identity = dict(self.ctx.settings.identity)
+        if self.ctx.firmware_version is not None:
+            identity["firmwareVersion"] = self.ctx.firmware_version  # installed by UpdateFirmware
         return {name: str(identity[name]) for name in _BOOT_FIELDS if identity.get(name)}
 
     def on_connected(self) -> None:

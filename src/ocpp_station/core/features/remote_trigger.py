@@ -15,9 +15,9 @@ or NotImplemented and queue the requested message only *after* the TriggerMessag
   meter, so connector 0 is Rejected.
 * BootNotification: only while not Accepted (§4.2 allows it while Pending); once Accepted it is
   Rejected (errata 3.35 RECOMMENDED, 3.40). It does not reset the registration.
-* FirmwareStatusNotification / DiagnosticsStatusNotification: nothing is being updated or uploaded
-  (the FirmwareManagement profile is not implemented), so status Idle, which §6/§7 allow only in
-  answer to a TriggerMessage.
+* FirmwareStatusNotification / DiagnosticsStatusNotification: the status of the update or upload in
+  progress (Downloading, Downloaded, Installing / Uploading), or Idle when nothing runs, which
+  §4.4/§4.5 allow only in answer to a TriggerMessage (see ``core.features.firmware``).
 * While Pending, §4.2 lets the charge point send what a TriggerMessage asked for: the queued calls
   are marked ``meta["triggered"]`` and the outbox lets them pass the pre-boot gate.
 """
@@ -48,8 +48,12 @@ class RemoteTrigger:
         #: requestedMessage -> trigger; a MessageTrigger missing here is answered NotImplemented.
         self.triggers: dict[str, Trigger] = {
             "BootNotification": self._boot_notification,
-            "DiagnosticsStatusNotification": lambda cid: self._idle("DiagnosticsStatusNotification"),
-            "FirmwareStatusNotification": lambda cid: self._idle("FirmwareStatusNotification"),
+            "DiagnosticsStatusNotification": lambda cid: self._progress(
+                "DiagnosticsStatusNotification", lambda: engine.firmware.diagnostics_status
+            ),
+            "FirmwareStatusNotification": lambda cid: self._progress(
+                "FirmwareStatusNotification", lambda: engine.firmware.firmware_status
+            ),
             "Heartbeat": self._heartbeat,
             "MeterValues": self._meter_values,
             "StatusNotification": self._status_notification,
@@ -99,8 +103,9 @@ class RemoteTrigger:
 
         return send
 
-    def _idle(self, action: str) -> Callable[[], None] | str:
-        return lambda: self.ctx.call(action, {"status": "Idle"})
+    def _progress(self, action: str, status: Callable[[], str]) -> Callable[[], None] | str:
+        """The firmware / diagnostics status as it is when the message is queued (Idle if nothing runs)."""
+        return lambda: self.ctx.call(action, {"status": status()})
 
     def _status_notification(self, connector_id: int | None) -> Callable[[], None] | str:
         ids = self._connectors(connector_id, first=0)

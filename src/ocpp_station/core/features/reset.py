@@ -20,6 +20,8 @@ class Reset:
         self.ctx = ctx
         self.transactions = transactions
         self.pending_hard: bool | None = None
+        #: Wait for every queued message before rebooting, not only transaction messages (firmware).
+        self._drain_all = False
         self._unlock_requests: dict[int, tuple[str, str]] = {}
         ctx.route("Reset", incoming=self._reset)
         ctx.route("UnlockConnector", incoming=self._unlock)
@@ -38,13 +40,23 @@ class Reset:
         self.ctx.timers.set("reset", self.ctx.now + self.ctx.settings.reset_grace_s, self._reboot)
         self.check()
 
+    def reboot_when_sent(self) -> None:
+        """Reboot (hard) once everything queued went out, at most ``reset_grace_s`` from now: after a
+        firmware installation, so the CSMS got FirmwareStatusNotification Installing first."""
+        if self.pending_hard is not None:
+            return
+        self.pending_hard = True
+        self._drain_all = True
+        self.ctx.timers.set("reset", self.ctx.now + self.ctx.settings.reset_grace_s, self._reboot)
+
     def check(self) -> None:
         """Reboot as soon as no transaction message is waiting (called after each engine step)."""
         if self.pending_hard is None or self.ctx.timers.due_at("reset") is None:
             return
         flight = self.ctx.outbox.in_flight
-        waiting = any(call.transactional for call in self.ctx.outbox) or (
-            flight is not None and flight.call.transactional
+        drain_all = self._drain_all
+        waiting = any(call.transactional or drain_all for call in self.ctx.outbox) or (
+            flight is not None and (flight.call.transactional or drain_all)
         )
         if not waiting or not self.ctx.connected:
             self._reboot(self.ctx.now)
@@ -55,6 +67,7 @@ class Reset:
         self.ctx.timers.cancel("reset")
         self.ctx.emit(Reboot(hard=self.pending_hard))
         self.pending_hard = None
+        self._drain_all = False
 
     # -- UnlockConnector --------------------------------------------------------------------------
     def _unlock(self, call: Call) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ Rule = tuple[str, Callable[[Connector], bool]]
 #: Connector 1..n: first matching rule wins.
 STATUS_RULES: tuple[Rule, ...] = (
     ("Faulted", lambda c: c.fault is not None),
-    ("Unavailable", lambda c: not c.operative and c.transaction is None),
+    ("Unavailable", lambda c: (not c.operative or c.maintenance) and c.transaction is None),
     ("SuspendedEVSE", lambda c: c.transaction is not None and not c.energized),
     ("SuspendedEV", lambda c: c.transaction is not None and (not c.plugged or not c.ev_ready)),
     ("Charging", lambda c: c.transaction is not None),

@@ -88,6 +88,7 @@ class Transactions:
             c.transaction is None
             and c.fault is None
             and c.operative
+            and not c.maintenance
             and station.operative
             and station.fault is None
         )

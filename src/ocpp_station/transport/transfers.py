@@ -1,0 +1,211 @@
+"""The shell's side of Firmware Management: carries out the engine's transfer effects.
+
+``DownloadFirmware`` -> :func:`file_transfer.download` -> ``FirmwareDownloaded``;
+``InstallFirmware`` -> ``Hardware.install_firmware`` in a worker thread -> ``FirmwareInstalled``;
+``UploadDiagnostics`` -> a diagnostics archive (this station's log lines and frames inside the requested
+window, its configuration, its queue) -> :func:`file_transfer.upload` -> ``DiagnosticsUploaded``.
+
+Each effect is one attempt: retries, their interval and every status notification are the engine's
+(``core.features.firmware``). Work files live under ``work_dir`` (``<dataDir>/transfers`` or a
+temporary directory) and are removed when no longer needed.
+
+The diagnostics log: :class:`StationLog` keeps the last lines of one station, fed by the frames it
+sends and receives and by every ``ocpp_station`` log record emitted while that station handles an
+event (a context variable tells which station is running, so thousands of simulated stations in
+one process keep separate logs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import shutil
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ocpp_station.config.station import FileTransferPolicy
+from ocpp_station.core import effects as fx
+from ocpp_station.core.events import DiagnosticsUploaded, Event, FirmwareDownloaded, FirmwareInstalled
+from ocpp_station.hardware.interface import Hardware
+from ocpp_station.transport.file_transfer import TransferError, build_diagnostics_archive, download, upload
+
+log = logging.getLogger("ocpp_station.transfers")
+
+#: Lines a station keeps for its diagnostics.
+LOG_LINES = 5000
+
+
+class StationLog:
+    """The last :data:`LOG_LINES` lines of one station: ``(unix time, text)``."""
+
+    def __init__(self, size: int = LOG_LINES) -> None:
+        self.lines: deque[tuple[float, str]] = deque(maxlen=size)
+
+    def add(self, text: str, at: float | None = None) -> None:
+        self.lines.append((time.time() if at is None else at, text))
+
+    def frame(self, outgoing: bool, data: bytes | str) -> None:
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        self.add(("-> " if outgoing else "<- ") + text)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """Log records emitted inside this block go to this station's log."""
+        _install_handler()
+        token = _CURRENT.set(self)
+        try:
+            yield
+        finally:
+            _CURRENT.reset(token)
+
+
+_CURRENT: contextvars.ContextVar[StationLog | None] = contextvars.ContextVar("ocpp_station_log", default=None)
+
+
+class _ToStationLog(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        target = _CURRENT.get()
+        if target is not None:
+            target.add(f"{record.levelname} {record.name}: {record.getMessage()}", record.created)
+
+
+_HANDLER: _ToStationLog | None = None
+
+
+def _install_handler() -> None:
+    global _HANDLER
+    if _HANDLER is None:
+        # Records as the logging configuration lets them through (the CLI's --log-level).
+        _HANDLER = _ToStationLog()
+        logging.getLogger("ocpp_station").addHandler(_HANDLER)
+
+
+class FileTransfers:
+    """Runs the transfer effects of one station as asyncio tasks and feeds their results back."""
+
+    def __init__(
+        self,
+        *,
+        work_dir: Path,
+        policy: FileTransferPolicy,
+        hardware: Callable[[], Hardware],
+        feed: Callable[[Event], None],
+        station_log: StationLog,
+        diagnostics: Callable[[], tuple[dict[str, str], dict[str, Any]]],
+        charge_point_id: str,
+        ca_bundle: Path | None = None,
+    ) -> None:
+        self.work_dir = work_dir
+        self.policy = policy
+        self._hardware = hardware
+        self._feed = feed
+        self._log = station_log
+        self._diagnostics = diagnostics
+        self._charge_point_id = charge_point_id
+        self._ca_bundle = ca_bundle
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _ssl(self) -> ssl.SSLContext | None:
+        if self._ca_bundle is None:
+            return None
+        return ssl.create_default_context(cafile=str(self._ca_bundle))
+
+    def _image(self, job: int) -> Path:
+        return self.work_dir / "firmware" / f"job-{job}.img"
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def cancel_all(self) -> None:
+        """Abandon running transfers (the station restarts; the engine starts them over if needed)."""
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    # -- effects -------------------------------------------------------------------------------------
+    def download_firmware(self, effect: fx.DownloadFirmware) -> None:
+        self._spawn(self._download(effect))
+
+    async def _download(self, effect: fx.DownloadFirmware) -> None:
+        dest = self._image(effect.job)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            await download(
+                effect.location,
+                dest,
+                timeout_s=self.policy.timeout_s,
+                ssl_context=self._ssl(),
+                max_bytes=self.policy.max_bytes,
+            )
+        except (TransferError, OSError) as exc:
+            self._feed(FirmwareDownloaded(effect.job, False, str(exc)))
+            return
+        log.info("firmware downloaded from %s (%s bytes)", effect.location, dest.stat().st_size)
+        self._feed(FirmwareDownloaded(effect.job, True))
+
+    def install_firmware(self, effect: fx.InstallFirmware) -> None:
+        self._spawn(self._install(effect))
+
+    async def _install(self, effect: fx.InstallFirmware) -> None:
+        image = self._image(effect.job)
+        try:
+            version = await asyncio.to_thread(self._hardware().install_firmware, image)
+        except Exception as exc:  # the hardware's own errors: any failure is InstallationFailed
+            self._feed(FirmwareInstalled(effect.job, False, None, str(exc) or type(exc).__name__))
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                image.unlink()
+        self._feed(FirmwareInstalled(effect.job, True, version))
+
+    def upload_diagnostics(self, effect: fx.UploadDiagnostics) -> None:
+        self._spawn(self._upload(effect))
+
+    async def _upload(self, effect: fx.UploadDiagnostics) -> None:
+        folder = self.work_dir / "diagnostics" / str(effect.job)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            config, queue = self._diagnostics()
+            archive = await asyncio.to_thread(
+                build_diagnostics_archive,
+                folder,
+                log_lines=list(self._log.lines),
+                start=effect.start_s,
+                stop=effect.stop_s,
+                config=config,
+                queue_summary=queue,
+                charge_point_id=self._charge_point_id,
+                now=time.time(),
+                file_name=effect.file_name,
+            )
+            await upload(
+                target_url(effect.location, effect.file_name),
+                archive,
+                timeout_s=self.policy.timeout_s,
+                ssl_context=self._ssl(),
+                method="PUT" if self.policy.upload_method == "PUT" else "POST",
+            )
+        except (TransferError, OSError) as exc:
+            self._feed(DiagnosticsUploaded(effect.job, False, str(exc)))
+            return
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("diagnostics %s uploaded to %s", effect.file_name, effect.location)
+        self._feed(DiagnosticsUploaded(effect.job, True))
+
+
+def target_url(location: str, file_name: str) -> str:
+    """Where the file goes. GetDiagnostics' location is a directory (§6.25): FTP stores
+    ``<location>/<fileName>``; HTTP(S) sends to the location as given (a POST carries the file name
+    in its multipart part; a PUT goes to a URL the CSMS made for this one file)."""
+    if location.lower().startswith("ftp://"):
+        return location if location.endswith("/") else location + "/"
+    return location
