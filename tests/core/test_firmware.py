@@ -357,3 +357,16 @@ def test_profile_and_protocols_are_advertised() -> None:
     assert "FirmwareManagement" not in without.engine.config.get("SupportedFeatureProfiles")
     answer = without.csms_call("UpdateFirmware", {"location": URL, "retrieveDate": format_datetime(h.now)})
     assert answer[0] == 4 and answer[2] == "NotSupported"
+
+
+def test_unsupported_protocol_fails_at_once_without_retries() -> None:
+    h = Harness(EngineSettings(file_transfer_protocols=("HTTP",)))
+    assert h.engine.config.get("SupportedFileTransferProtocols") == "HTTP"
+    assert update_firmware(h, location="sftp://127.0.0.1/fw.bin", retries=3) is None
+    assert firmware_statuses(h) == ["DownloadFailed"]
+    result = h.csms_result("GetDiagnostics", {"location": "ftp://127.0.0.1/logs/", "retries": 3})
+    assert "fileName" in result
+    assert diagnostics_statuses(h) == ["UploadFailed"]
+    assert not h.effects_of(DownloadFirmware) and not h.effects_of(UploadDiagnostics)
+    h.advance(3600)
+    assert not h.effects_of(DownloadFirmware) and not h.effects_of(UploadDiagnostics)

@@ -28,6 +28,8 @@ Installing            InstallFirmware       FirmwareInstalled ok -> reboot, Inst
 * GetDiagnostics answers with the file name at once (§5.9) and uploads afterwards: Uploading, then
   Uploaded or UploadFailed (§4.4, erratum 3.31) after ``1 + retries`` attempts (erratum 3.52: retries
   are *re*-tries). A new request replaces a running upload.
+* A location whose protocol is not in SupportedFileTransferProtocols fails at once, without retries:
+  DownloadFailed / UploadFailed (§8).
 * Absent ``retries`` / ``retryInterval`` take :attr:`EngineSettings.transfer_retries` /
   ``transfer_retry_interval_s`` ("left to the charge point", §6.25, §6.55).
 * TriggerMessage reads :attr:`FirmwareManagement.firmware_status` / ``diagnostics_status``: Idle
@@ -200,11 +202,20 @@ class FirmwareManagement:
         else:
             self.ctx.timers.set(FIRMWARE_TIMER, retrieve_local, lambda now: self._download())
 
+    def _supports(self, location: str) -> bool:
+        """Whether ``location``'s scheme is one of SupportedFileTransferProtocols (§8)."""
+        scheme = location.split(":", 1)[0].upper() if ":" in location else ""
+        return scheme in self.ctx.settings.file_transfer_protocols
+
     def _download(self) -> None:
         update = self.update
         if update is None:
             return
         self.ctx.timers.cancel(FIRMWARE_TIMER)
+        if not self._supports(update["location"]):
+            log.warning("UpdateFirmware location %s: protocol not supported", update["location"])
+            self._finish("DownloadFailed")  # no attempt can succeed: no retries
+            return
         if update["state"] != "Downloading":
             update["state"] = "Downloading"
             self._notify("Downloading")
@@ -311,6 +322,12 @@ class FirmwareManagement:
         if job is None:
             return
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
+        if not self._supports(job["location"]):
+            log.warning("GetDiagnostics location %s: protocol not supported", job["location"])
+            self.diagnostics = None
+            self.ctx.persist(KIND, "diagnostics", None)
+            self.ctx.call("DiagnosticsStatusNotification", {"status": "UploadFailed"})
+            return
         if announce:
             self.ctx.call("DiagnosticsStatusNotification", {"status": "Uploading"})
         job["attempt"] += 1
