@@ -121,6 +121,35 @@ async def test_local_auth_list_against_ocpp_rpc(rpc_csms: RpcCsms, start_station
     assert rpc_csms.calls("Authorize", since=mark) == []
     station.unplug(1)
     await rpc_csms.wait_for(is_call("StopTransaction"), since=mark)
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")
+
+    # More entries than SendLocalListMaxLength: Failed, the list is left as it was.
+    too_long = {
+        "listVersion": 3,
+        "updateType": "Differential",
+        "localAuthorizationList": [
+            {"idTag": f"T{i}", "idTagInfo": {"status": "Accepted"}} for i in range(101)
+        ],
+    }
+    assert await rpc_csms.result(CP, "SendLocalList", too_long) == {"status": "Failed"}
+    assert await rpc_csms.result(CP, "GetLocalListVersion", {}) == {"listVersion": 2}
+
+    # The list says Accepted, the CSMS says Invalid: a LocalListConflict on connector 0 (§3.5.2).
+    update = {
+        "listVersion": 3,
+        "updateType": "Differential",
+        "localAuthorizationList": [{"idTag": "LISTONLY", "idTagInfo": {"status": "Accepted"}}],
+    }
+    assert await rpc_csms.result(CP, "SendLocalList", update) == {"status": "Accepted"}
+    mark = len(rpc_csms.events)
+    station.plug(1)
+    station.present_id_tag("LISTONLY")
+    conflict = await rpc_csms.wait_for(
+        lambda e: is_call("StatusNotification")(e) and e["params"]["errorCode"] == "LocalListConflict",
+        since=mark,
+    )
+    assert conflict["params"]["connectorId"] == 0
+    assert rpc_csms.calls("StartTransaction", since=mark)[0]["params"]["idTag"] == "LISTONLY"
     assert_clean(rpc_csms)
 
 
@@ -163,6 +192,30 @@ async def test_reservation_against_ocpp_rpc(rpc_csms: RpcCsms, start_station: St
     assert await rpc_csms.result(CP, "CancelReservation", {"reservationId": 8}) == {"status": "Rejected"}
     # An occupied connector cannot be reserved.
     assert await rpc_csms.result(CP, "ReserveNow", reserve(9)) == {"status": "Occupied"}
+    assert_clean(rpc_csms)
+
+
+async def test_reservation_expires_against_ocpp_rpc(rpc_csms: RpcCsms, start_station: StationFactory) -> None:
+    """A reservation ends at its expiryDate by a timer of the station: Available again, not cancellable."""
+    station = await start(start_station, rpc_csms)
+    mark = len(rpc_csms.events)
+    params = {
+        "connectorId": 1,
+        "expiryDate": format_datetime(time.time() + 1),
+        "idTag": "GOOD1",
+        "reservationId": 5,
+    }
+    assert await rpc_csms.result(CP, "ReserveNow", params) == {"status": "Accepted"}
+    reserved = await rpc_csms.wait_for(status_of(1, "Reserved"), since=mark)
+    await rpc_csms.wait_for(status_of(1, "Available"), since=rpc_csms.index(reserved) + 1, timeout=5)
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")
+    assert await rpc_csms.result(CP, "CancelReservation", {"reservationId": 5}) == {"status": "Rejected"}
+    # Another card may use the connector now.
+    station.plug(1)
+    station.present_id_tag("GOOD2")
+    start_tx = await rpc_csms.wait_for(is_call("StartTransaction"), since=mark)
+    assert start_tx["params"]["idTag"] == "GOOD2"
+    assert "reservationId" not in start_tx["params"]
     assert_clean(rpc_csms)
 
 
@@ -250,6 +303,84 @@ async def test_smart_charging_against_ocpp_rpc(rpc_csms: RpcCsms, start_station:
     assert_clean(rpc_csms)
 
 
+def amperes(state: dict[str, Any]) -> float:
+    """The current connector 1 draws, from the power the station reports."""
+    return round(float(state["connectors"][1]["powerW"]) / (VOLTS * PHASES), 1)
+
+
+async def test_tx_profile_and_charge_point_max_schedule_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory
+) -> None:
+    """A TxProfile from RemoteStartTransaction (§5.11), then a ChargePointMaxProfile in W whose second
+    period starts a few seconds later: the station lowers the EV's current on its own at that instant
+    (one timer, §3.13), and its composite schedule says when."""
+    station = await start(start_station, rpc_csms)
+    station.plug(1)
+    tx_profile = {
+        "chargingProfileId": 21,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxProfile",
+        "chargingProfileKind": "Relative",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 8}],
+        },
+    }
+    answer = await rpc_csms.result(
+        CP, "RemoteStartTransaction", {"idTag": "GOOD2", "connectorId": 1, "chargingProfile": tx_profile}
+    )
+    assert answer == {"status": "Accepted"}
+    start_tx = await rpc_csms.wait_for(is_call("StartTransaction"))
+    assert start_tx["params"]["idTag"] == "GOOD2"
+    state = await station.wait_for(lambda s: s["connectors"][1]["powerW"] > 0)
+    assert amperes(state) == 8
+
+    # ChargePointMaxProfile: 9200 W (13.3 A) for 5 more seconds, then 2760 W (4 A).
+    began = time.time() - 50
+    cp_max = {
+        "chargingProfileId": 22,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "ChargePointMaxProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "startSchedule": format_datetime(began),
+            "chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 9200}, {"startPeriod": 55, "limit": 2760}],
+        },
+    }
+    answer = await rpc_csms.result(CP, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": cp_max})
+    assert answer == {"status": "Accepted"}
+    composite = await rpc_csms.result(
+        CP, "GetCompositeSchedule", {"connectorId": 1, "duration": 60, "chargingRateUnit": "A"}
+    )
+    assert composite["status"] == "Accepted"
+    periods = composite["chargingSchedule"]["chargingSchedulePeriod"]
+    assert [p["limit"] for p in periods] == [8, 4]
+    assert periods[0]["startPeriod"] == 0
+    assert 1 <= periods[1]["startPeriod"] <= 6
+    assert amperes(station.state()) == 8
+    await station.wait_for(lambda s: amperes(s) == 4, timeout=10)
+    assert time.time() >= began + 55 - 0.5
+
+    # Cleared by purpose: the TxProfile's 8 A again. A TxProfile needs a transaction to belong to.
+    answer = await rpc_csms.result(
+        CP, "ClearChargingProfile", {"chargingProfilePurpose": "ChargePointMaxProfile"}
+    )
+    assert answer == {"status": "Accepted"}
+    await station.wait_for(lambda s: amperes(s) == 8)
+    stray = {**tx_profile, "chargingProfileId": 23, "transactionId": 999_999}
+    answer = await rpc_csms.result(CP, "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": stray})
+    assert answer == {"status": "Rejected"}
+
+    # The TxProfile ends with its transaction (§3.13.1).
+    transaction_id = station.state()["connectors"][1]["transactionId"]
+    answer = await rpc_csms.result(CP, "RemoteStopTransaction", {"transactionId": transaction_id})
+    assert answer == {"status": "Accepted"}
+    await rpc_csms.wait_for(is_call("StopTransaction"))
+    assert await rpc_csms.result(CP, "ClearChargingProfile", {"id": 21}) == {"status": "Unknown"}
+    assert_clean(rpc_csms)
+
+
 # -- Remote Trigger (OCPP 1.6 §5.17) ------------------------------------------------------------------------
 
 
@@ -326,8 +457,14 @@ async def test_remote_trigger_all_six_against_ocpp_rpc(
     samples = values["meterValue"][0]["sampledValue"]
     assert samples and {s["context"] for s in samples} == {"Trigger"}
 
+    # No connectorId: every connector, the Charge Point itself (connector 0) included.
+    mark = len(rpc_csms.events)
+    await trigger(rpc_csms, "StatusNotification")
+    await rpc_csms.wait_for(status_of(1, "Charging"), since=mark)
+    await rpc_csms.wait_for(status_of(0, "Available"), since=mark)
     # A connector that does not exist.
     assert await trigger(rpc_csms, "StatusNotification", 9) == {"status": "Rejected"}
+    assert await trigger(rpc_csms, "MeterValues", 9) == {"status": "Rejected"}
     assert_clean(rpc_csms)
 
 
