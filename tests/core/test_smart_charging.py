@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import ApplyChargingLimit, Persist
+from ocpp_station.core.effects import ApplyChargingLimit, Energize, Persist
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import Booted, CablePlugged, CableUnplugged, Connected, IdTagPresented
 from ocpp_station.core.model import Restored
@@ -625,6 +627,61 @@ def test_charge_point_max_profile_is_shared_between_charging_connectors() -> Non
     h.feed(CableUnplugged(2))  # connector 2 stops: connector 1 gets it all again
     assert limits(h, 1)[-1] == 20
     assert limits(h, 2)[-1] == 0
+
+
+THREE = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec(), ConnectorSpec(max_current_a=16)))
+TAGS = {1: "TAG", 2: "TAG2", 3: "PARENT_A"}
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["start", "stop", "cp_max", "tx_profile", "wait"]),
+        st.integers(1, 3),
+        st.integers(0, 64),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps)
+def test_applied_limits_never_sum_above_charge_point_max(script: list[tuple[str, int, int]]) -> None:
+    """§3.13.3 through the engine: after every effect of every step (the CSMS lowering the
+    ChargePointMaxProfile aside, which the hardware can only follow), the limits offered on the
+    energized connectors add up to at most the ChargePointMaxProfile."""
+    h = Harness(THREE)
+    cp_max = 50
+    assert set_profile(h, 0, profile(100, "ChargePointMaxProfile", [(0, cp_max)], start=h.now)) == "Accepted"
+    applied: dict[int, float] = {}
+    energized: set[int] = set()
+
+    def check(effects: list[Any], *, lowering: bool) -> None:
+        for effect in effects:
+            if isinstance(effect, ApplyChargingLimit):
+                applied[effect.connector_id] = effect.limit_a
+            elif isinstance(effect, Energize):
+                (energized.add if effect.on else energized.discard)(effect.connector_id)
+            if not lowering:
+                assert sum(applied[c] for c in energized) <= cp_max + 1e-9
+        assert sum(applied[c] for c in energized) <= cp_max + 1e-9
+
+    for action, c, value in script:
+        mark = len(h.effects)
+        tx = h.engine.ctx.connectors[c].transaction
+        lowering = False
+        if action == "start" and tx is None:
+            charging(h, c, TAGS[c])
+        elif action == "stop" and tx is not None:
+            h.feed(CableUnplugged(c))
+        elif action == "cp_max":
+            lowering = value < cp_max
+            cp_max = value
+            wire = profile(100, "ChargePointMaxProfile", [(0, value)], start=h.now)
+            assert set_profile(h, 0, wire) == "Accepted"
+        elif action == "tx_profile" and tx is not None:
+            wire = profile(200 + c, "TxProfile", [(0, value), (30, 64 - value)], kind="Relative")
+            assert set_profile(h, c, wire) == "Accepted"
+        else:
+            h.advance(value)
+        check(h.effects[mark:], lowering=lowering)
 
 
 # -- restart and clock ----------------------------------------------------------------------------------

@@ -20,13 +20,16 @@ from ocpp_station.scheduling import (
     InstalledProfile,
     Limit,
     RecurrencyKind,
+    charge_point_limit,
     composite_schedule,
     convert,
+    fair_shares,
     limit_for_connector,
     parse_charging_profile,
     profile_to_wire,
     round_limit,
     schedule_at,
+    shared_limits,
 )
 
 T0 = 1_700_006_400  # a midnight UTC
@@ -242,3 +245,107 @@ def test_composite_for_connector_0_is_the_capped_sum(
 @given(st.sampled_from(list(P)).flatmap(lambda p: profiles(p, units=list(ChargingRateUnit))))
 def test_wire_round_trip(profile: ChargingProfile) -> None:
     assert parse_charging_profile(profile_to_wire(profile)) == profile
+
+
+# -- the ChargePointMaxProfile shared between connectors (§3.13.3) ----------------------------------------
+
+caps_strategy = st.dictionaries(
+    st.integers(1, 6), st.floats(0, 100) | st.just(math.inf), min_size=1, max_size=6
+)
+
+
+@given(st.floats(0, 200), caps_strategy)
+def test_fair_shares_stay_within_the_total_and_the_caps(total: float, caps: dict[int, float]) -> None:
+    shares = fair_shares(total, caps)
+    assert shares.keys() == caps.keys()
+    assert math.fsum(shares.values()) <= total * (1 + 1e-12) + 1e-9
+    for key, share in shares.items():
+        assert 0 <= share <= caps[key]
+    # Max-min fair: one held below its cap gets at least as much as any other.
+    for key, share in shares.items():
+        if share < caps[key] - 1e-9:
+            assert all(share >= other - 1e-9 for other in shares.values())
+    # Nothing is left over while someone could take more.
+    if any(shares[k] < caps[k] - 1e-9 for k in caps):
+        assert math.isclose(math.fsum(shares.values()), total, rel_tol=1e-9, abs_tol=1e-9)
+
+
+supplies = st.sampled_from([(230.0, 3), (230.0, 1), (120.0, 3), (120.0, 2)])
+
+
+@st.composite
+def drawing_connectors(draw: st.DrawFn) -> dict[int, ConnectorContext]:
+    ids = draw(st.sets(st.integers(1, 3), min_size=1, max_size=3))
+    result: dict[int, ConnectorContext] = {}
+    for c in sorted(ids):
+        voltage, phases = draw(supplies)
+        result[c] = ConnectorContext(
+            tx_start=draw(instants),
+            hardware_max=Limit(float(draw(st.integers(6, 64))), A),
+            voltage_v=voltage,
+            phases=phases,
+        )
+    return result
+
+
+@settings(max_examples=200, deadline=None)
+@given(installations(units=list(ChargingRateUnit)), drawing_connectors(), instants)
+def test_shared_limits_never_sum_above_charge_point_max(
+    installed: list[InstalledProfile], drawing: dict[int, ConnectorContext], now: float
+) -> None:
+    limits, nxt = shared_limits(installed, drawing, now)
+    assert nxt is None or nxt > now
+    assert limits.keys() == drawing.keys()  # every connector has its hardware maximum at least
+    cp_limit, _ = charge_point_limit(installed, now)
+    for c, limit in limits.items():
+        context = drawing[c]
+        assert limit.unit is A and limit.value >= 0
+        own, _ = limit_for_connector(
+            [i for i in installed if i.profile.purpose is not P.ChargePointMaxProfile],
+            c,
+            now,
+            tx_start=context.tx_start,
+            hardware_max=context.hardware_max,
+            voltage_v=context.voltage_v,
+            phases=context.phases,
+        )
+        assert own is not None and limit.value <= own.value + 1e-9  # never above its own limits
+    if cp_limit is not None:
+        total = math.fsum(
+            convert(limit, cp_limit.unit, voltage_v=drawing[c].voltage_v, phases=drawing[c].phases).value
+            for c, limit in limits.items()
+        )
+        assert total <= cp_limit.value * (1 + 1e-9) + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(installations(units=list(ChargingRateUnit)), drawing_connectors(), instants)
+def test_shared_limits_do_not_change_before_the_next_change(
+    installed: list[InstalledProfile], drawing: dict[int, ConnectorContext], now: float
+) -> None:
+    limits, nxt = shared_limits(installed, drawing, now)
+    later = now + DAY if nxt is None else math.nextafter(nxt, -math.inf)
+    if later > now:
+        assert shared_limits(installed, drawing, later)[0] == limits
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    installations(units=list(ChargingRateUnit)),
+    drawing_connectors(),
+    instants,
+    st.integers(1, DAY),
+    st.sampled_from(list(ChargingRateUnit)),
+)
+def test_composite_periods_sorted_contiguous_with_mixed_supplies(
+    installed: list[InstalledProfile],
+    connectors: dict[int, ConnectorContext],
+    start: float,
+    duration: int,
+    unit: ChargingRateUnit,
+) -> None:
+    for connector_id in (0, *connectors):
+        result = composite_schedule(
+            installed, connector_id, start, duration, unit, connectors=connectors, default_limit=48
+        )
+        _check_shape(result["chargingSchedulePeriod"], duration)
