@@ -594,3 +594,108 @@ async def test_get_diagnostics_against_ocpp_rpc(
     assert content
     assert await trigger(rpc_csms, "DiagnosticsStatusNotification") == {"status": "Idle"}
     assert_clean(rpc_csms)
+
+
+@firmware_routed
+async def test_update_firmware_failures_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
+) -> None:
+    """A missing image: 1 + retries downloads, then DownloadFailed. A corrupt image: InstallationFailed,
+    no reboot, the old firmwareVersion stays."""
+    identity = {"chargePointVendor": "ACME", "chargePointModel": "Wallbox", "firmwareVersion": "1.0.0"}
+    config = station_config(rpc_csms.url, cp_id=CP, identity=identity, dataDir=str(tmp_path / "data"))
+    station = await start_station(config)
+
+    def firmware_status(status: str) -> Any:
+        return lambda e: is_call("FirmwareStatusNotification")(e) and e["params"]["status"] == status
+
+    mark = len(rpc_csms.events)
+    params = {
+        "location": f"{files.base}/firmware/missing.bin",
+        "retrieveDate": format_datetime(time.time()),
+        "retries": 1,
+        "retryInterval": 1,
+    }
+    assert await rpc_csms.result(CP, "UpdateFirmware", params) == {}
+    await rpc_csms.wait_for(firmware_status("DownloadFailed"), since=mark, timeout=20)
+    assert files.downloads == ["missing.bin", "missing.bin"]
+    assert statuses(rpc_csms, "FirmwareStatusNotification", mark) == ["Downloading", "DownloadFailed"]
+
+    good = make_image("2.0.0", b"payload")
+    files.images["corrupt.bin"] = good[:-10] + b"0" * 9 + b"\n"  # checksum mismatch
+    mark = len(rpc_csms.events)
+    params = {"location": f"{files.base}/firmware/corrupt.bin", "retrieveDate": format_datetime(time.time())}
+    assert await rpc_csms.result(CP, "UpdateFirmware", params) == {}
+    await rpc_csms.wait_for(firmware_status("InstallationFailed"), since=mark, timeout=20)
+    assert statuses(rpc_csms, "FirmwareStatusNotification", mark) == [
+        "Downloading",
+        "Downloaded",
+        "Installing",
+        "InstallationFailed",
+    ]
+    assert rpc_csms.calls("BootNotification", mark) == []
+    # Connectors are back in service.
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")
+    assert_clean(rpc_csms)
+
+
+@firmware_routed
+async def test_update_firmware_waits_for_the_transaction_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
+) -> None:
+    """Erratum 3.49: a running transaction finishes before the installation starts."""
+    station = await start_station(station_config(rpc_csms.url, cp_id=CP, dataDir=str(tmp_path / "data")))
+    station.plug(1)
+    station.present_id_tag("GOOD1")
+    await station.wait_for(lambda s: s["connectors"][1]["status"] == "Charging")
+    files.images["fw.bin"] = make_image("3.1.4", b"x" * 100)
+    mark = len(rpc_csms.events)
+    params = {"location": f"{files.base}/firmware/fw.bin", "retrieveDate": format_datetime(time.time())}
+    assert await rpc_csms.result(CP, "UpdateFirmware", params) == {}
+    await rpc_csms.wait_for(
+        lambda e: is_call("FirmwareStatusNotification")(e) and e["params"]["status"] == "Downloaded",
+        since=mark,
+    )
+    assert station.state()["connectors"][1]["status"] == "Charging"
+    assert statuses(rpc_csms, "FirmwareStatusNotification", mark) == ["Downloading", "Downloaded"]
+    stop_mark = len(rpc_csms.events)
+    station.present_id_tag("GOOD1")  # the driver ends the session
+    stop = await rpc_csms.wait_for(is_call("StopTransaction"), since=stop_mark)
+    installing = await rpc_csms.wait_for(
+        lambda e: is_call("FirmwareStatusNotification")(e) and e["params"]["status"] == "Installing",
+        since=stop_mark,
+    )
+    assert rpc_csms.index(stop) < rpc_csms.index(installing)
+    boot = await rpc_csms.wait_for(is_call("BootNotification"), since=stop_mark, timeout=20)
+    assert boot["params"]["firmwareVersion"] == "3.1.4"
+    await rpc_csms.wait_for(
+        lambda e: is_call("FirmwareStatusNotification")(e) and e["params"]["status"] == "Installed",
+        since=rpc_csms.index(boot),
+    )
+    assert_clean(rpc_csms)
+
+
+@firmware_routed
+async def test_get_diagnostics_upload_failed_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
+) -> None:
+    """An endpoint that does not take the file: 1 + retries attempts, then UploadFailed (erratum 3.31)."""
+    await start_station(station_config(rpc_csms.url, cp_id=CP, dataDir=str(tmp_path / "data")))
+    mark = len(rpc_csms.events)
+    params = {
+        "location": f"{files.base}/nowhere",
+        "retries": 1,
+        "retryInterval": 1,
+        "startTime": format_datetime(time.time() - 3600),
+        "stopTime": format_datetime(time.time()),
+    }
+    answer = await rpc_csms.result(CP, "GetDiagnostics", params)
+    assert answer["fileName"]
+    await rpc_csms.wait_for(
+        lambda e: is_call("DiagnosticsStatusNotification")(e) and e["params"]["status"] == "UploadFailed",
+        since=mark,
+        timeout=20,
+    )
+    assert statuses(rpc_csms, "DiagnosticsStatusNotification", mark) == ["Uploading", "UploadFailed"]
+    assert files.uploads == []
+    assert_clean(rpc_csms)
