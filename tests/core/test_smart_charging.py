@@ -722,13 +722,15 @@ def test_tx_profile_of_a_resumed_transaction_is_kept_after_a_restart() -> None:
     assert limits(after) == [7, 9]
 
 
-def test_stored_tx_profile_without_any_transaction_is_dropped_on_restore() -> None:
-    h = Harness()
+def test_stored_tx_profile_without_any_transaction_is_dropped_at_boot() -> None:
+    h = Harness(connect=False)
     record = {"connectorId": 1, "profile": profile(9, "TxProfile", [(0, 7)], kind="Relative")}
-    engine = Engine(
-        h.settings, now=h.now, restored=Restored.from_records({"charging_profiles": {"9": record}})
-    )
-    assert engine.smart_charging.installed == {}
+    restored = Restored.from_records({"charging_profiles": {"9": record}})
+    h.engine = Engine(h.settings, now=h.now, restored=restored)
+    assert sorted(h.engine.smart_charging.installed) == [9]  # kept until the recovery has run
+    h.feed(Booted())
+    assert h.engine.smart_charging.installed == {}
+    assert [(e.key, e.value) for e in h.effects_of(Persist) if e.kind == "charging_profiles"] == [("9", None)]
 
 
 def test_clock_jump_reapplies_limits_and_rearms_the_timer() -> None:

@@ -78,8 +78,9 @@ class SmartCharging:
     # -- state ------------------------------------------------------------------------------------
     def restore(self, records: dict[str, Any]) -> None:
         """The profiles the store kept (records kind ``charging_profiles``). TxProfiles whose
-        transaction is gone are dropped at once; those whose transaction may still resume wait for
-        the recovery (:meth:`drop_orphans`)."""
+        transaction did not survive are removed by :meth:`drop_orphans` once Booted has settled the
+        restored transactions (the engine calls it then: effects emitted while the engine is being
+        built would not reach the store)."""
         self.installed.clear()
         for key, value in records.items():
             try:
@@ -89,7 +90,6 @@ class SmartCharging:
                 log.warning("dropping stored charging profile %s: %s", key, exc)
                 continue
             self.installed[profile.charging_profile_id] = InstalledProfile(connector_id, profile)
-        self.drop_orphans()
 
     def _may_run(self, item: InstalledProfile) -> bool:
         """Whether a TxProfile still has a transaction: one running on its connector, or one restored
@@ -155,9 +155,10 @@ class SmartCharging:
         """The limit for a connector being energized; the others' shares shrink first (§3.13.3)."""
         amps, _ = self._limits()
         self._apply({c: a for c, a in amps.items() if c != connector_id}, lower_only=True)
-        self.applied[connector_id] = amps[connector_id]
+        limit = amps.get(connector_id, self._spec_limit(connector_id, ChargingRateUnit.A).value)
+        self.applied[connector_id] = limit
         self.ctx.after_reply.append(self.reapply)
-        return amps[connector_id]
+        return limit
 
     def _apply(self, amps: dict[int, float], *, lower_only: bool = False) -> None:
         """Emit ApplyChargingLimit where the limit changed, lowered ones before raised ones."""
