@@ -616,6 +616,9 @@ def test_charge_point_max_profile_is_shared_between_charging_connectors() -> Non
     # Within the step, connector 1 is lowered before connector 2 gets its share.
     applied = [e for e in h.effects[mark:] if isinstance(e, ApplyChargingLimit)]
     assert [(e.connector_id, e.limit_a) for e in applied] == [(1, 20), (2, 20)]
+    # The composite of a charging connector is its share; connector 0 the capped sum.
+    assert periods(composite(h, 1, 120)) == [(0, 20), (60, 10)]
+    assert periods(composite(h, 0, 120)) == [(0, 40), (60, 20)]
     # A lower TxProfile on connector 2: connector 1 takes what connector 2 cannot.
     tx2 = h.engine.ctx.connectors[2].transaction
     assert tx2 is not None

@@ -349,3 +349,30 @@ def test_composite_periods_sorted_contiguous_with_mixed_supplies(
             installed, connector_id, start, duration, unit, connectors=connectors, default_limit=48
         )
         _check_shape(result["chargingSchedulePeriod"], duration)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    installations(),
+    drawing_connectors(),
+    instants,
+    st.integers(1, DAY),
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=8),
+)
+def test_composite_of_a_drawing_connector_is_its_share(
+    installed: list[InstalledProfile],
+    drawing: dict[int, ConnectorContext],
+    start: float,
+    duration: int,
+    samples: list[float],
+) -> None:
+    connector_id = min(drawing)
+    result = composite_schedule(
+        installed, connector_id, start, duration, A, connectors=drawing, default_limit=48, drawing=drawing
+    )
+    periods = result["chargingSchedulePeriod"]
+    _check_shape(periods, duration)
+    for fraction in samples:
+        t = start + math.floor(duration * fraction)
+        shares, _ = shared_limits(installed, drawing, t)
+        assert _at(periods, t - start) == round_limit(shares[connector_id].value)

@@ -6,7 +6,10 @@ Reading of §5.7 (with errata 3.28/3.29/3.30/3.57) used here:
   ``startPeriod`` is in seconds from ``start``. The ``chargingSchedule`` omits ``startSchedule``
   (erratum 3.57); the handler reports ``start`` as the response's ``scheduleStart``.
 - Connector > 0: the limit :func:`limit_for_connector` gives at each instant (TxProfile or
-  TxDefaultProfile, capped by ChargePointMaxProfile and the connector's hardware maximum).
+  TxDefaultProfile, capped by ChargePointMaxProfile and the connector's hardware maximum); for a
+  connector drawing power next to others, its share of the ChargePointMaxProfile
+  (:func:`ocpp_station.scheduling.sharing.shared_limits`), assuming the same connectors keep
+  drawing (which sessions will start or stop is not known in advance).
 - Connector 0 ("the total expected power or current the Charge Point expects to consume from the
   grid", erratum 3.30): the sum over every connector of its own limit, capped by the
   ChargePointMaxProfile stack (§3.13.3: the combined flow of all connectors SHALL NOT exceed it)
@@ -19,36 +22,21 @@ Reading of §5.7 (with errata 3.28/3.29/3.30/3.57) used here:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from ocpp_station.scheduling.limits import DEFAULT_PHASES, DEFAULT_VOLTAGE_V, Limit, tightest
+from ocpp_station.scheduling.limits import DEFAULT_PHASES, DEFAULT_VOLTAGE_V, Limit, convert, tightest
 from ocpp_station.scheduling.profiles import ChargingRateUnit
 from ocpp_station.scheduling.schedule import (
+    ConnectorContext,
     InstalledProfile,
     charge_point_max_stack,
     limit_for_connector,
     stack_raw,
 )
+from ocpp_station.scheduling.sharing import shared_limits
 
-__all__ = ["ConnectorContext", "composite_schedule", "round_limit"]
-
-
-@dataclass(frozen=True)
-class ConnectorContext:
-    """What the schedule maths needs to know about one connector at the time of the request.
-
-    ``voltage_v`` and ``phases`` describe its supply (the nominal line voltage and the number of
-    phases wired to it); A<->W conversions for this connector use them (§7.12), except that a
-    period's own ``numberPhases`` wins over ``phases``.
-    """
-
-    tx_start: float | None = None
-    transaction_id: int | None = None
-    hardware_max: Limit | None = None
-    voltage_v: float = DEFAULT_VOLTAGE_V
-    phases: int = DEFAULT_PHASES
+__all__ = ["ConnectorContext", "composite_schedule", "round_limit"]  # ConnectorContext: re-exported
 
 
 def round_limit(value: float) -> float:
@@ -94,21 +82,35 @@ def composite_schedule(
     charge_point_max: Limit | None = None,
     voltage_v: float = DEFAULT_VOLTAGE_V,
     phases: int = DEFAULT_PHASES,
+    drawing: Collection[int] = (),
 ) -> dict[str, Any]:
     """The ``chargingSchedule`` of GetCompositeSchedule.conf for ``connector_id`` over
     [start, start + duration) in ``unit`` (see the module docstring for the reading of §5.7).
 
     ``connectors`` maps every connector id > 0 of the Charge Point to its context (connectors absent
     from it have no transaction and no hardware maximum); ``default_limit`` (in ``unit``) is what a
-    connector without any constraint reports. Periods are sorted, contiguous, start at 0 and are
-    merged when equal.
+    connector without any constraint reports. Each connector's limits are converted with its own
+    supply (``ConnectorContext.voltage_v`` / ``phases``); ``voltage_v`` / ``phases`` here are the
+    Charge Point's supply, used for the ChargePointMaxProfile and ``charge_point_max`` (the Charge
+    Point's hardware maximum) of connector 0. ``drawing`` are the connectors with an energized
+    transaction, assumed to keep drawing over the whole schedule: for one of them (connector > 0)
+    the schedule is its share of the ChargePointMaxProfile (:mod:`ocpp_station.scheduling.sharing`).
+    Periods are sorted, contiguous, start at 0 and are merged when equal.
     """
     items = list(installed)
     end = start + duration
     cp_stack = charge_point_max_stack(items)
     ids = sorted(c for c in connectors if c > 0)
+    sharing = {c: connectors.get(c, ConnectorContext()) for c in drawing if c > 0}
 
     def value_at(t: float) -> tuple[Limit, float | None]:
+        if connector_id > 0 and connector_id in sharing:
+            context = sharing[connector_id]
+            shares, nxt = shared_limits(items, sharing, t)
+            share = shares.get(connector_id)
+            if share is None:
+                return Limit(default_limit, unit), nxt
+            return convert(share, unit, voltage_v=context.voltage_v, phases=context.phases), nxt
         if connector_id > 0:
             context = connectors.get(connector_id, ConnectorContext())
             return _connector_value(items, connector_id, context, t, unit, default_limit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ocpp_station.scheduling.limits import DEFAULT_PHASES, DEFAULT_VOLTAGE_V, Limit, tightest
@@ -26,6 +27,7 @@ from ocpp_station.scheduling.profiles import (
 
 __all__ = [
     "MAX_COALESCE",
+    "ConnectorContext",
     "InstalledProfile",
     "charge_point_limit",
     "charge_point_max_stack",
@@ -38,6 +40,22 @@ __all__ = [
 MAX_COALESCE = 64
 
 _Raw = tuple[Limit | None, float | None]
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What the schedule maths needs to know about one connector at the time of the request.
+
+    ``voltage_v`` and ``phases`` describe its supply (the nominal line voltage and the number of
+    phases wired to it); A<->W conversions for this connector use them (§7.12), except that a
+    period's own ``numberPhases`` wins over ``phases``.
+    """
+
+    tx_start: float | None = None
+    transaction_id: int | None = None
+    hardware_max: Limit | None = None
+    voltage_v: float = DEFAULT_VOLTAGE_V
+    phases: int = DEFAULT_PHASES
 
 
 class InstalledProfile(NamedTuple):

@@ -24,10 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from ocpp_station.scheduling.composite import ConnectorContext
 from ocpp_station.scheduling.limits import Limit, convert
 from ocpp_station.scheduling.profiles import ChargingProfilePurpose, ChargingRateUnit
-from ocpp_station.scheduling.schedule import InstalledProfile, charge_point_limit, limit_for_connector
+from ocpp_station.scheduling.schedule import (
+    ConnectorContext,
+    InstalledProfile,
+    charge_point_limit,
+    limit_for_connector,
+)
 
 __all__ = ["fair_shares", "shared_limits"]
 

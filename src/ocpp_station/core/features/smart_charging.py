@@ -20,10 +20,12 @@ Policies:
   max-min fair (:mod:`ocpp_station.scheduling.sharing`), so the sum of the limits applied never
   exceeds it. Limits are applied rounded down to 0.1 A; within one step, lowered limits are emitted
   before raised ones, so the sum is never exceeded even between two effects.
-- GetCompositeSchedule for a connector > 0 reports that connector's limit capped by the whole
-  ChargePointMaxProfile (the split depends on which other sessions will run, which is not known in
-  advance); for connector 0 the sum over the connectors, capped by ChargePointMaxProfile and by
-  the Charge Point's hardware maximum (the sum of its connectors' maximum currents).
+- GetCompositeSchedule for a connector > 0 with an energized transaction reports its share as
+  applied, assuming the connectors drawing now keep drawing (which sessions will start or stop is
+  not known in advance); for another connector, its limit capped by the whole
+  ChargePointMaxProfile. For connector 0: the sum over the connectors, capped by
+  ChargePointMaxProfile and by the Charge Point's hardware maximum (the sum of its connectors'
+  maximum currents).
 """
 
 from __future__ import annotations
@@ -342,6 +344,7 @@ class SmartCharging:
             charge_point_max=Limit(default_limit, unit) if connector_id == 0 else None,
             voltage_v=voltage_v,
             phases=phases,
+            drawing=[c.id for c in self.ctx.connectors[1:] if c.energized and c.transaction is not None],
         )
         return {
             "status": "Accepted",
