@@ -18,6 +18,7 @@ from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import Booted, CablePlugged, CableUnplugged, Connected, IdTagPresented
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
 from tests.core.harness import Harness, charging
 
@@ -517,11 +518,11 @@ def test_enumeration_error_found_by_the_parser_is_a_call_error() -> None:
     CALLERROR of erratum 3.38 (not a Rejected)."""
     h = Harness()
     wire = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now, unit="kW")
-    with pytest.raises(Exception) as raised:
+    with pytest.raises(OcppError) as raised:
         h.engine.smart_charging._set(
             Call("id", "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": wire})
         )
-    assert getattr(raised.value, "code", None) == "PropertyConstraintViolation"
+    assert raised.value.code == ErrorCode.PropertyConstraintViolation
 
 
 def test_unknown_connector_is_a_property_constraint_violation() -> None:
