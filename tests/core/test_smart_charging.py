@@ -231,12 +231,14 @@ def test_TC_060_remote_start_transaction_with_charging_profile_rejected(purpose:
 
 def test_remote_start_tx_profile_with_transaction_id_or_unusable_is_rejected() -> None:
     """Erratum 3.41: transactionId SHALL NOT be set; a profile that cannot be executed (Absolute
-    without startSchedule) is refused before the transaction starts, not dropped after."""
+    without startSchedule, a stackLevel above ChargeProfileMaxStackLevel) is refused before the
+    transaction starts, not dropped after."""
     h = Harness()
     h.feed(CablePlugged(1))
     for wire in (
         profile(9, "TxProfile", [(0, 7)], kind="Relative", transaction_id=5),
         profile(9, "TxProfile", [(0, 7)]),
+        profile(9, "TxProfile", [(0, 7)], kind="Relative", stack_level=9),  # above ChargeProfileMaxStackLevel
     ):
         result = h.csms_result(
             "RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire}

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.context import Context
+from ocpp_station.core.features.smart_charging import within_key_limits
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.scheduling import ChargingProfilePurpose, ProfileError, parse_charging_profile
 from ocpp_station.wire.frames import Call
 
 
-def _usable_tx_profile(wire: Any) -> bool:
+def _usable_tx_profile(config: ConfigValues, wire: Any) -> bool:
     """§5.11 with erratum 3.41: the purpose SHALL be TxProfile and transactionId SHALL NOT be set;
-    and the profile must be one the Charge Point can execute (§7.8)."""
+    and the profile must be one the Charge Point can execute (§7.8, §9.4 limits)."""
     try:
         profile = parse_charging_profile(wire)
     except ProfileError:
         return False
-    return profile.purpose is ChargingProfilePurpose.TxProfile and profile.transaction_id is None
+    return (
+        profile.purpose is ChargingProfilePurpose.TxProfile
+        and profile.transaction_id is None
+        and within_key_limits(config, profile)
+    )
 
 
 class RemoteTransactions:
@@ -34,7 +40,7 @@ class RemoteTransactions:
         if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
             return {"status": "Rejected"}
         profile = payload.get("chargingProfile")
-        if profile is not None and not _usable_tx_profile(profile):
+        if profile is not None and not _usable_tx_profile(self.ctx.config, profile):
             return {"status": "Rejected"}  # OCTT TC_060
         requested = payload.get("connectorId")
         if requested is not None and not 1 <= requested < len(self.ctx.connectors):

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit
 from ocpp_station.core.features.transactions import Transactions
@@ -57,6 +58,21 @@ from ocpp_station.wire.frames import Call
 KIND = "charging_profiles"
 TIMER = "smart-charging"
 _UNIT_NAMES = {"Current": ChargingRateUnit.A, "Power": ChargingRateUnit.W}
+
+
+def within_key_limits(config: ConfigValues, profile: ChargingProfile) -> bool:
+    """§9.4: stackLevel at most ChargeProfileMaxStackLevel, at most ChargingScheduleMaxPeriods
+    periods, a unit ChargingScheduleAllowedChargingRateUnit lists."""
+    allowed = {
+        _UNIT_NAMES[name.strip()]
+        for name in config.get("ChargingScheduleAllowedChargingRateUnit").split(",")
+        if name.strip() in _UNIT_NAMES
+    }
+    return (
+        profile.stack_level <= config.get_int("ChargeProfileMaxStackLevel")
+        and len(profile.schedule.periods) <= config.get_int("ChargingScheduleMaxPeriods")
+        and profile.schedule.charging_rate_unit in allowed
+    )
 
 
 class SmartCharging:
@@ -251,16 +267,7 @@ class SmartCharging:
                 and profile.transaction_id != tx.transaction_id
             ):
                 return "Rejected"
-        if profile.stack_level > config.get_int("ChargeProfileMaxStackLevel"):
-            return "Rejected"
-        if len(profile.schedule.periods) > config.get_int("ChargingScheduleMaxPeriods"):
-            return "Rejected"
-        allowed = {
-            _UNIT_NAMES[name.strip()]
-            for name in config.get("ChargingScheduleAllowedChargingRateUnit").split(",")
-            if name.strip() in _UNIT_NAMES
-        }
-        if profile.schedule.charging_rate_unit not in allowed:
+        if not within_key_limits(config, profile):
             return "Rejected"
         # §5.16: the same id replaces; the same purpose and stackLevel on the connector replaces.
         replaced = [
