@@ -26,6 +26,7 @@ from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
 from ocpp_station.core.features.local_list import LocalAuthList
 from ocpp_station.core.features.metering import Metering
+from ocpp_station.core.features.recovery import TransactionRecovery
 from ocpp_station.core.features.registration import Registration
 from ocpp_station.core.features.remote import RemoteTransactions
 from ocpp_station.core.features.remote_trigger import RemoteTrigger
@@ -78,6 +79,7 @@ class Engine:
         self.metering = Metering(ctx)
         self.registration = Registration(ctx, self._accepted, self._clock_corrected)
         self.transactions = Transactions(ctx, self.status, self.metering)
+        self.recovery = TransactionRecovery(ctx, self.transactions)
         self.remote = RemoteTransactions(ctx, self.transactions)
         self.configuration = Configuration(ctx)
         self.availability = Availability(ctx, self.status)
@@ -139,7 +141,7 @@ class Engine:
             ev.FirmwareInstalled: lambda e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
             ev.DiagnosticsUploaded: lambda e: self.firmware.uploaded(e.job, e.ok, e.reason),
             ev.CallRequested: self._call_requested,
-            ev.Booted: lambda e: self.transactions.recover(self._clean_shutdown),
+            ev.Booted: lambda e: self.recovery.recover(self._clean_shutdown),
             ev.ShutdownRequested: self._shutdown,
         }
         self._clean_shutdown = False
@@ -156,7 +158,7 @@ class Engine:
         for seq, record in sorted(restored.outbox, key=lambda item: item[0]):
             self.outbox.add(OutgoingCall.from_record(seq, record))
             self.outbox.next_seq = max(self.outbox.next_seq, seq + 1)
-        self.transactions.restore(restored.transactions)
+        self.recovery.restore(restored.transactions)
         self.transactions.auth.cache.update(restored.auth_cache)
         self.local_list.restore(restored.local_list)
         self.reservations.restore(restored.reservations)
@@ -468,7 +470,7 @@ class Engine:
         """Graceful stop: stop running transactions with the configured reason, or store their meter
         values so they can resume (issue #3)."""
         if event.reason is None:
-            self.transactions.checkpoint()
+            self.recovery.checkpoint()
         else:
             self.transactions.stop_all(event.reason)
 

@@ -4,6 +4,7 @@
 Both orders work: cable first (the card starts the transaction) and card first (the cable must follow
 within ConnectionTimeOut). The CSMS transactionId is kept apart from our ``local_id`` and filled into
 StopTransaction / MeterValues when they are sent, so a transaction started offline never reports -1.
+What happens to open transactions across a restart is in :mod:`.recovery`.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class Transactions:
     def by_transaction_id(self, transaction_id: int) -> Transaction | None:
         return next((tx for tx in self.running() if tx.transaction_id == transaction_id), None)
 
-    def _energize(self, c: Connector, on: bool) -> None:
+    def energize(self, c: Connector, on: bool) -> None:
+        """Switch the connector's power, with the limit to offer (Smart Charging or its rating)."""
         if c.energized == on:
             return
         c.energized = on
@@ -122,7 +124,7 @@ class Transactions:
             self._arm_connection_timeout(c)
         if c.transaction is not None:
             if not c.transaction.deauthorized:
-                self._energize(c, True)
+                self.energize(c, True)
         elif connector_id in self._waiting and self._idle(c):
             # Not on a faulted or unavailable connector (OCTT TC_024_CS: no transaction after a
             # ConnectorLockFailure); the idTag keeps waiting until ConnectionTimeOut.
@@ -359,7 +361,7 @@ class Transactions:
             callback(tx)
         if self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, True))
-        self._energize(c, True)
+        self.energize(c, True)
         self.metering.transaction_started(tx)
         self.status.refresh(c.id)
 
@@ -402,7 +404,7 @@ class Transactions:
         if self.ctx.config.get_bool("StopTransactionOnInvalidId"):
             self.stop(c.id, "DeAuthorized")
         else:
-            self._energize(c, False)
+            self.energize(c, False)
             self.status.refresh(c.id)
 
     # -- stop -----------------------------------------------------------------------------------
@@ -414,12 +416,12 @@ class Transactions:
             return
         self.metering.transaction_ending(tx)
         c.transaction = None
-        self._energize(c, False)
+        self.energize(c, False)
         if unlock and self.ctx.settings.spec(c.id).has_lock and reason != "DeAuthorized":
             self.ctx.emit(LockConnector(c.id, False))
         tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
         tx.last_at = self.ctx.ocpp_time()
-        self._queue_stop(tx, reason, id_tag)
+        self.queue_stop(tx, reason, id_tag)
         # Finishing until the cable is out (§4.9 C6): the EV still connected, or a socket still holding
         # the driver's cable after the EV side was unplugged (TC_005_1, TC_005_3). A fixed cable
         # already unplugged at the EV needs nothing more (C1).
@@ -428,7 +430,7 @@ class Transactions:
             callback(connector_id)
         self.status.refresh(connector_id)
 
-    def _queue_stop(self, tx: Transaction, reason: str, id_tag: str | None) -> None:
+    def queue_stop(self, tx: Transaction, reason: str, id_tag: str | None) -> None:
         """StopTransaction.req with the transaction's last meter value and time (§4.10)."""
         tx.stopping = True
         payload: dict[str, Any] = {
@@ -463,53 +465,6 @@ class Transactions:
         local_id = call.meta["tx"]
         if self.open.pop(local_id, None) is not None:
             self.ctx.persist("transactions", local_id, None)
-
-    # -- restart (issue #3) ---------------------------------------------------------------------------
-    def restore(self, records: list[dict[str, Any]]) -> None:
-        """Transactions the store kept; those still running are settled by :meth:`recover`."""
-        for record in records:
-            tx = Transaction.from_record(record)
-            self.open[tx.local_id] = tx
-            self.next_local_id = max(self.next_local_id, tx.local_id + 1)
-
-    def recover(self, clean_shutdown: bool) -> None:
-        """After a restart: a transaction that was running when the station stopped is resumed
-        (resume_transactions and its EV still plugged in) or stopped with its last stored meter value,
-        reason PowerLoss (a crash or power cut) or Reboot (a graceful stop that left it to resume)."""
-        for tx in sorted(self.open.values(), key=lambda t: t.local_id):
-            c = self._connector(tx.connector_id)
-            if tx.stopping:
-                # Stopped before the restart, its StopTransaction still queued: the EV still there
-                # is the one of that session, so Finishing as before (§4.9 C6, OCTT TC_038_CS).
-                if c.plugged and c.transaction is None:
-                    c.finishing = True
-                    self.status.refresh(c.id)
-                continue
-            if self.ctx.settings.resume_transactions and c.plugged and c.transaction is None:
-                log.info("resuming local transaction %s on connector %s", tx.local_id, c.id)
-                c.transaction = tx
-                c.finishing = False
-                if self.ctx.settings.spec(c.id).has_lock:
-                    self.ctx.emit(LockConnector(c.id, True))
-                if not tx.deauthorized:
-                    self._energize(c, True)
-                self.metering.transaction_resumed(tx)
-                self.status.refresh(c.id)
-                continue
-            reason = "Reboot" if clean_shutdown else "PowerLoss"
-            log.info("closing interrupted local transaction %s (%s)", tx.local_id, reason)
-            self._queue_stop(tx, reason, None)
-            if c.plugged:
-                c.finishing = True
-                self.status.refresh(c.id)
-
-    def checkpoint(self) -> None:
-        """Store every running transaction's current meter value (before a graceful stop)."""
-        for tx in self.running():
-            c = self._connector(tx.connector_id)
-            tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
-            tx.last_at = self.ctx.ocpp_time()
-            self.ctx.save_transaction(tx)
 
     def _fill_transaction_id(self, call: OutgoingCall) -> bool:
         """At send time: the CSMS transactionId replaces our local id (never -1, issue #3)."""
