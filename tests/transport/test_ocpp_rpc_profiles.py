@@ -20,8 +20,6 @@ import pytest
 from aiohttp import web
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.engine import Engine
-from ocpp_station.core.settings import EngineSettings
 from ocpp_station.hardware.firmware import make_image
 from ocpp_station.transport.station import Station
 from tests.peers.rpc_csms import PEER_MISSING, Event, RpcCsms, is_call, running_rpc_csms
@@ -488,16 +486,6 @@ async def test_remote_trigger_all_six_against_ocpp_rpc(
 # -- Firmware Management (OCPP 1.6 §5.19, §5.9, §4.4, §4.5) -------------------------------------------------
 
 
-def _routes(action: str) -> bool:
-    return action in Engine(EngineSettings(), now=time.time()).ctx.incoming
-
-
-firmware_routed = pytest.mark.skipif(
-    not (_routes("UpdateFirmware") and _routes("GetDiagnostics")),
-    reason="FirmwareManagement is not wired into the engine yet (no UpdateFirmware/GetDiagnostics route)",
-)
-
-
 @dataclass
 class FileServer:
     """A local HTTP server: firmware images to download, an endpoint that takes diagnostics uploads."""
@@ -544,7 +532,6 @@ def statuses(peer: RpcCsms, action: str, since: int = 0) -> list[str]:
     return [e["params"]["status"] for e in peer.calls(action, since)]
 
 
-@firmware_routed
 async def test_update_firmware_against_ocpp_rpc(
     rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
 ) -> None:
@@ -591,7 +578,6 @@ async def test_update_firmware_against_ocpp_rpc(
     assert_clean(rpc_csms)
 
 
-@firmware_routed
 async def test_get_diagnostics_against_ocpp_rpc(
     rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
 ) -> None:
@@ -613,7 +599,6 @@ async def test_get_diagnostics_against_ocpp_rpc(
     assert_clean(rpc_csms)
 
 
-@firmware_routed
 async def test_update_firmware_failures_against_ocpp_rpc(
     rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
 ) -> None:
@@ -656,7 +641,6 @@ async def test_update_firmware_failures_against_ocpp_rpc(
     assert_clean(rpc_csms)
 
 
-@firmware_routed
 async def test_update_firmware_waits_for_the_transaction_against_ocpp_rpc(
     rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
 ) -> None:
@@ -692,7 +676,6 @@ async def test_update_firmware_waits_for_the_transaction_against_ocpp_rpc(
     assert_clean(rpc_csms)
 
 
-@firmware_routed
 async def test_get_diagnostics_upload_failed_against_ocpp_rpc(
     rpc_csms: RpcCsms, start_station: StationFactory, files: FileServer, tmp_path: Path
 ) -> None:
