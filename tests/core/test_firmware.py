@@ -370,3 +370,18 @@ def test_unsupported_protocol_fails_at_once_without_retries() -> None:
     assert not h.effects_of(DownloadFirmware) and not h.effects_of(UploadDiagnostics)
     h.advance(3600)
     assert not h.effects_of(DownloadFirmware) and not h.effects_of(UploadDiagnostics)
+
+
+def test_retrieve_date_follows_a_later_csms_clock_jump() -> None:
+    h = Harness()
+    start = h.now
+    assert update_firmware(h, delay_s=1000) is None
+    # The heartbeat at +300 s learns the CSMS clock runs 500 s ahead: retrieveDate is 200 s away.
+    h.responders["Heartbeat"] = lambda p: {"currentTime": format_datetime(h.now + 500)}
+    h.advance(300)
+    assert h.sent("Heartbeat")
+    h.advance(199.9)
+    assert not h.effects_of(DownloadFirmware)
+    h.advance(0.1)
+    assert len(h.effects_of(DownloadFirmware)) == 1
+    assert h.now == start + 500

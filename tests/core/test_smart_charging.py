@@ -770,3 +770,29 @@ def test_clock_jump_reapplies_limits_and_rearms_the_timer() -> None:
     assert h.engine.ctx.timers.due_at("smart-charging") == now + 540
     h.advance(540)
     assert limits(h) == [16, 10, 6]
+
+
+def test_a_later_clock_jump_rearms_the_timer_too() -> None:
+    """Not only the first sync: a Heartbeat that moves the OCPP clock re-applies the limits."""
+    h = Harness()
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG", 1))
+    start = h.now
+    profile = {
+        "chargingProfileId": 7,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "startSchedule": format_datetime(start),
+            "chargingRateUnit": "A",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}, {"startPeriod": 1000, "limit": 8}],
+        },
+    }
+    assert h.csms_result("SetChargingProfile", {"connectorId": 1, "csChargingProfiles": profile}) == {
+        "status": "Accepted"
+    }
+    h.responders["Heartbeat"] = lambda p: {"currentTime": format_datetime(h.now + 900)}
+    h.advance(300)  # the heartbeat: the OCPP clock is now start + 1200, in the second period
+    limits = [e.limit_a for e in h.effects_of(ApplyChargingLimit) if e.connector_id == 1]
+    assert limits[-1] == 8

@@ -107,6 +107,8 @@ class Engine:
         config.pin("SupportedFeatureProfiles", ",".join(profiles))
         if self.firmware.supported:
             config.pin("SupportedFileTransferProtocols", ",".join(settings.file_transfer_protocols))
+        # What runs on the CSMS clock re-arms when a sync moves it (the first one and any later one).
+        self.registration.on_clock_changed += [self.smart_charging.reapply, self.firmware.clock_changed]
         self.transactions.on_ended.append(self.availability.transaction_ended)
         self.transactions.on_idle.append(self.availability.connector_idle)
         self.configuration.on_change.update(
@@ -462,9 +464,6 @@ class Engine:
             for value in tx.stop_data:
                 shift_timestamps(value, jump_s)
             self.ctx.save_transaction(tx)
-        # Smart charging: the schedules run on the OCPP clock, which has just moved: re-apply the
-        # limits and re-arm the timer once the new offset is in place (the end of this step).
-        self.ctx.after_reply.append(self.smart_charging.reapply)
 
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter

@@ -207,6 +207,11 @@ class FirmwareManagement:
         scheme = location.split(":", 1)[0].upper() if ":" in location else ""
         return scheme in self.ctx.settings.file_transfer_protocols
 
+    def clock_changed(self) -> None:
+        """The OCPP clock moved: a waiting update's retrieveDate falls at another local time."""
+        if self.update is not None and self.update["state"] == "Waiting":
+            self._arm_retrieve()
+
     def _download(self) -> None:
         update = self.update
         if update is None:

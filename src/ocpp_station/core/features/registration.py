@@ -43,6 +43,9 @@ class Registration:
         self._boot_queued = False
         self._retry_until = 0.0
         self._stored_offset_s = ctx.clock_offset_s
+        #: Called after any clock sync that moved the OCPP clock by more than a second: what runs on
+        #: the CSMS clock (charging schedules, retrieveDate) re-arms its timers.
+        self.on_clock_changed: list[Callable[[], None]] = []
         ctx.route("BootNotification", result=self._boot_result, failure=self._boot_failed)
         ctx.route("Heartbeat", result=self._heartbeat_result)
 
@@ -141,3 +144,6 @@ class Registration:
         self.ctx.clock_offset_s = offset
         if self.ctx.settings.set_system_clock:
             self.ctx.emit(SetSystemClock(csms_now))
+        if abs(jump) > 1.0:
+            for callback in self.on_clock_changed:
+                callback()
