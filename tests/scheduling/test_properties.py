@@ -376,3 +376,18 @@ def test_composite_of_a_drawing_connector_is_its_share(
         t = start + math.floor(duration * fraction)
         shares, _ = shared_limits(installed, drawing, t)
         assert _at(periods, t - start) == round_limit(shares[connector_id].value)
+
+
+@settings(max_examples=50, deadline=None)
+@given(installations(), instants, tx_starts, st.sampled_from([0, 1]))
+def test_composite_of_duration_0_is_the_limit_at_start(
+    installed: list[InstalledProfile], start: float, tx_start: float | None, connector_id: int
+) -> None:
+    """§7.13 chargingSchedulePeriod is 1..*: even a zero-length composite has its first period."""
+    connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext()}
+    result = composite_schedule(installed, connector_id, start, 0, A, connectors=connectors, default_limit=48)
+    [period] = result["chargingSchedulePeriod"]
+    assert period["startPeriod"] == 0
+    if connector_id == 1:
+        limit, _ = limit_for_connector(installed, 1, start, tx_start=tx_start)
+        assert period["limit"] == round_limit(48 if limit is None else limit.value)

@@ -131,7 +131,8 @@ def composite_schedule(
 
     periods: list[dict[str, Any]] = []
     t = start
-    while t < end:
+    # At least the value at ``start``: §7.13 chargingSchedulePeriod is 1..*, even for duration 0.
+    while t < end or not periods:
         limit, nxt = value_at(t)
         offset = 0 if t == start else math.ceil(t - start - 1e-9)
         period: dict[str, Any] = {"startPeriod": offset, "limit": round_limit(limit.value)}
