@@ -30,7 +30,6 @@ from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     Booted,
     CablePlugged,
-    CallRequested,
     Connected,
     Disconnected,
     Event,
@@ -43,9 +42,11 @@ from ocpp_station.core.events import (
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
-from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
+from ocpp_station.hardware.simulated import SimulatedHardware
 from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
 from ocpp_station.storage.base import KINDS, Op
+from ocpp_station.transport.api import CallFailed as CallFailed  # re-exported: Station.call raises it
+from ocpp_station.transport.api import StationApi
 from ocpp_station.transport.backoff import backoff_delays
 from ocpp_station.transport.transfers import FileTransfers, StationLog
 
@@ -58,20 +59,11 @@ GOOD_CONNECTION_S = 30.0
 FrameLogger = Callable[[str, bool, bytes | str], None]  # (charge point id, outgoing, data)
 
 
-class CallFailed(Exception):
-    """A CALL sent through :meth:`Station.call` got a CALLERROR, timed out or was dropped."""
-
-    def __init__(self, code: str, description: str = "") -> None:
-        super().__init__(f"{code}: {description}" if description else code)
-        self.code = code
-        self.description = description
-
-
 class SubprotocolRefused(Exception):
     pass
 
 
-class Station:
+class Station(StationApi):
     """Run one charge point: ``await station.run()`` until :meth:`stop`."""
 
     def __init__(
@@ -481,130 +473,3 @@ class Station:
         self.store.close()
         if self._temp_dir is not None:
             self._temp_dir.cleanup()
-
-    def _diagnostics(self) -> tuple[dict[str, str], dict[str, Any]]:
-        """What a diagnostics archive holds besides the log: the readable configuration keys and a
-        summary of the message queue."""
-        config = self.engine.config
-        values = {key.name: value for key, value in config.items() if key.access != "W"}
-        outbox = self.engine.outbox
-        by_action: dict[str, int] = {}
-        for call in outbox:
-            by_action[call.action] = by_action.get(call.action, 0) + 1
-        flight = outbox.in_flight
-        queue = {
-            "queued": len(outbox),
-            "byAction": by_action,
-            "inFlight": None if flight is None else flight.call.action,
-            "connected": self.engine.ctx.connected,
-            "registration": self.engine.ctx.registration,
-            "storage": self.storage_error or "ok",
-        }
-        return values, queue
-
-    # -- the Python API (also behind the control API) ------------------------------------------------
-    @property
-    def simulator(self) -> SimulatedHardware:
-        if not isinstance(self.hardware, SimulatedHardware):
-            raise TypeError("this station drives real hardware, not the simulator")
-        return self.hardware
-
-    def state(self) -> dict[str, Any]:
-        """``GET /state``: connection, registration, every connector (0 included), the queue length
-        and the storage health."""
-        snapshot = self.engine.snapshot()
-        snapshot["storage"] = self.storage_error or "ok"
-        for connector in snapshot["connectors"]:
-            reading = self.hardware.read_meter(connector["id"])
-            connector["meterWh"] = round(reading.energy_wh, 1)
-            connector["powerW"] = round(reading.power_w, 1)
-        return snapshot
-
-    def plug(self, connector_id: int, ev: EVParams | dict[str, Any] | None = None) -> None:
-        sim = self.simulator
-        params = EVParams.from_dict(ev, sim.default_ev) if isinstance(ev, dict) else ev
-        sim.plug(connector_id, params)
-
-    def unplug(self, connector_id: int) -> None:
-        self.simulator.unplug(connector_id)
-
-    def ev_suspend(self, connector_id: int) -> None:
-        self.simulator.ev_suspend(connector_id)
-
-    def ev_resume(self, connector_id: int) -> None:
-        self.simulator.ev_resume(connector_id)
-
-    def present_id_tag(self, id_tag: str, connector_id: int | None = None) -> None:
-        if not id_tag or len(id_tag) > 20:
-            raise ValueError("idTag must be 1 to 20 characters (OCPP 1.6 IdToken)")
-        self.simulator.present_id_tag(id_tag, connector_id)
-
-    def raise_fault(
-        self,
-        connector_id: int,
-        error_code: str,
-        info: str | None = None,
-        vendor_error_code: str | None = None,
-    ) -> None:
-        from ocpp_station.wire.schemas import load_schema
-
-        codes = load_schema("StatusNotification")["properties"]["errorCode"]["enum"]
-        if error_code not in codes or error_code == "NoError":
-            raise ValueError(f"errorCode must be one of {', '.join(c for c in codes if c != 'NoError')}")
-        if info is not None and len(info) > 50:
-            raise ValueError("info must be at most 50 characters")
-        if vendor_error_code is not None and len(vendor_error_code) > 50:
-            raise ValueError("vendorErrorCode must be at most 50 characters")
-        self.simulator.raise_fault(connector_id, error_code, info, vendor_error_code)
-
-    def clear_fault(self, connector_id: int) -> None:
-        self.simulator.clear_fault(connector_id)
-
-    def network_disconnect(self) -> None:
-        """Drop the link and stay offline until :meth:`network_connect`."""
-        self._network_allowed = False
-        self._network_changed.set()
-        ws = self._ws
-        if ws is not None and ws.transport is not None:
-            ws.transport.abort()
-
-    def network_connect(self) -> None:
-        self._network_allowed = True
-        self._network_changed.set()
-
-    async def call(
-        self, action: str, payload: dict[str, Any], timeout: float | None = None
-    ) -> dict[str, Any]:
-        """Send a CALL of ours (e.g. DataTransfer) and return the CALLRESULT payload."""
-        ref = self._next_ref
-        self._next_ref += 1
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._calls[ref] = future
-        self.feed(CallRequested(action, payload, ref))
-        try:
-            return await asyncio.wait_for(future, timeout)
-        finally:
-            self._calls.pop(ref, None)
-
-    async def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
-    ) -> dict[str, Any]:
-        """Wait until ``predicate(state())`` holds; returns that state."""
-        self._waiters += 1
-        try:
-            async with self._state_changed:
-                await asyncio.wait_for(self._state_changed.wait_for(lambda: predicate(self.state())), timeout)
-        finally:
-            self._waiters -= 1
-        return self.state()
-
-    def _notify_state(self) -> None:
-        condition = self._state_changed
-        if not self._waiters:
-            return
-
-        async def notify() -> None:
-            async with condition:
-                condition.notify_all()
-
-        asyncio.get_running_loop().create_task(notify())
