@@ -796,3 +796,18 @@ def test_a_later_clock_jump_rearms_the_timer_too() -> None:
     h.advance(300)  # the heartbeat: the OCPP clock is now start + 1200, in the second period
     limits = [e.limit_a for e in h.effects_of(ApplyChargingLimit) if e.connector_id == 1]
     assert limits[-1] == 8
+
+
+def test_power_off_without_ending_the_transaction_shares_its_limit_out() -> None:
+    """SuspendedEVSE after an invalid idTag (StopTransactionOnInvalidId false, §3.5.4): the
+    transaction goes on without power, and the other connector takes the whole ChargePointMaxProfile."""
+    h = Harness(TWO, config={"StopTransactionOnInvalidId": "false"})
+    assert set_profile(h, 0, profile(1, "ChargePointMaxProfile", [(0, 40)], start=h.now)) == "Accepted"
+    charging(h, 1)
+    h.responders["StartTransaction"] = lambda p: {"transactionId": 900, "idTagInfo": {"status": "Blocked"}}
+    h.feed(CablePlugged(2))
+    h.feed(IdTagPresented("TAG2", 2))
+    assert h.sent("StartTransaction")[-1]["connectorId"] == 2
+    assert h.statuses(2)[-1] == "SuspendedEVSE"
+    assert h.engine.ctx.connectors[2].transaction is not None
+    assert limits(h, 2)[-1] == 0 and limits(h, 1)[-1] == 32

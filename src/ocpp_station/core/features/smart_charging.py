@@ -87,6 +87,7 @@ class SmartCharging:
         #: The limit (A) last applied per energized connector.
         self.applied: dict[int, float] = {}
         transactions.limit_provider = self._limit_on_energize
+        transactions.on_power_off.append(lambda connector_id: self.ctx.after_reply.append(self.reapply))
         transactions.on_started.append(self._transaction_started)
         transactions.on_ended.append(self._transaction_ended)
         ctx.route("SetChargingProfile", incoming=self._set)

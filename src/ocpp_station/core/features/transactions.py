@@ -70,6 +70,9 @@ class Transactions:
         #: Smart Charging, when supported: the amperes to offer on a connector being energized;
         #: else the connector's hardware maximum.
         self.limit_provider: Callable[[int], float] | None = None
+        #: Called with the connector id when a transaction's power is switched off while it goes on
+        #: (SuspendedEVSE after an invalid idTag, §3.5.4): Smart Charging shares its limit out again.
+        self.on_power_off: list[Callable[[int], None]] = []
         ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
         ctx.route(
             "StopTransaction",
@@ -113,6 +116,9 @@ class Transactions:
             limit = self.ctx.settings.spec(c.id).max_current_a
         self.ctx.emit(ApplyChargingLimit(c.id, limit))
         self.ctx.emit(Energize(c.id, on))
+        if not on and c.transaction is not None:
+            for callback in self.on_power_off:
+                callback(c.id)
 
     # -- hardware events ----------------------------------------------------------------------
     def plugged(self, connector_id: int) -> None:
