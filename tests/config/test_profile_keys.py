@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from ocpp_station.config.keys import KEYS, Access, lookup
+from ocpp_station.core.settings import EngineSettings
 from tests.core.harness import Harness
 
 RO, RW = frozenset({True}), frozenset({False})
@@ -267,3 +268,28 @@ def test_the_messages_of_a_profile_come_with_it() -> None:
             if not routed:
                 answer = h.csms_call(action, {})
                 assert answer[0] == 4 and answer[2] == "NotSupported", answer
+
+
+@pytest.mark.parametrize("protocols", [("HTTP",), ("FTP", "HTTPS")])
+def test_supported_file_transfer_protocols_is_what_the_station_can_do(protocols: tuple[str, ...]) -> None:
+    """Erratum 3.90: read-only, the protocols the station is configured with (``fileTransfer``)."""
+    h = Harness(EngineSettings(file_transfer_protocols=protocols))
+    assert "FirmwareManagement" in supported_profiles(h)
+    entry = everything(h)["SupportedFileTransferProtocols"]
+    assert entry == {"key": "SupportedFileTransferProtocols", "readonly": True, "value": ",".join(protocols)}
+    answer = h.csms_result("ChangeConfiguration", {"key": "SupportedFileTransferProtocols", "value": "FTP"})
+    assert answer == {"status": "Rejected"}
+
+
+def test_no_file_transfer_protocol_no_firmware_management() -> None:
+    """Without any protocol the station cannot take part in FirmwareManagement (§8): the profile, its
+    key and its messages are gone."""
+    h = Harness(EngineSettings(file_transfer_protocols=()))
+    assert "FirmwareManagement" not in supported_profiles(h)
+    assert "SupportedFileTransferProtocols" not in everything(h)
+    for action, payload in (
+        ("UpdateFirmware", {"location": "http://example.com/fw.bin", "retrieveDate": "2025-01-01T00:00:00Z"}),
+        ("GetDiagnostics", {"location": "http://example.com/upload"}),
+    ):
+        answer = h.csms_call(action, payload)
+        assert answer[0] == 4 and answer[2] == "NotSupported", answer
