@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.core.effects import Persist
+from ocpp_station.core.effects import DownloadFirmware, Persist
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     CablePlugged,
@@ -21,6 +21,7 @@ from ocpp_station.core.events import (
     Connected,
     FaultCleared,
     FaultRaised,
+    FirmwareDownloaded,
     IdTagPresented,
 )
 from ocpp_station.core.model import Restored
@@ -480,3 +481,31 @@ def test_replacing_while_its_driver_is_at_the_connector() -> None:
     mark = h.mark()
     h.feed(IdTagPresented("TAG"))
     assert [s.get("reservationId") for s in sent_since(h, mark, "StartTransaction")] == [5]
+
+
+def test_expiry_follows_a_later_csms_clock_jump() -> None:
+    """expiryDate is CSMS time: a Heartbeat that moves the clock 500 s ahead brings the expiry closer."""
+    h = Harness()
+    assert reserve(h, 1, "TAG", 3, expires_in=1000) == "Accepted"
+    mark = h.mark()
+    h.responders["Heartbeat"] = lambda p: {"currentTime": format_datetime(h.now + 500)}
+    h.advance(300)  # the heartbeat: expiry is now 200 s away on the local clock
+    h.advance(199)
+    assert statuses_since(h, mark, 1) == []
+    h.advance(1)
+    assert statuses_since(h, mark, 1) == ["Available"]
+
+
+def test_connector_held_for_a_firmware_installation_is_unavailable_for_reservations() -> None:
+    h = Harness(EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec())))
+    assert reserve(h, 2, "TAG2", 8) == "Accepted"
+    charging(h, 1)
+    download = h.csms_result(
+        "UpdateFirmware", {"location": "http://127.0.0.1/fw.img", "retrieveDate": format_datetime(h.now)}
+    )
+    assert download == {}
+    job = h.effects_of(DownloadFirmware)[-1].job
+    h.feed(FirmwareDownloaded(job, ok=True))  # waits for connector 1's transaction; connector 2 held
+    assert h.statuses(2)[-1] == "Unavailable"
+    assert h.engine.reservations.active == {}  # ended, as for an Unavailable connector (§5.13)
+    assert reserve(h, 2, "TAG2", 9) == "Unavailable"

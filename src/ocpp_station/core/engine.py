@@ -108,7 +108,11 @@ class Engine:
         if self.firmware.supported:
             config.pin("SupportedFileTransferProtocols", ",".join(settings.file_transfer_protocols))
         # What runs on the CSMS clock re-arms when a sync moves it (the first one and any later one).
-        self.registration.on_clock_changed += [self.smart_charging.reapply, self.firmware.clock_changed]
+        self.registration.on_clock_changed += [
+            self.smart_charging.reapply,
+            self.firmware.clock_changed,
+            self.reservations.clock_changed,
+        ]
         self.transactions.on_ended.append(self.availability.transaction_ended)
         self.transactions.on_idle.append(self.availability.connector_idle)
         self.configuration.on_change.update(

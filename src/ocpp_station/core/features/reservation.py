@@ -144,13 +144,13 @@ class Reservations:
             connectors = self.ctx.connectors[1:]
             if all(c.fault is not None for c in connectors):
                 return "Faulted"
-            if all(c.fault is not None or not c.operative for c in connectors):
+            if all(c.fault is not None or not c.operative or c.maintenance for c in connectors):
                 return "Unavailable"
             return "Occupied"
         c = self.ctx.connectors[connector_id]
         if c.fault is not None:
             return "Faulted"
-        if not c.operative:
+        if not c.operative or c.maintenance:
             return "Unavailable"
         if any(r.connector_id == connector_id for r in live) or not self._is_free(c):
             return "Occupied"
@@ -216,6 +216,7 @@ class Reservations:
             c.transaction is None
             and c.fault is None
             and c.operative
+            and not c.maintenance
             and station.fault is None
             and station.operative
             and not c.plugged
@@ -234,6 +235,11 @@ class Reservations:
         key = ("reservation", reservation.reservation_id)
         if self.ctx.timers.due_at(key) != at:
             self.ctx.timers.set(key, at, partial(self._expired, reservation.reservation_id))
+
+    def clock_changed(self) -> None:
+        """The OCPP clock moved: the expiry timers fall at other local times."""
+        for reservation in self.active.values():
+            self._arm(reservation)
 
     def _expired(self, reservation_id: int, now: float) -> None:
         reservation = self.active.get(reservation_id)
@@ -258,7 +264,13 @@ class Reservations:
         station = self.ctx.connectors[0]
         for reservation in list(self.active.values()):
             c = self.ctx.connectors[reservation.connector_id]
-            if station.fault is not None or not station.operative or c.fault is not None or not c.operative:
+            if (
+                station.fault is not None
+                or not station.operative
+                or c.fault is not None
+                or not c.operative
+                or c.maintenance  # held for a firmware installation: Unavailable (§5.19, erratum 3.49)
+            ):
                 log.info(
                     "reservation %s ends: connector %s Faulted/Unavailable", reservation.reservation_id, c.id
                 )
