@@ -198,3 +198,32 @@ async def test_triggered_firmware_status_is_idle_when_nothing_runs(
     result = await csms.call("CP_1", "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})
     assert result == {"status": "Accepted"}
     await wait_status(csms, "FirmwareStatusNotification", "Idle", since)
+
+
+async def test_the_development_csms_hosts_firmware_and_takes_diagnostics(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    """Nothing but the development CSMS: its /files depot serves images and keeps uploads."""
+    base = csms.url.split("/ocpp")[0].replace("ws://", "http://")
+    station = await start_station(station_config(csms.url))
+    since = len(csms.log)
+    location = f"{base}/files/firmware/3.1.4.img"
+    await csms.call("CP_1", "UpdateFirmware", {"location": location, "retrieveDate": now_text()})
+    await wait_status(csms, "FirmwareStatusNotification", "Installed", since, timeout=20)
+    boot = next(e for e in csms.log[since:] if called("BootNotification")(e))
+    assert boot.payload["firmwareVersion"] == "3.1.4"
+    assert station.reboots == 1
+
+    since = len(csms.log)
+    await csms.call(
+        "CP_1",
+        "UpdateFirmware",
+        {"location": f"{base}/files/firmware/broken.img", "retrieveDate": now_text()},
+    )
+    await wait_status(csms, "FirmwareStatusNotification", "InstallationFailed", since)
+
+    since = len(csms.log)
+    result = await csms.call("CP_1", "GetDiagnostics", {"location": f"{base}/files/diagnostics"})
+    await wait_status(csms, "DiagnosticsStatusNotification", "Uploaded", since)
+    archive = zipfile.ZipFile(io.BytesIO(csms.files.diagnostics[result["fileName"]]))
+    assert "log.txt" in archive.namelist()

@@ -5,7 +5,8 @@ One aiohttp application serves, on one port (127.0.0.1 by default):
 * the OCPP-J websocket endpoint (OCPP-J 1.6 §3): ``ws://HOST:PORT/ocpp/<chargePointId>``, or any
   ``/<anything>/<chargePointId>``; the charge point id is the last (percent-decoded) path segment;
 * a JSON HTTP API under ``/api``: ``GET /api/stations``, ``GET /api/stations/{id}``,
-  ``GET /api/log?station=ID&since=N`` and ``POST /api/stations/{id}/call``.
+  ``GET /api/log?station=ID&since=N`` and ``POST /api/stations/{id}/call``;
+* firmware images and diagnostics uploads under ``/files`` (:mod:`ocpp_station.sim.files`).
 
 Every frame received is decoded and validated with :mod:`ocpp_station.wire`; an invalid CALL is answered
 with the CALLERROR code the wire layer names. Every payload sent is validated too. The answers to the
@@ -42,6 +43,7 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ocpp_station.core.clock import format_datetime
+from ocpp_station.sim.files import FileDepot
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call, CallError, CallResult, Frame, decode_frame, encode_frame
 from ocpp_station.wire.schemas import has_schema, validate_request, validate_response
@@ -369,6 +371,8 @@ class CentralSystem:
         self._log_waiters: list[tuple[Callable[[LogEntry], bool], asyncio.Future[LogEntry]]] = []
         self._connection_changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        #: Firmware images to download and diagnostics uploads (``/files/...``).
+        self.files = FileDepot()
 
     # --- lifecycle ---
 
@@ -381,6 +385,7 @@ class CentralSystem:
         app.router.add_get("/api/stations/{cp_id}", self._api_station)
         app.router.add_post("/api/stations/{cp_id}/call", self._api_call)
         app.router.add_get("/api/log", self._api_log)
+        app.router.add_routes(self.files.routes())
         app.router.add_route("*", "/api{tail:(/.*)?}", self._api_unknown)
         app.router.add_get("/{tail:.*}", self._ws_endpoint)
         app.on_shutdown.append(self._close_all)
