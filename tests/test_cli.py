@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from ocpp_station.sim.csms import CentralSystem
 
@@ -92,3 +93,17 @@ async def test_run_with_control_api_and_sigterm(tmp_path: Path) -> None:
         info = await csms.wait_disconnected("CLI_CP", timeout=10)
         assert not info.connected
         assert (tmp_path / "data" / "station.db").exists()
+
+
+def test_firmware_image_writes_an_installable_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ocpp_station.cli import main
+    from ocpp_station.hardware.firmware import verify_and_install
+
+    out = tmp_path / "fw.img"
+    assert main(["firmware-image", "--version", "4.2.0", str(out)]) == 0
+    assert verify_and_install(out) == "4.2.0"
+    assert main(["firmware-image", "--version", "has space", str(tmp_path / "bad.img")]) == 2
+    assert "invalid firmware version" in capsys.readouterr().err
+    assert not (tmp_path / "bad.img").exists()

@@ -49,7 +49,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     queue.add_argument("--data-dir", type=Path, required=True, help="the station's data directory")
     queue.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+    image = sub.add_parser(
+        "firmware-image", help="write a simulated firmware image for UpdateFirmware (docs/firmware.md)"
+    )
+    image.add_argument("--version", dest="image_version", required=True, help="its firmwareVersion")
+    image.add_argument("--payload", type=Path, help="a file to carry as the image body (default: filler)")
+    image.add_argument("output", type=Path, help="where to write the image")
     return parser
+
+
+def _firmware_image(args: argparse.Namespace) -> int:
+    from ocpp_station.hardware.firmware import make_image
+
+    try:
+        payload = args.payload.read_bytes() if args.payload is not None else b"simulated firmware\n" * 64
+        image = make_image(args.image_version, payload)
+        args.output.write_bytes(image)
+    except (OSError, ValueError) as exc:
+        print(f"ocpp-station: firmware-image: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"{args.output}: firmware {args.image_version}, {len(image)} bytes")
+    return 0
 
 
 def _load(args: argparse.Namespace) -> StationConfig:
@@ -297,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_csms(args))
         if args.command == "queue":
             return _queue(args)
+        if args.command == "firmware-image":
+            return _firmware_image(args)
         from ocpp_station.sim.demo import run_demo
 
         return asyncio.run(run_demo(args.charge_seconds))
