@@ -237,6 +237,18 @@ def test_waiting_update_survives_a_restart() -> None:
     assert firmware_statuses(after) == ["Downloading"]
 
 
+def test_retrieve_date_that_passed_while_off_starts_the_download_after_a_restart() -> None:
+    h = Harness()
+    assert update_firmware(h, delay_s=60) is None
+    h.now += 3600  # off for an hour
+    after = h.reboot(restore=True)
+    assert not after.effects_of(DownloadFirmware)  # nothing is lost in the constructor ...
+    after.advance(0.001)  # ... it starts at the first timer
+    assert len(after.effects_of(DownloadFirmware)) == 1
+    assert after.records["firmware"]["update"]["state"] == "Downloading"
+    assert firmware_statuses(after) == ["Downloading"]
+
+
 def test_interrupted_download_starts_over_after_a_restart() -> None:
     h = Harness()
     download = update_firmware(h)

@@ -33,7 +33,13 @@ from ocpp_station.config.station import FileTransferPolicy
 from ocpp_station.core import effects as fx
 from ocpp_station.core.events import DiagnosticsUploaded, Event, FirmwareDownloaded, FirmwareInstalled
 from ocpp_station.hardware.interface import Hardware
-from ocpp_station.transport.file_transfer import TransferError, build_diagnostics_archive, download, upload
+from ocpp_station.transport.file_transfer import (
+    TransferError,
+    build_diagnostics_archive,
+    download,
+    redact_url,
+    upload,
+)
 
 log = logging.getLogger("ocpp_station.transfers")
 
@@ -148,7 +154,7 @@ class FileTransfers:
         except (TransferError, OSError) as exc:
             self._feed(FirmwareDownloaded(effect.job, False, str(exc)))
             return
-        log.info("firmware downloaded from %s (%s bytes)", effect.location, dest.stat().st_size)
+        log.info("firmware downloaded from %s (%s bytes)", redact_url(effect.location), dest.stat().st_size)
         self._feed(FirmwareDownloaded(effect.job, True))
 
     def install_firmware(self, effect: fx.InstallFirmware) -> None:
@@ -198,7 +204,7 @@ class FileTransfers:
             return
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        log.info("diagnostics %s uploaded to %s", effect.file_name, effect.location)
+        log.info("diagnostics %s uploaded to %s", effect.file_name, redact_url(effect.location))
         self._feed(DiagnosticsUploaded(effect.job, True))
 
 

@@ -73,6 +73,11 @@ def diagnostics_file_name(charge_point_id: str, ocpp_time: float) -> str:
     return cpid[: _MAX_FILE_NAME - len(suffix)] + suffix
 
 
+def _scheme(location: str) -> str:
+    """The upper-cased URL scheme (no credentials: locations may carry a password, §8)."""
+    return location.split(":", 1)[0].upper() if ":" in location else ""
+
+
 def _timestamp(payload: dict[str, Any], name: str) -> float | None:
     text = payload.get(name)
     if text is None:
@@ -127,7 +132,8 @@ class FirmwareManagement:
 
     # -- restart ------------------------------------------------------------------------------------
     def restore(self, records: dict[str, Any]) -> None:
-        """Take back what the store kept (after the clock offset, which retrieveDate needs)."""
+        """Take back what the store kept (after the clock offset, which retrieveDate needs). Nothing
+        starts here: effects of the constructor would be lost, so each job resumes at a timer."""
         installed = records.get("installed")
         if installed is not None:
             self.ctx.firmware_version = str(installed["version"])
@@ -137,13 +143,14 @@ class FirmwareManagement:
         update = records.get("update")
         if update is not None:
             self.update = dict(update)
+            at = self.ctx.now
             if update["state"] == "Waiting":
-                self._arm_retrieve()
+                at = max(at, parse_datetime(update["retrieveDate"]) - self.ctx.clock_offset_s)
             else:
                 # The image on disk may be partial or gone: start over with a fresh download.
                 self.update["state"] = "Waiting"
                 self.update["attempt"] = 0
-                self.ctx.timers.set(FIRMWARE_TIMER, self.ctx.now, lambda now: self._download())
+            self.ctx.timers.set(FIRMWARE_TIMER, at, lambda now: self._download())
         diagnostics = records.get("diagnostics")
         if diagnostics is not None:
             self.diagnostics = dict(diagnostics)
@@ -170,14 +177,11 @@ class FirmwareManagement:
         if self.update is not None and self.update["state"] == "Installing":
             log.warning("UpdateFirmware ignored: a firmware is being installed")
             return {}
-        settings = self.ctx.settings
         self.update = {
             "job": self._take_job(),
             "location": payload["location"],
             "retrieveDate": payload["retrieveDate"],
-            "retries": max(0, int(payload.get("retries", settings.transfer_retries))),
-            "retryInterval": max(0, int(payload.get("retryInterval", settings.transfer_retry_interval_s))),
-            "attempt": 0,
+            **self._retry_policy(payload),
             "state": "Waiting",
         }
         self._hold(False)
@@ -185,13 +189,22 @@ class FirmwareManagement:
         self.ctx.after_reply.append(self._arm_retrieve)
         return {}
 
+    def _retry_policy(self, payload: dict[str, Any]) -> dict[str, int]:
+        """retries / retryInterval of a request, or the charge point's defaults (§6.25, §6.55)."""
+        settings = self.ctx.settings
+        return {
+            "retries": max(0, int(payload.get("retries", settings.transfer_retries))),
+            "retryInterval": max(0, int(payload.get("retryInterval", settings.transfer_retry_interval_s))),
+            "attempt": 0,
+        }
+
     def _take_job(self) -> int:
         job = self._next_job
         self._next_job += 1
         return job
 
     def _save_update(self) -> None:
-        self.ctx.persist(KIND, "update", self.update)
+        self.ctx.persist(KIND, "update", None if self.update is None else dict(self.update))
 
     def _arm_retrieve(self) -> None:
         assert self.update is not None
@@ -204,8 +217,7 @@ class FirmwareManagement:
 
     def _supports(self, location: str) -> bool:
         """Whether ``location``'s scheme is one of SupportedFileTransferProtocols (§8)."""
-        scheme = location.split(":", 1)[0].upper() if ":" in location else ""
-        return scheme in self.ctx.settings.file_transfer_protocols
+        return _scheme(location) in self.ctx.settings.file_transfer_protocols
 
     def clock_changed(self) -> None:
         """The OCPP clock moved: a waiting update's retrieveDate falls at another local time."""
@@ -218,7 +230,7 @@ class FirmwareManagement:
             return
         self.ctx.timers.cancel(FIRMWARE_TIMER)
         if not self._supports(update["location"]):
-            log.warning("UpdateFirmware location %s: protocol not supported", update["location"])
+            log.warning("UpdateFirmware: protocol %r not supported", _scheme(update["location"]))
             self._finish("DownloadFailed")  # no attempt can succeed: no retries
             return
         if update["state"] != "Downloading":
@@ -314,9 +326,7 @@ class FirmwareManagement:
             "fileName": file_name,
             "start": None if start is None else start - offset,
             "stop": None if stop is None else stop - offset,
-            "retries": max(0, int(payload.get("retries", settings.transfer_retries))),
-            "retryInterval": max(0, int(payload.get("retryInterval", settings.transfer_retry_interval_s))),
-            "attempt": 0,
+            **self._retry_policy(payload),
         }
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
         self.ctx.after_reply.append(lambda: self._upload(announce=True))
@@ -328,15 +338,13 @@ class FirmwareManagement:
             return
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
         if not self._supports(job["location"]):
-            log.warning("GetDiagnostics location %s: protocol not supported", job["location"])
-            self.diagnostics = None
-            self.ctx.persist(KIND, "diagnostics", None)
-            self.ctx.call("DiagnosticsStatusNotification", {"status": "UploadFailed"})
+            log.warning("GetDiagnostics: protocol %r not supported", _scheme(job["location"]))
+            self._finish_upload("UploadFailed")
             return
         if announce:
             self.ctx.call("DiagnosticsStatusNotification", {"status": "Uploading"})
         job["attempt"] += 1
-        self.ctx.persist(KIND, "diagnostics", job)
+        self.ctx.persist(KIND, "diagnostics", dict(job))
         self.ctx.emit(
             UploadDiagnostics(job["job"], job["location"], job["fileName"], job["start"], job["stop"])
         )
@@ -353,6 +361,9 @@ class FirmwareManagement:
                     DIAGNOSTICS_TIMER, self.ctx.now + job["retryInterval"], lambda now: self._upload()
                 )
                 return
+        self._finish_upload("Uploaded" if ok else "UploadFailed")
+
+    def _finish_upload(self, status: str) -> None:
         self.diagnostics = None
         self.ctx.persist(KIND, "diagnostics", None)
-        self.ctx.call("DiagnosticsStatusNotification", {"status": "Uploaded" if ok else "UploadFailed"})
+        self.ctx.call("DiagnosticsStatusNotification", {"status": status})
