@@ -109,3 +109,44 @@ def test_unreadable_files(tmp_path: Path) -> None:
     bad.write_text("{ nope")
     with pytest.raises(ConfigError, match="invalid JSON"):
         load_config(bad)
+
+
+def test_file_transfer_object() -> None:
+    base = {"development": {"WS_URL": "ws://a", "chargePointID": "X"}}
+    default = parse_config(base, "c.json").file_transfer
+    assert (
+        default.protocols == ("FTP", "HTTP", "HTTPS") and default.retries == 2 and default.log_lines == 2000
+    )
+    given = {
+        "protocols": ["HTTPS", "HTTPS"],
+        "retries": 0,
+        "retryInterval": 5,
+        "timeout": 10,
+        "maxBytes": 1000,
+        "uploadMethod": "PUT",
+        "logLines": 0,
+    }
+    config = parse_config({**base, "fileTransfer": given}, "c.json").file_transfer
+    assert config.protocols == ("HTTPS",)
+    assert (config.retries, config.retry_interval_s, config.timeout_s, config.max_bytes) == (0, 5, 10, 1000)
+    assert config.upload_method == "PUT" and config.log_lines == 0
+    assert parse_config({**base, "fileTransfer": {"protocols": []}}, "c.json").file_transfer.protocols == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "words"),
+    [
+        ({"protocols": ["FTPS"]}, "fileTransfer.protocols", "'FTPS' is not supported"),
+        ({"protocols": "FTP"}, "fileTransfer.protocols", "list of strings"),
+        ({"uploadMethod": "PATCH"}, "fileTransfer.uploadMethod", "POST"),
+        ({"retries": -1}, "fileTransfer.retries", ">= 0"),
+        ({"retires": 1}, "fileTransfer", "unknown field"),
+        ("yes", "fileTransfer", "must be an object"),
+    ],
+)
+def test_file_transfer_errors_name_the_field(value: object, field: str, words: str) -> None:
+    data = {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "fileTransfer": value}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.json")
+    assert info.value.field_path == field
+    assert words in str(info.value)

@@ -101,6 +101,9 @@ class FileTransferPolicy:
     max_bytes: int = 64 * 1024 * 1024
     #: HTTP(S) upload: "POST" (multipart/form-data, field "file") or "PUT" (the raw file).
     upload_method: str = "POST"
+    #: Recent log lines and frames kept in memory for GetDiagnostics (0: none; a fleet simulation
+    #: of thousands of stations may want few).
+    log_lines: int = 2000
 
 
 #: What the file transfer adapter can do (ocpp_station.transport.file_transfer).
@@ -201,7 +204,7 @@ def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
 
 def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
     path = "fileTransfer"
-    known = {"protocols", "retries", "retryInterval", "timeout", "maxBytes", "uploadMethod"}
+    known = {"protocols", "retries", "retryInterval", "timeout", "maxBytes", "uploadMethod", "logLines"}
     unknown = set(data) - known
     if unknown:
         raise r.fail(
@@ -226,6 +229,7 @@ def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
         timeout_s=r.get(data, "timeout", path, lambda v, p: r.number(v, p, 0.1), 300.0),
         max_bytes=int(r.get(data, "maxBytes", path, lambda v, p: r.number(v, p, 1), 64 * 1024 * 1024)),
         upload_method=method,
+        log_lines=int(r.get(data, "logLines", path, r.number, 2000)),
     )
 
 

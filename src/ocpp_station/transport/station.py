@@ -107,7 +107,7 @@ class Station(StationApi):
         self.reboots = 0
         self._waiters = 0
         #: This station's recent log lines and frames, for GetDiagnostics.
-        self.log = StationLog()
+        self.log = StationLog(config.file_transfer.log_lines)
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
         if config.data_dir is not None:
             work_dir = config.data_dir / "transfers"

@@ -43,20 +43,24 @@ from ocpp_station.transport.file_transfer import (
 
 log = logging.getLogger("ocpp_station.transfers")
 
-#: Lines a station keeps for its diagnostics.
-LOG_LINES = 5000
+#: Lines a station keeps for its diagnostics by default (``fileTransfer.logLines``).
+LOG_LINES = 2000
 
 
 class StationLog:
-    """The last :data:`LOG_LINES` lines of one station: ``(unix time, text)``."""
+    """The last ``size`` lines of one station: ``(unix time, text)``; size 0 keeps nothing."""
 
     def __init__(self, size: int = LOG_LINES) -> None:
         self.lines: deque[tuple[float, str]] = deque(maxlen=size)
+        self.enabled = size > 0
 
     def add(self, text: str, at: float | None = None) -> None:
-        self.lines.append((time.time() if at is None else at, text))
+        if self.enabled:
+            self.lines.append((time.time() if at is None else at, text))
 
     def frame(self, outgoing: bool, data: bytes | str) -> None:
+        if not self.enabled:
+            return
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         self.add(("-> " if outgoing else "<- ") + text)
 
@@ -193,7 +197,7 @@ class FileTransfers:
                 file_name=effect.file_name,
             )
             await upload(
-                target_url(effect.location, effect.file_name),
+                target_url(effect.location),
                 archive,
                 timeout_s=self.policy.timeout_s,
                 ssl_context=self._ssl(),
@@ -208,7 +212,7 @@ class FileTransfers:
         self._feed(DiagnosticsUploaded(effect.job, True))
 
 
-def target_url(location: str, file_name: str) -> str:
+def target_url(location: str) -> str:
     """Where the file goes. GetDiagnostics' location is a directory (§6.25): FTP stores
     ``<location>/<fileName>``; HTTP(S) sends to the location as given (a POST carries the file name
     in its multipart part; a PUT goes to a URL the CSMS made for this one file)."""
