@@ -73,6 +73,10 @@ def test_defaults_pass_their_own_validation() -> None:
         ("AuthorizeRemoteTxRequests", "yes"),
         ("MeterValuesSampledData", "Energy.Active.Import.Register,Bogus"),
         ("MeterValuesSampledData", ",".join(["Voltage"] * 11)),
+        # Errata 3.14.4: measurands (or phases of them) this charge point does not measure.
+        ("MeterValuesSampledData", "RPM"),
+        ("StopTxnSampledData", "Energy.Active.Import.Register.L1"),
+        ("MeterValuesAlignedData", "Voltage.L1-L2"),
         ("LightIntensity", "101"),
         ("ConnectorPhaseRotation", "1.XYZ"),
     ],

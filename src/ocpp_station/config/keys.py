@@ -89,6 +89,12 @@ SUPPORTED_MEASURANDS = frozenset(
     }
 )
 _PHASES = ("L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1")
+#: Measurands this charge point measures per phase (``Voltage.L1-N``, ``Current.Import.L2``, ...).
+PHASED_MEASURANDS = {
+    "Current.Import": frozenset({"L1", "L2", "L3"}),
+    "Power.Active.Import": frozenset({"L1", "L2", "L3"}),
+    "Voltage": frozenset({"L1", "L2", "L3", "L1-N", "L2-N", "L3-N"}),
+}
 PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
 FEATURE_PROFILES = tuple(p.value for p in Profile)
 
@@ -123,15 +129,18 @@ def _measurand_list(max_length_key: str) -> Validator:
     def check(text: str) -> str:
         items = split_csl(text)
         for item in items:
-            measurand = item
-            for phase in _PHASES:
-                if item.endswith("." + phase):
-                    measurand = item[: -len(phase) - 1]
+            measurand, phase = item, None
+            for suffix in _PHASES:
+                if item.endswith("." + suffix):
+                    measurand, phase = item[: -len(suffix) - 1], suffix
                     break
             if measurand not in MEASURANDS:
                 raise InvalidValue(f"unknown measurand {item!r}")
+            # Errata 3.14.4: a measurand this charge point cannot give makes the whole change Rejected.
             if measurand not in SUPPORTED_MEASURANDS:
                 raise InvalidValue(f"measurand {item!r} is not supported by this charge point")
+            if phase is not None and phase not in PHASED_MEASURANDS.get(measurand, ()):
+                raise InvalidValue(f"measurand {measurand!r} is not measured on phase {phase}")
         limit = _MAX_LENGTHS.get(max_length_key)
         if limit is not None and len(items) > limit:
             raise InvalidValue(f"at most {limit} items ({max_length_key})")

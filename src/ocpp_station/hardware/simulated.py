@@ -187,6 +187,9 @@ class SimulatedHardware:
             voltage_v=tuple(c.spec.voltage_v for _ in range(phases)),
             offered_a=c.limit_a if c.energized else 0.0,
             soc_percent=round(c.soc, 1) if c.ev is not None and c.ev.reports_soc else None,
+            # A 50 Hz grid; the body warms with the power it passes (25 °C idle, +1 °C per 2 kW).
+            temperature_c=round(25.0 + c.power_w() / 2000.0, 1),
+            frequency_hz=50.0,
         )
 
     def is_plugged(self, connector_id: int) -> bool:

@@ -66,7 +66,12 @@ def sampled_values(
             if interval_energy_wh is not None:
                 add(measurand, _fmt(interval_energy_wh, 0), "Wh")
         elif measurand == "Power.Active.Import":
-            add(measurand, _fmt(reading.power_w), "W")
+            if only_phase is None:
+                add(measurand, _fmt(reading.power_w), "W")
+            else:  # one phase: its current times its voltage
+                index = _PHASE_NAMES.index(only_phase) if only_phase in _PHASE_NAMES else phases
+                if index < min(phases, len(reading.current_a), len(reading.voltage_v)):
+                    add(measurand, _fmt(reading.current_a[index] * reading.voltage_v[index]), "W", only_phase)
         elif measurand == "Power.Offered":
             add(measurand, _fmt(reading.offered_a * voltage_v * phases), "W")
         elif measurand == "Current.Offered":
