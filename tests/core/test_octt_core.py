@@ -915,6 +915,26 @@ def test_TC_040_2_configuration_key_invalid_value() -> None:
     assert h.engine.config.get("MeterValueSampleInterval") == "60"
 
 
+def test_TC_041_fault_behavior() -> None:
+    """A Faulted connector starts no transaction, whatever the driver does (card first or cable first),
+    and neither does a charge point faulted as a whole (connector 0)."""
+    h = Harness(EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec())))
+    h.feed(FaultRaised(1, "GroundFailure"))
+    assert h.statuses(1)[-1] == "Faulted"
+    h.feed(IdTagPresented("TAG", 1))
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG", 1))
+    assert h.sent("StartTransaction") == []
+    assert h.csms_result("RemoteStartTransaction", {"idTag": "TAG", "connectorId": 1}) == {
+        "status": "Rejected"
+    }
+    h.feed(FaultRaised(0, "OtherError"))
+    h.feed(CablePlugged(2))
+    h.feed(IdTagPresented("TAG", 2))
+    h.advance(120)  # the OCTT waits <Configured Transaction Duration>
+    assert h.sent("StartTransaction") == []
+
+
 # -- other profiles in the range ---------------------------------------------------------------------------
 
 
