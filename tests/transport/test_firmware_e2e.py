@@ -94,6 +94,7 @@ async def test_tc_044_1_update_firmware_over_http(csms: CentralSystem, start_sta
         await station.wait_for(
             lambda s: s["registration"] == "Accepted" and s["connectors"][1]["status"] == "Available"
         )
+        assert station.state()["firmware"] == {"version": "2.0.0", "update": "Idle", "diagnostics": "Idle"}
 
 
 async def test_tc_044_2_download_failed_over_ftp(

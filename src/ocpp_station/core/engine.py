@@ -512,4 +512,9 @@ class Engine:
             "registration": ctx.registration,
             "connectors": connectors,
             "queue": len(self.outbox) + (self.outbox.in_flight is not None),
+            "firmware": {
+                "version": self.registration.boot_payload().get("firmwareVersion"),
+                "update": self.firmware.firmware_status,
+                "diagnostics": self.firmware.diagnostics_status,
+            },
         }
