@@ -47,8 +47,9 @@ class RemoteTransactions:
             return {"status": "Rejected"}
         id_tag = payload["idTag"]
         # A connector reserved for another idTag does not take it (§5.13); its own reserved one first.
-        target = self.transactions.pick_connector(requested, id_tag, self.transactions.auth.parent_of(id_tag))
-        if target is None or self.transactions.waiting_on(target.id):
+        usage = self.transactions.usage
+        target = usage.pick_connector(requested, id_tag, self.transactions.auth.parent_of(id_tag))
+        if target is None or usage.waiting_on(target.id):
             return {"status": "Rejected"}
         meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
         if profile is not None:

@@ -70,7 +70,7 @@ class Reservations:
         self.active: dict[int, Reservation] = {}
         ctx.route("ReserveNow", incoming=self._reserve_now)
         ctx.route("CancelReservation", incoming=self._cancel)
-        transactions.reservations = self
+        transactions.usage.reservations = self
         status.before_refresh.append(self._update)
 
     # -- restart (issue #3) ---------------------------------------------------------------------------
@@ -170,7 +170,7 @@ class Reservations:
         self.ctx.after_reply.append(self.status.refresh)
         return {"status": "Accepted"}
 
-    # -- the gate Transactions asks (ReservationGate) -------------------------------------------------
+    # -- the gate a start asks (intended_usage.ReservationGate) ----------------------------------------
     def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
         live = self._live()
         if not live:

@@ -1,45 +1,28 @@
 """Transactions: start and stop, by card, cable and remote command (OCPP 1.6 §3.6, §4.8, §4.10,
-§5.11, §5.12; keys §9.1.6 ConnectionTimeOut, §9.1.14 MaxEnergyOnInvalidId, §9.1.23, §9.1.24, §9.1.33).
+§5.11, §5.12; keys §9.1.14 MaxEnergyOnInvalidId, §9.1.23, §9.1.24, §9.1.33).
 
 Both orders work: cable first (the card starts the transaction) and card first (the cable must follow
-within ConnectionTimeOut). The CSMS transactionId is kept apart from our ``local_id`` and filled into
-StopTransaction / MeterValues when they are sent, so a transaction started offline never reports -1.
+within ConnectionTimeOut); which connector a start goes to and that wait are in :mod:`.intended_usage`.
+The CSMS transactionId is kept apart from our ``local_id`` and filled into StopTransaction / MeterValues
+when they are sent, so a transaction started offline never reports -1.
 What happens to open transactions across a restart is in :mod:`.recovery`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
 from ocpp_station.core.events import MeterReading
 from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.intended_usage import IntendedUsage
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import OutgoingCall
-
-
-class ReservationGate(Protocol):
-    """What the Reservation profile (§5.13) tells a start: who may use a connector, and which
-    reservation a start ends. Set as :attr:`Transactions.reservations` when the profile is there."""
-
-    def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
-        """Whether ``id_tag`` (of group ``parent``) may start on ``c``; ``unsure``: its parent is not
-        known yet (an Authorize.req may tell)."""
-        ...
-
-    def holds_for(self, c: Connector, id_tag: str, parent: str | None) -> bool:
-        """Whether ``c`` is reserved for ``id_tag`` (or its group)."""
-        ...
-
-    def claim(self, c: Connector, id_tag: str, parent: str | None) -> int | None:
-        """A transaction of ``id_tag`` starts on ``c``: end the reservation it uses; its reservationId."""
-        ...
 
 
 class Transactions:
@@ -56,15 +39,14 @@ class Transactions:
         self.next_local_id = 1
         #: Transactions whose StopTransaction has not been answered yet, by local id.
         self.open: dict[int, Transaction] = {}
-        #: Card-first: what the waiting idTag was authorized with, by connector.
-        self._waiting: dict[int, tuple[str, IdTagInfo, dict[str, Any]]] = {}
+        #: Which connector a start goes to, and the card-first / cable-first wait (§4.9, §9.1.6);
+        #: the Reservation profile sets its ``reservations`` gate (§5.13).
+        self.usage = IntendedUsage(ctx, status)
         #: Called with the connector id whenever a transaction ends (availability, reset).
         self.on_ended: list[Callable[[int], None]] = []
         #: Called with the connector id when a connector leaves Finishing (the cable came out or went
         #: in again): the user actions after a transaction are done (§4.9 F8).
         self.on_idle: list[Callable[[int], None]] = []
-        #: The Reservation profile, when supported: a reserved connector takes only its idTag (§5.13).
-        self.reservations: ReservationGate | None = None
         #: Called with a new transaction before its connector is energized (Smart Charging: its TxProfile).
         self.on_started: list[Callable[[Transaction], None]] = []
         #: Smart Charging, when supported: the amperes to offer on a connector being energized;
@@ -85,17 +67,6 @@ class Transactions:
     # -- helpers --------------------------------------------------------------------------------
     def _connector(self, connector_id: int) -> Connector:
         return self.ctx.connectors[connector_id]
-
-    def _idle(self, c: Connector) -> bool:
-        station = self.ctx.connectors[0]
-        return (
-            c.transaction is None
-            and c.fault is None
-            and c.operative
-            and not c.maintenance
-            and station.operative
-            and station.fault is None
-        )
 
     def running(self) -> list[Transaction]:
         return [c.transaction for c in self.ctx.connectors[1:] if c.transaction is not None]
@@ -126,37 +97,20 @@ class Transactions:
         c.plugged = True
         c.cable_in_socket = self.ctx.settings.spec(connector_id).kind == "socket"
         self._finished(c)
-        if c.transaction is None and connector_id not in self._waiting:
-            self._arm_connection_timeout(c)
         if c.transaction is not None:
             if not c.transaction.deauthorized:
                 self.energize(c, True)
-        elif connector_id in self._waiting and self._idle(c):
-            # Not on a faulted or unavailable connector (OCTT TC_024_CS: no transaction after a
-            # ConnectorLockFailure); the idTag keeps waiting until ConnectionTimeOut.
-            id_tag, info, meta = self._waiting.pop(connector_id)
-            self._start(c, id_tag, info, meta)
         else:
-            # A card presented without a connector may be waiting on another, still empty connector.
-            for other, (id_tag, info, meta) in list(self._waiting.items()):
-                if (
-                    meta.get("connector") is None
-                    and not self._connector(other).plugged
-                    and self._idle(c)
-                    and self._allows(c, id_tag, info.get("parentIdTag"))
-                ):
-                    del self._waiting[other]
-                    self._clear_waiting(self._connector(other))
-                    self._start(c, id_tag, info, meta)
-                    break
+            waiting = self.usage.cable_in(c)
+            if waiting is not None:
+                self._start(c, *waiting)
         self.status.refresh(connector_id)
 
     def unplugged(self, connector_id: int) -> None:
         """The EV side was unplugged (a socket may keep the cable: see :meth:`cable_removed`)."""
         c = self._connector(connector_id)
         c.plugged = False
-        if connector_id not in self._waiting:
-            self.ctx.timers.cancel(("connection-timeout", connector_id))
+        self.usage.cable_out(c)
         if not c.cable_in_socket:
             self._finished(c)
         tx = c.transaction
@@ -200,13 +154,8 @@ class Transactions:
                 self.stop(c.id, "Local", id_tag=id_tag)
                 return
         # §4.9 B1: a second presentation of a waiting idTag ends the intended usage.
-        for c in candidates:
-            waiting = self._waiting.get(c.id)
-            if waiting is not None and waiting[0] == id_tag:
-                del self._waiting[c.id]
-                self._clear_waiting(c)
-                self.status.refresh(c.id)
-                return
+        if self.usage.withdraw(id_tag, candidates):
+            return
         # A tag of the same group (parentIdTag) may stop it too, once its parent is known.
         parent = self.auth.parent_of(id_tag)
         if parent:
@@ -215,7 +164,7 @@ class Transactions:
                     self.stop(c.id, "Local", id_tag=id_tag)
                     return
         known = self.auth.local_entry(id_tag) is not None
-        target = self.pick_connector(connector_id, id_tag, parent, unsure=not known)
+        target = self.usage.pick_connector(connector_id, id_tag, parent, unsure=not known)
         if target is None and not any(c.transaction and c.transaction.parent_id_tag for c in candidates):
             # Nothing to start, and no running transaction another tag of its group could stop:
             # no Authorize.req (OCTT TC_068_CS step 1).
@@ -223,48 +172,12 @@ class Transactions:
             return
         self.auth.request(id_tag, {"purpose": "card", "connector": connector_id})
 
-    def waiting_on(self, connector_id: int) -> bool:
-        """Whether an authorized idTag waits for the cable on this connector (card first)."""
-        return connector_id in self._waiting
-
     def begin(self, id_tag: str, meta: dict[str, Any], *, authorize: bool) -> None:
         """Start a transaction for ``id_tag`` as a local action would: authorized first, or at once."""
         if authorize:
             self.auth.request(id_tag, meta)
         else:
             self._decided(id_tag, {"status": "Accepted"}, meta)
-
-    def _allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
-        """Reservations (§5.13): a reserved connector takes only the reserved idTag or its group."""
-        return self.reservations is None or self.reservations.allows(c, id_tag, parent, unsure=unsure)
-
-    def pick_connector(
-        self,
-        connector_id: int | None,
-        id_tag: str | None = None,
-        parent: str | None = None,
-        *,
-        unsure: bool = False,
-    ) -> Connector | None:
-        """The connector a new transaction goes to: the one asked for if it can take it; else one
-        reserved for ``id_tag``; else a plugged-in idle one; else any idle one. Without ``id_tag``
-        reservations are not looked at (the caller checks them)."""
-
-        def usable(c: Connector) -> bool:
-            return self._idle(c) and (id_tag is None or self._allows(c, id_tag, parent, unsure=unsure))
-
-        if connector_id is not None:
-            c = self._connector(connector_id)
-            return c if usable(c) else None
-        idle = [c for c in self.ctx.connectors[1:] if usable(c)]
-        gate = self.reservations
-        if id_tag is not None and gate is not None:
-            # The driver's own reserved connector first (§3.11).
-            idle.sort(key=lambda c: not gate.holds_for(c, id_tag, parent))
-        plugged = [c for c in idle if c.plugged and c.id not in self._waiting]
-        free = [c for c in idle if c.id not in self._waiting]
-        choice = plugged or free
-        return choice[0] if choice else None
 
     # -- authorization decided ------------------------------------------------------------------
     def _decided(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
@@ -281,62 +194,29 @@ class Transactions:
             log.info("idTag %s not accepted (%s)", id_tag, info.get("status"))
             return
         parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
-        target = self.pick_connector(requested, id_tag, parent)
+        target = self.usage.pick_connector(requested, id_tag, parent)
         if target is None:
             log.info("idTag %s authorized but no connector is free", id_tag)
             return
         if target.plugged:
             self._start(target, id_tag, info, meta)
         else:
-            self._wait_for_cable(target, id_tag, info, meta)
+            self.usage.wait_for_cable(target, id_tag, info, meta)
         self.status.refresh(target.id)
-
-    def _wait_for_cable(self, c: Connector, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
-        """Card first: the connector shows Preparing until the cable comes or ConnectionTimeOut (§9.1.6)."""
-        self._waiting[c.id] = (id_tag, info, meta)
-        c.waiting_id_tag = id_tag
-        timeout = self.ctx.config.get_int("ConnectionTimeOut")
-        if timeout > 0:
-            self.ctx.timers.set(
-                ("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id)
-            )
-
-    def _arm_connection_timeout(self, c: Connector) -> None:
-        timeout = self.ctx.config.get_int("ConnectionTimeOut")
-        if timeout > 0:
-            self.ctx.timers.set(
-                ("connection-timeout", c.id), self.ctx.now + timeout, partial(self._timed_out, c.id)
-            )
-
-    def _timed_out(self, connector_id: int, now: float) -> None:
-        """ConnectionTimeOut (§9.1.6, errata 3.20/3.21): card first without a cable goes back to
-        Available (B1); cable first without a card goes to Finishing (B6) until it is unplugged."""
-        c = self._connector(connector_id)
-        if self._waiting.pop(connector_id, None) is not None:
-            log.info("connector %s: ConnectionTimeOut, no cable came", connector_id)
-            self._clear_waiting(c)
-        elif c.plugged and c.transaction is None and not c.finishing:
-            log.info("connector %s: ConnectionTimeOut, no idTag came", connector_id)
-            c.finishing = True
-        self.status.refresh(connector_id)
-
-    def _clear_waiting(self, c: Connector) -> None:
-        c.waiting_id_tag = None
-        self.ctx.timers.cancel(("connection-timeout", c.id))
 
     # -- start ----------------------------------------------------------------------------------
     def _start(self, c: Connector, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
         """Begin a transaction now (§4.8) and queue StartTransaction.req."""
-        self._clear_waiting(c)
-        self._waiting.pop(c.id, None)
+        self.usage.started(c)
         if c.finishing:
             # §4.9 F2 then B3: a new session from Finishing shows Preparing before Charging.
             self._finished(c)
             self.status.refresh(c.id)
-        if self.reservations is not None and meta.get("reservationId") is None:
+        gate = self.usage.reservations
+        if gate is not None and meta.get("reservationId") is None:
             # §5.13: the transaction of the reserved idTag ends its reservation and names it.
             parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
-            reservation_id = self.reservations.claim(c, id_tag, parent)
+            reservation_id = gate.claim(c, id_tag, parent)
             if reservation_id is not None:
                 meta = {**meta, "reservationId": reservation_id}
         tx = Transaction(
