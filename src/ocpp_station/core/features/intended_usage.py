@@ -53,6 +53,8 @@ class IntendedUsage:
 
     # -- which connector ------------------------------------------------------------------------
     def idle(self, c: Connector) -> bool:
+        """Whether the connector could take a new transaction: no transaction, no fault, operative and
+        not held for a firmware installation, and neither is the charge point (connector 0)."""
         station = self.ctx.connectors[0]
         return (
             c.transaction is None

@@ -210,18 +210,10 @@ class Reservations:
         return [r for r in self.active.values() if r.expiry > now]
 
     def _is_free(self, c: Connector) -> bool:
-        """Available for a new user: nothing going on at the connector (§4.9 Available)."""
-        station = self.ctx.connectors[0]
+        """Available for a new user: it could take a transaction and nothing is going on at it yet
+        (§4.9 Available)."""
         return (
-            c.transaction is None
-            and c.fault is None
-            and c.operative
-            and not c.maintenance
-            and station.fault is None
-            and station.operative
-            and not c.plugged
-            and not c.finishing
-            and c.waiting_id_tag is None
+            self.transactions.usage.idle(c) and not c.plugged and not c.finishing and c.waiting_id_tag is None
         )
 
     def _free(self, live: list[Reservation]) -> list[Connector]:
