@@ -76,6 +76,11 @@ def test_null_payload_is_an_empty_object() -> None:
         (b'[7,"1",{}]', ErrorCode.ProtocolError, "1"),
         (b'["2","1","Heartbeat",{}]', ErrorCode.FormationViolation, "1"),
         (b'[2,"' + b"x" * 37 + b'","Heartbeat",{}]', ErrorCode.FormationViolation, "x" * 37),
+        # A malformed CALLRESULT / CALLERROR is not answered (ProtocolError: ignore, OCPP-J §4.2.3).
+        (b'[3,"1"]', ErrorCode.ProtocolError, "1"),
+        (b'[3,"1",[1]]', ErrorCode.ProtocolError, "1"),
+        (b'[4,"1",5,"x",{}]', ErrorCode.ProtocolError, "1"),
+        (b'[4,"1","GenericError","x",[]]', ErrorCode.ProtocolError, "1"),
     ],
 )
 def test_malformed_frames(text: bytes, code: ErrorCode, message_id: str | None) -> None:

@@ -39,6 +39,7 @@ from ocpp_station.core.model import Fault, Restored
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire import schemas
+from ocpp_station.wire.actions import is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
 from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
 
@@ -323,25 +324,32 @@ class Engine:
         ctx = self.ctx
         strict = ctx.settings.strict
         if self._silenced():
-            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", call.action)
-            return
-        cached = self._recent.get(call.message_id)
-        if cached is not None and cached[0] == call.action:
-            # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
-            ctx.emit(SendFrame(cached[1]))
+            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", printable(call.action))
             return
         try:
+            # The action is resolved against the fixed table before anything else looks at it: no
+            # file, path or code is ever derived from frame content (issue #8).
+            if not is_known(call.action):
+                raise OcppError(ErrorCode.NotImplemented, f"unknown action {printable(call.action)}")
+            cached = self._recent.get(call.message_id)
+            if cached is not None and cached[0] == call.action:
+                # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
+                ctx.emit(SendFrame(cached[1]))
+                return
             handler = ctx.incoming.get(call.action)
             if handler is None:
-                if schemas.has_schema(call.action):
-                    raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
-                raise OcppError(ErrorCode.NotImplemented, f"unknown action {call.action}")
+                raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
             if ctx.registration is None and strict:
                 raise OcppError(ErrorCode.GenericError, "BootNotification not yet answered (OCPP 1.6 §4.2)")
             schemas.validate_request(call.action, call.payload, strict=strict)
             response = handler(call)
         except OcppError as exc:
             self._send_error(call.message_id, exc)
+            return
+        except Exception:
+            # A defect of ours must not cost the link: the CSMS gets InternalError (OCPP-J §4.2.3).
+            log.exception("%s handler failed", call.action)
+            self._send_error(call.message_id, OcppError(ErrorCode.InternalError, "internal error"))
             return
         if response is not None:
             self._reply(call.message_id, call.action, response)
@@ -365,7 +373,7 @@ class Engine:
     def _call_result(self, frame: CallResult) -> None:
         call = self.outbox.finish(frame.message_id)
         if call is None:
-            log.warning("ignoring CALLRESULT with unknown id %s", frame.message_id)
+            log.warning("ignoring CALLRESULT with unknown id %s", printable(frame.message_id))
             return
         try:
             schemas.validate_response(call.action, frame.payload, strict=self.ctx.settings.strict)
@@ -381,12 +389,12 @@ class Engine:
     def _call_error(self, frame: CallError) -> None:
         call = self.outbox.finish(frame.message_id)
         if call is None:
-            log.warning("ignoring CALLERROR with unknown id %s", frame.message_id)
+            log.warning("ignoring CALLERROR with unknown id %s", printable(frame.message_id))
             return
         code = parse_error_code(frame.error_code)
         reason = str(code) if code is not None else frame.error_code
         if code is None and self.ctx.settings.strict:
-            log.warning("CALLERROR with unknown code %r", frame.error_code)
+            log.warning("CALLERROR with unknown code %s", printable(frame.error_code))
         self._retry_or_fail(call, reason, frame.description)
 
     def _retry_or_fail(self, call: OutgoingCall, reason: str, description: str) -> None:
@@ -450,7 +458,7 @@ class Engine:
         self.status.refresh()
 
     def _call_requested(self, event: ev.CallRequested) -> None:
-        if not schemas.has_schema(event.action):
+        if not is_known(event.action):
             self.ctx.emit(CallCompleted(event.ref, None, str(ErrorCode.NotImplemented), "unknown action"))
             return
         self.ctx.call(event.action, dict(event.payload), meta={"ref": event.ref})

@@ -44,6 +44,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.sim.files import FileDepot
+from ocpp_station.wire.actions import printable
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call, CallError, CallResult, Frame, decode_frame, encode_frame
 from ocpp_station.wire.schemas import has_schema, validate_request, validate_response
@@ -698,7 +699,7 @@ class CentralSystem:
         known = has_schema(call.action)
         if handler is None:
             code = ErrorCode.NotSupported if known else ErrorCode.NotImplemented
-            raise OcppError(code, f"this Central System does not handle {call.action}")
+            raise OcppError(code, f"this Central System does not handle {printable(call.action)}")
         if known:
             validate_request(call.action, call.payload, message_id=call.message_id)
         return handler(cp_id, call.payload)

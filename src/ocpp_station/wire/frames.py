@@ -85,8 +85,9 @@ def decode_frame(data: str | bytes) -> Frame:
 
     Raises ``OcppError(FormationViolation)`` for anything that is not a well-formed OCPP-J frame;
     ``message_id`` is set on the error when the id was readable, so the caller can answer it.
-    An unknown MessageTypeId raises ``OcppError(ProtocolError)``: OCPP-J 1.6 §4.1.3 says to ignore
-    the payload, so callers log it and do not answer.
+    ``OcppError(ProtocolError)`` means "do not answer": an unknown MessageTypeId (OCPP-J 1.6 §4.1.3
+    says to ignore the payload) and a malformed CALLRESULT or CALLERROR (a CALLERROR only ever
+    answers a CALL, §4.2.3, and their id is the receiver's own); callers log it.
     """
     try:
         value = orjson.loads(data)
@@ -124,25 +125,26 @@ def decode_frame(data: str | bytes) -> Frame:
     if kind == CALLRESULT:
         if len(value) != 3:
             raise OcppError(
-                ErrorCode.FormationViolation, "a CALLRESULT has exactly 3 elements", message_id=message_id
+                ErrorCode.ProtocolError, "a CALLRESULT has exactly 3 elements", message_id=message_id
             )
-        return CallResult(message_id, _payload(value[2], message_id))
+        payload = value[2]
+        if payload is not None and not isinstance(payload, dict):
+            raise OcppError(
+                ErrorCode.ProtocolError, "CALLRESULT payload is not a JSON object", message_id=message_id
+            )
+        return CallResult(message_id, payload or {})
     if len(value) not in (4, 5):
-        raise OcppError(
-            ErrorCode.FormationViolation, "a CALLERROR has exactly 5 elements", message_id=message_id
-        )
+        raise OcppError(ErrorCode.ProtocolError, "a CALLERROR has exactly 5 elements", message_id=message_id)
     code, description = value[2], value[3]
     details = value[4] if len(value) == 5 else {}
     if not isinstance(code, str) or not isinstance(description, str):
         raise OcppError(
-            ErrorCode.FormationViolation,
+            ErrorCode.ProtocolError,
             "errorCode and errorDescription must be strings",
             message_id=message_id,
         )
     if details is None:
         details = {}
     if not isinstance(details, dict):
-        raise OcppError(
-            ErrorCode.FormationViolation, "errorDetails must be a JSON object", message_id=message_id
-        )
+        raise OcppError(ErrorCode.ProtocolError, "errorDetails must be a JSON object", message_id=message_id)
     return CallError(message_id, code, description, details)

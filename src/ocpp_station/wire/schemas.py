@@ -32,6 +32,7 @@ from typing import Any
 import fastjsonschema
 import orjson
 
+from ocpp_station.wire.actions import SCHEMA_NAMES, is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError
 
 Validator = Callable[[Any], Any]
@@ -61,20 +62,29 @@ _STRICT_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:
 _LENIENT_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?$")
 
 
-def schema_names() -> list[str]:
-    """Every schema file name (without .json) shipped for OCPP 1.6."""
+def shipped_schema_names() -> list[str]:
+    """Every schema file name (without .json) the ``ocpp`` package ships for OCPP 1.6 (for the test
+    that keeps :data:`ocpp_station.wire.actions.ACTIONS` in step with it)."""
     folder = resources.files("ocpp.v16") / "schemas"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
+def schema_names() -> list[str]:
+    """Every official OCPP 1.6 schema name we know (without .json): requests and responses."""
+    return sorted(SCHEMA_NAMES)
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    """The official schema ``name`` (e.g. ``"MeterValues"`` or ``"MeterValuesResponse"``)."""
+    """The official schema ``name`` (e.g. ``"MeterValues"`` or ``"MeterValuesResponse"``).
+
+    ``name`` must be one of the fixed table's (KeyError otherwise): the file is only ever opened for a
+    name of :data:`~ocpp_station.wire.actions.SCHEMA_NAMES`, never for text from a frame.
+    """
+    if name not in SCHEMA_NAMES:
+        raise KeyError(name)
     path = resources.files("ocpp.v16") / "schemas" / f"{name}.json"
-    try:
-        data: dict[str, Any] = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise KeyError(name) from None
+    data: dict[str, Any] = orjson.loads(path.read_bytes())
     return data
 
 
@@ -87,21 +97,17 @@ def _compiled(name: str, strict: bool) -> Validator:
 
 
 def has_schema(action: str) -> bool:
-    """Whether OCPP 1.6 defines ``action`` (a request schema exists)."""
-    try:
-        load_schema(action)
-    except KeyError:
-        return False
-    return True
+    """Whether OCPP 1.6 defines ``action`` (a table lookup: no file is touched)."""
+    return is_known(action)
 
 
-def _check(name: str, payload: dict[str, Any], strict: bool, message_id: str | None) -> None:
-    try:
-        validator = _compiled(name, strict)
-    except KeyError:
+def _check(action: str, suffix: str, payload: dict[str, Any], strict: bool, message_id: str | None) -> None:
+    if not is_known(action):
         raise OcppError(
-            ErrorCode.NotImplemented, f"no OCPP 1.6 schema for {name}", message_id=message_id
-        ) from None
+            ErrorCode.NotImplemented, f"unknown action {printable(action)}", message_id=message_id
+        )
+    name = action + suffix
+    validator = _compiled(name, strict)
     try:
         validator(payload)
     except fastjsonschema.JsonSchemaValueException as exc:
@@ -116,11 +122,11 @@ def validate_request(
     action: str, payload: dict[str, Any], *, strict: bool = True, message_id: str | None = None
 ) -> None:
     """Check a CALL payload of ``action``; raise :class:`OcppError` naming the field otherwise."""
-    _check(action, payload, strict, message_id)
+    _check(action, "", payload, strict, message_id)
 
 
 def validate_response(
     action: str, payload: dict[str, Any], *, strict: bool = True, message_id: str | None = None
 ) -> None:
     """Check a CALLRESULT payload answering ``action``; raise :class:`OcppError` otherwise."""
-    _check(f"{action}Response", payload, strict, message_id)
+    _check(action, "Response", payload, strict, message_id)
