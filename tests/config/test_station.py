@@ -92,6 +92,12 @@ def test_full_config() -> None:
             "port",
         ),
         ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ev": {"phases": 7}}, "ev", "phases"),
+        (
+            {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ev": {"strictFirmware": "yes"}},
+            "ev.strictFirmware",
+            "true or false",
+        ),
+        ({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ev": []}, "ev", "must be an object"),
     ],
 )
 def test_errors_name_the_field(data: dict, field: str, words: str) -> None:
@@ -150,3 +156,10 @@ def test_file_transfer_errors_name_the_field(value: object, field: str, words: s
         parse_config(data, "cfg.json")
     assert info.value.field_path == field
     assert words in str(info.value)
+
+
+def test_firmware_is_lenient_unless_ev_strict_firmware() -> None:
+    base = {"development": {"WS_URL": "ws://a", "chargePointID": "X"}}
+    assert parse_config(base, "c.json").ev.strict_firmware is False
+    config = parse_config({**base, "ev": {"strictFirmware": True, "maxCurrent": 16}}, "c.json")
+    assert config.ev.strict_firmware is True and config.ev.max_current_a == 16

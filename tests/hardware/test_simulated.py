@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from ocpp_station.core.events import (
     IdTagPresented,
 )
 from ocpp_station.core.settings import ConnectorSpec
+from ocpp_station.hardware.firmware import InstallError, make_image
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
 
 
@@ -140,3 +142,37 @@ def test_ev_params_from_dict() -> None:
         EVParams.from_dict({"speed": 1})
     with pytest.raises(ValueError, match="must be a number"):
         EVParams.from_dict({"maxCurrent": "fast"})
+
+
+def test_simulator_installs_a_foreign_firmware_file_by_default(tmp_path: Path) -> None:
+    hw, _, _ = make()
+    image = tmp_path / "vendor-fw-3.1.0.bin"
+    image.write_bytes(b"\x7fELF" + bytes(range(256)))
+    assert hw.strict_firmware is False
+    assert hw.install_firmware(image) == "3.1.0"
+
+
+def test_simulator_rejects_our_image_with_a_bad_checksum(tmp_path: Path) -> None:
+    hw, _, _ = make()
+    image = tmp_path / "fw-2.0.0.img"
+    data = bytearray(make_image("2.0.0", b"firmware"))
+    data[len(b"OCPP-STATION-FIRMWARE v2.0.0\n")] ^= 0x01  # payload changed, digest kept
+    image.write_bytes(bytes(data))
+    with pytest.raises(InstallError, match="checksum mismatch"):
+        hw.install_firmware(image)
+
+
+def test_strict_firmware_from_the_default_ev_rejects_a_foreign_file(tmp_path: Path) -> None:
+    hw, _, _ = make(EVParams(strict_firmware=True))
+    foreign = tmp_path / "vendor-fw-3.1.0.bin"
+    foreign.write_bytes(b"\x7fELF" + bytes(range(256)))
+    with pytest.raises(InstallError, match="bad header"):
+        hw.install_firmware(foreign)
+    ours = tmp_path / "ours.img"
+    ours.write_bytes(make_image("4.0.0", b"firmware"))
+    assert hw.install_firmware(ours) == "4.0.0"
+
+
+def test_strict_firmware_is_not_an_ev_parameter_of_the_control_api() -> None:
+    with pytest.raises(ValueError, match="unknown EV field"):
+        EVParams.from_dict({"strictFirmware": True})

@@ -16,10 +16,12 @@ import trustme
 from aiohttp import web
 
 from ocpp_station.transport.file_transfer import (
+    DEFAULT_DOWNLOAD_NAME,
     SUPPORTED_SCHEMES,
     TransferError,
     build_diagnostics_archive,
     download,
+    download_name,
     upload,
 )
 from tests.transport.servers import FTP_PASSWORD_URL, ftp_server, serve_app
@@ -167,6 +169,25 @@ def _leftovers(directory: Path) -> list[str]:
 
 def test_supported_schemes() -> None:
     assert SUPPORTED_SCHEMES == ("http", "https", "ftp")
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("http://h/fw/acme-wallbox-2.4.1.bin", "acme-wallbox-2.4.1.bin"),
+        ("https://s3.example/b/vendor-fw-3.1.0.bin?X-Amz-Signature=abc#frag", "vendor-fw-3.1.0.bin"),
+        ("ftp://user:pw@h:21/%2Fsrv/fw/image%201.2.fw", "image_1.2.fw"),
+        ("ftp://h/a%2F..%2F..%2Fetc%2Fpasswd", "a_.._.._etc_passwd"),
+        ("http://h/..", DEFAULT_DOWNLOAD_NAME),
+        ("http://h/.hidden-1.0.bin", "hidden-1.0.bin"),
+        ("http://h/fw/", DEFAULT_DOWNLOAD_NAME),
+        ("http://h", DEFAULT_DOWNLOAD_NAME),
+        ("http://h/" + "x" * 300, "x" * 100),
+        ("http://[::1", DEFAULT_DOWNLOAD_NAME),  # not a URL: still a safe name
+    ],
+)
+def test_download_name_is_the_last_url_segment_made_safe(url: str, name: str) -> None:
+    assert download_name(url) == name
 
 
 async def test_http_download(http: HttpServer, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import random
 import ssl
 import time
 import zipfile
@@ -141,6 +142,71 @@ async def test_tc_044_3_installation_failed_over_https(
         ]
         assert station.reboots == 0
         await station.wait_for(lambda s: s["connectors"][1]["status"] == "Available")
+
+
+async def test_simulator_installs_a_foreign_firmware_file_named_with_its_version(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    """A CSMS tester's own file (not made by ``firmware-image``): installed, the version from its name."""
+    files = Files()
+    files.images["vendor-fw-3.1.0.bin"] = random.Random(8).randbytes(50_000)
+    async with serve_app(files.app) as base:
+        station = await start_station(station_config(csms.url, identity={"firmwareVersion": "1.0.0"}))
+        since = len(csms.log)
+        location = f"{base}/fw/vendor-fw-3.1.0.bin"
+        await csms.call("CP_1", "UpdateFirmware", {"location": location, "retrieveDate": now_text()})
+        await wait_status(csms, "FirmwareStatusNotification", "Installed", since, timeout=20)
+        assert statuses(csms, "FirmwareStatusNotification", since) == [
+            "Downloading",
+            "Downloaded",
+            "Installing",
+            "Installed",
+        ]
+        boot = next(e for e in csms.log[since:] if called("BootNotification")(e))
+        assert boot.payload["firmwareVersion"] == "3.1.0"
+        assert station.reboots == 1
+        assert not list((station.transfers.work_dir / "firmware").iterdir())  # nothing left behind
+
+
+async def test_our_image_with_a_bad_checksum_fails_to_install(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    files = Files()
+    image = bytearray(make_image("5.0.0", b"new firmware" * 100))
+    image[40] ^= 0x01  # a payload byte: the SHA-256 trailer no longer matches
+    files.images["fw-5.0.0.img"] = bytes(image)
+    async with serve_app(files.app) as base:
+        station = await start_station(station_config(csms.url, identity={"firmwareVersion": "1.0.0"}))
+        since = len(csms.log)
+        location = f"{base}/fw/fw-5.0.0.img"
+        await csms.call("CP_1", "UpdateFirmware", {"location": location, "retrieveDate": now_text()})
+        await wait_status(csms, "FirmwareStatusNotification", "InstallationFailed", since)
+        assert statuses(csms, "FirmwareStatusNotification", since)[-2:] == [
+            "Installing",
+            "InstallationFailed",
+        ]
+        assert station.reboots == 0
+        assert station.state()["firmware"]["version"] == "1.0.0"
+        assert any("checksum mismatch" in text for _, text in station.log.lines)
+
+
+async def test_strict_firmware_rejects_a_foreign_file(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    files = Files()
+    files.images["vendor-fw-3.1.0.bin"] = random.Random(8).randbytes(50_000)
+    async with serve_app(files.app) as base:
+        station = await start_station(station_config(csms.url, ev={"strictFirmware": True}))
+        since = len(csms.log)
+        location = f"{base}/fw/vendor-fw-3.1.0.bin"
+        await csms.call("CP_1", "UpdateFirmware", {"location": location, "retrieveDate": now_text()})
+        await wait_status(csms, "FirmwareStatusNotification", "InstallationFailed", since)
+        assert statuses(csms, "FirmwareStatusNotification", since)[-2:] == [
+            "Installing",
+            "InstallationFailed",
+        ]
+        assert station.reboots == 0
+        assert any("bad header" in text for _, text in station.log.lines)
 
 
 async def test_tc_045_1_get_diagnostics_over_ftp(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -345,8 +345,12 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
     )
     if reconnect.jitter > 1:
         raise r.fail("connection.reconnect.jitter", "must be between 0 and 1")
+    ev_data = dict(r.obj(root.get("ev", {}), "ev"))
+    # The simulated charger's switch, beside the default EV's parameters (the simulator's section).
+    strict_firmware = r.get(ev_data, "strictFirmware", "ev", r.boolean, False)
+    ev_data.pop("strictFirmware", None)
     try:
-        ev = EVParams.from_dict(r.obj(root.get("ev", {}), "ev"))
+        ev = replace(EVParams.from_dict(ev_data), strict_firmware=strict_firmware)
     except ValueError as exc:
         raise r.fail("ev", str(exc)) from None
     durability = _durability(r, r.obj(root.get("durability", {}), "durability"))

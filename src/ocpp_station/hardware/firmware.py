@@ -13,6 +13,13 @@ last 73 bytes), so the payload may contain anything, including text that looks l
 
 A real charge point would also check a signature (OCPP 1.6 §8.1 recommends signed firmware);
 the simulation only checks integrity.
+
+Installing (:func:`verify_and_install`) has two modes:
+
+* lenient (the simulator's default): any non-empty file installs, so a CSMS can send its own firmware
+  file. A file that starts with the header above is one of ours and is checked in full (a bad
+  checksum fails); any other file's version comes from its file name (:func:`version_from_name`).
+* strict (``ev.strictFirmware`` in the config file): only valid images of the format above install.
 """
 
 from __future__ import annotations
@@ -21,14 +28,30 @@ import hashlib
 import re
 from pathlib import Path
 
-__all__ = ["MAGIC", "InstallError", "make_image", "parse_image", "verify_and_install"]
+__all__ = [
+    "MAGIC",
+    "MAX_VERSION_LEN",
+    "InstallError",
+    "make_image",
+    "parse_image",
+    "verify_and_install",
+    "version_from_name",
+]
 
 MAGIC = b"OCPP-STATION-FIRMWARE v"
 _TRAILER_PREFIX = b"\nsha256:"
 _TRAILER_LEN = len(_TRAILER_PREFIX) + 64 + 1
 _VERSION = re.compile(rb"[\x21-\x7e]{1,50}")
 _HEX = re.compile(rb"[0-9a-f]{64}")
-MAX_HEADER = len(MAGIC) + 50 + 1
+#: BootNotification.req firmwareVersion is a CiString50Type (OCPP 1.6 §6.2).
+MAX_VERSION_LEN = 50
+MAX_HEADER = len(MAGIC) + MAX_VERSION_LEN + 1
+#: A version in a file name: dotted numbers (at least two), an optional ``v`` before them and one
+#: optional ``-``/``+`` suffix (``2.4.1``, ``v3.0``, ``2.0.0-rc1``, ``1.2+build7``); not glued to
+#: more digits or dots on its left.
+_NAME_VERSION = re.compile(r"(?<![0-9.])[vV]?(\d+(?:\.\d+)+(?:[-+][0-9A-Za-z]+)?)")
+#: What a version derived from a file name may contain (no separators: never path-like).
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z._+-]")
 
 
 class InstallError(Exception):
@@ -76,16 +99,50 @@ def parse_image(data: bytes) -> tuple[str, bytes]:
     return version.decode("ascii"), body[end + 1 :]
 
 
-def verify_and_install(image: Path) -> str:
+def version_from_name(name: str) -> str:
+    """The firmware version a file name announces (lenient installs of files not made by us).
+
+    The last version-looking part of the name (``acme-wallbox-2.4.1.bin`` -> ``2.4.1``,
+    ``fw_v3.0-rc2.img`` -> ``3.0-rc2``); without one, the name without its extension
+    (``wallbox-latest.bin`` -> ``wallbox-latest``). Only the final path component counts; characters
+    other than ``A-Z a-z 0-9 . _ + -`` become ``_``, leading dots are dropped and the result is cut to
+    :data:`MAX_VERSION_LEN` (BootNotification firmwareVersion, OCPP 1.6 §6.2).
+
+    :raises InstallError: nothing usable is left of the name.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    matches = list(_NAME_VERSION.finditer(base))
+    if matches:
+        candidate = matches[-1].group(1)
+    else:
+        stem, dot, _extension = base.rpartition(".")
+        candidate = stem if dot and stem.strip(".") else base
+    version = _NAME_UNSAFE.sub("_", candidate).lstrip(".")[:MAX_VERSION_LEN]
+    if not version.strip("._-"):
+        raise InstallError(f"cannot derive a firmware version from the file name {name!r}")
+    return version
+
+
+def verify_and_install(image: Path, *, strict: bool = True) -> str:
     """Verify the image file and "install" it; return the new ``firmwareVersion``.
 
+    ``strict``: only a valid image of ours installs. Otherwise any non-empty file does: one of ours
+    (it starts with :data:`MAGIC`) must still be valid, any other gets :func:`version_from_name`.
     The simulation has nothing to flash: a verified image counts as installed. Blocking (reads
     the file); call it through ``asyncio.to_thread`` from the event loop.
 
-    :raises InstallError: unreadable file, bad header or checksum mismatch.
+    :raises InstallError: unreadable or empty file, bad header (strict) or checksum mismatch.
     """
+    path = Path(image)
     try:
-        data = Path(image).read_bytes()
+        with path.open("rb") as file:
+            head = file.read(len(MAGIC))
+            if not strict:
+                if not head:
+                    raise InstallError("empty image: the downloaded file has 0 bytes")
+                if head != MAGIC:  # not one of ours: any file installs
+                    return version_from_name(path.name)
+            data = head + file.read()
     except OSError as exc:
         raise InstallError(f"cannot read image: {exc}") from None
     version, _payload = parse_image(data)

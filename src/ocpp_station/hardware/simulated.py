@@ -36,7 +36,8 @@ Scheduler = Callable[[float, Callable[[], None]], Callable[[], None]]
 
 @dataclass(frozen=True, slots=True)
 class EVParams:
-    """A simulated electric vehicle."""
+    """A simulated electric vehicle, and the simulated charger's own switches (the config file's
+    ``ev`` section configures the whole simulator)."""
 
     max_current_a: float = 32.0
     phases: int = 3
@@ -45,10 +46,15 @@ class EVParams:
     target_soc_percent: float = 100.0
     #: Whether the EV reports its state of charge (SoC measurand).
     reports_soc: bool = True
+    #: The charger, not the EV: install only valid images of :mod:`ocpp_station.hardware.firmware`
+    #: (False: any downloaded file installs). Read from the station's default EV only.
+    strict_firmware: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: EVParams | None = None) -> EVParams:
-        """From the JSON names used by the config file and the control API; raises ValueError."""
+        """The EV's own parameters from the JSON names used by the config file and the control API;
+        raises ValueError. (``strict_firmware`` is the config file's ``ev.strictFirmware``, read
+        by :func:`ocpp_station.config.station.parse_config`, not an EV's.)"""
         names = {
             "maxCurrent": "max_current_a",
             "phases": "phases",
@@ -125,6 +131,8 @@ class SimulatedHardware:
         self._clock = clock
         self._schedule = scheduler
         self.default_ev = default_ev or EVParams()
+        #: Install only valid images of our format (see :meth:`install_firmware`).
+        self.strict_firmware = self.default_ev.strict_firmware
         now = clock()
         self._connectors = {i + 1: _Connector(spec, updated_at=now) for i, spec in enumerate(connectors)}
         for cid, energy in (registers or {}).items():
@@ -196,9 +204,13 @@ class SimulatedHardware:
         return self._get(connector_id).ev is not None
 
     def install_firmware(self, image: Path) -> str:
-        """Check the image (:mod:`ocpp_station.hardware.firmware` format) and return its version;
-        there is nothing to flash. Raises InstallError for an invalid image (InstallationFailed)."""
-        return verify_and_install(image)
+        """ "Install" the downloaded file and return its version; there is nothing to flash.
+
+        Any non-empty file installs: an image of :mod:`ocpp_station.hardware.firmware` gives the
+        version in its header (and fails on a bad checksum), any other file the version in its name
+        (:func:`~ocpp_station.hardware.firmware.version_from_name`). With :attr:`strict_firmware`,
+        only valid images of that format install. Raises InstallError (InstallationFailed)."""
+        return verify_and_install(image, strict=self.strict_firmware)
 
     def reboot(self, hard: bool) -> bool:
         for cid, c in self._connectors.items():

@@ -29,6 +29,7 @@ import ftplib
 import io
 import json
 import os
+import re
 import ssl
 import tempfile
 import threading
@@ -45,11 +46,13 @@ import aiohttp
 from ocpp_station.core.features.firmware import diagnostics_file_name
 
 __all__ = [
+    "DEFAULT_DOWNLOAD_NAME",
     "DEFAULT_MAX_BYTES",
     "SUPPORTED_SCHEMES",
     "TransferError",
     "build_diagnostics_archive",
     "download",
+    "download_name",
     "upload",
 ]
 
@@ -58,6 +61,10 @@ SUPPORTED_SCHEMES: tuple[str, ...] = ("http", "https", "ftp")
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _CHUNK = 64 * 1024
+#: A downloaded file's name when the URL path gives none.
+DEFAULT_DOWNLOAD_NAME = "firmware.bin"
+_MAX_NAME = 100
+_NAME_UNSAFE = re.compile(r"[^0-9A-Za-z._+-]")
 
 
 class TransferError(Exception):
@@ -97,6 +104,19 @@ def _scheme(url: str) -> str:
     if scheme not in SUPPORTED_SCHEMES:
         raise TransferError(url, f"unsupported scheme {scheme!r} (supported: {', '.join(SUPPORTED_SCHEMES)})")
     return scheme
+
+
+def download_name(url: str) -> str:
+    """The name a download is saved under: the last segment of the URL path, percent-decoded
+    (``https://h/fw/acme-2.4.1.bin?sig=...`` -> ``acme-2.4.1.bin``), made safe for any file system:
+    characters other than ``A-Z a-z 0-9 . _ + -`` become ``_``, leading dots go, at most 100
+    characters; :data:`DEFAULT_DOWNLOAD_NAME` when nothing is left. Never a path."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        path = ""
+    name = _NAME_UNSAFE.sub("_", unquote(path.rsplit("/", 1)[-1])).lstrip(".")[:_MAX_NAME]
+    return name if name.strip("._-") else DEFAULT_DOWNLOAD_NAME
 
 
 async def _with_retries(url: str, attempt: Callable[[], Any], retries: int, retry_interval_s: float) -> Any:

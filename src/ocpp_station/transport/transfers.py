@@ -37,6 +37,7 @@ from ocpp_station.transport.file_transfer import (
     TransferError,
     build_diagnostics_archive,
     download,
+    download_name,
     redact_url,
     upload,
 )
@@ -126,8 +127,18 @@ class FileTransfers:
             return None
         return ssl.create_default_context(cafile=str(self._ca_bundle))
 
-    def _image(self, job: int) -> Path:
-        return self.work_dir / "firmware" / f"job-{job}.img"
+    def _image_dir(self, job: int) -> Path:
+        """Where ``job``'s image is downloaded to, under the name its URL gives it (the simulator
+        reads the firmware version of a file not made by us from that name)."""
+        return self.work_dir / "firmware" / f"job-{job}"
+
+    def _downloaded_image(self, job: int) -> Path | None:
+        """The complete image downloaded for ``job`` (temporary ``.part`` files are hidden)."""
+        with contextlib.suppress(OSError):
+            for entry in sorted(self._image_dir(job).iterdir()):
+                if entry.is_file() and not entry.name.startswith("."):
+                    return entry
+        return None
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
@@ -145,9 +156,11 @@ class FileTransfers:
         self._spawn(self._download(effect))
 
     async def _download(self, effect: fx.DownloadFirmware) -> None:
-        dest = self._image(effect.job)
+        folder = self._image_dir(effect.job)
+        dest = folder / download_name(effect.location)
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)  # an earlier attempt's file
+            folder.mkdir(parents=True, exist_ok=True)
             await download(
                 effect.location,
                 dest,
@@ -165,15 +178,16 @@ class FileTransfers:
         self._spawn(self._install(effect))
 
     async def _install(self, effect: fx.InstallFirmware) -> None:
-        image = self._image(effect.job)
+        image = self._downloaded_image(effect.job)
         try:
+            if image is None:
+                raise FileNotFoundError("no downloaded image")
             version = await asyncio.to_thread(self._hardware().install_firmware, image)
         except Exception as exc:  # the hardware's own errors: any failure is InstallationFailed
             self._feed(FirmwareInstalled(effect.job, False, None, str(exc) or type(exc).__name__))
             return
         finally:
-            with contextlib.suppress(OSError):
-                image.unlink()
+            shutil.rmtree(self._image_dir(effect.job), ignore_errors=True)
         self._feed(FirmwareInstalled(effect.job, True, version))
 
     def upload_diagnostics(self, effect: fx.UploadDiagnostics) -> None:
