@@ -142,13 +142,38 @@ def test_differential_on_an_empty_list_compares_with_version_0() -> None:
 
 
 def test_version_0_and_minus_1_are_refused() -> None:
-    # Errata 3.52: listVersion SHALL NOT be 0 or -1.
+    # Errata 3.52: listVersion SHALL NOT be 0 or -1. Only a Full empty list at 0 is tolerated (below).
     h = Harness()
     assert send_list(h, 1, [entry("A")]) == "Accepted"
-    assert send_list(h, 0, []) == "Failed"
+    assert send_list(h, 0, [entry("B")], "Differential") == "Failed"
+    assert send_list(h, 0, [], "Differential") == "Failed"
+    assert send_list(h, 0, [entry("B")]) == "Failed"  # a list GetLocalListVersion would call empty
     assert send_list(h, -1, [], "Differential") == "Failed"
+    assert send_list(h, -1, []) == "Failed"
     assert list_version(h) == 1
     assert "A" in h.engine.local_list.entries
+
+
+def test_full_empty_list_with_version_0_clears_the_list() -> None:
+    """Tolerant input: erratum 3.52 forbids the CSMS to send 0, field CSMSs clear the list so."""
+    h = Harness()
+    assert send_list(h, 3, [entry("A"), entry("B")]) == "Accepted"
+    assert send_list(h, 0, []) == "Accepted"
+    assert h.engine.local_list.entries == {}
+    assert list_version(h) == 0
+    assert h.engine.transactions.auth.local_entry("A") is None
+    # Without localAuthorizationList at all, the same.
+    assert send_list(h, 4, [entry("C")]) == "Accepted"
+    assert send_list(h, 0, None) == "Accepted"
+    assert list_version(h) == 0
+    # What was stored is the empty list at version 0: it stays cleared after a restart.
+    assert stored_records(h) == {"version": {"version": 0}}
+    engine = restarted(h)
+    assert engine.local_list.entries == {}
+    assert engine.local_list.current_version() == 0
+    # A differential update after it compares with version 0.
+    assert send_list(h, 1, [entry("D")], "Differential") == "Accepted"
+    assert list_version(h) == 1
 
 
 def test_full_update_without_id_tag_info_fails() -> None:

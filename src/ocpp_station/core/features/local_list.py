@@ -5,8 +5,13 @@ SendLocalList.req changes it (§3.5.2). It is consulted by :class:`Authorization
 (§3.5.3) while ``LocalAuthListEnabled`` is true.
 
 Versions (§5.10, errata 3.52): GetLocalListVersion answers 0 while the list is empty and -1 while it
-is disabled; a SendLocalList.req with listVersion 0 or -1 is refused (Failed). A differential update
-must carry a version greater than the one GetLocalListVersion would answer, else VersionMismatch.
+is disabled. Erratum 3.52 forbids the Central System to send listVersion 0 or -1 and says nothing of
+the answer; tolerant input: a *Full* update with listVersion 0 and an empty list (CSMSs in the field
+clear the list that way) is Accepted with a warning and clears the list, whose version is then 0, as
+GetLocalListVersion reports for an empty list. Any other update with 0, and every one with -1, is
+Failed (a differential update to version 0, or a non-empty list at version 0, would make
+GetLocalListVersion report "empty" for a list that is not). A differential update must carry a version
+greater than the one GetLocalListVersion would answer, else VersionMismatch.
 
 Stored as records of kind ``local_list``: key ``version`` -> ``{"version": n}`` and one key
 ``tag:<idTag>`` -> IdTagInfo per entry. A full update clears the kind first; every record of one
@@ -93,7 +98,10 @@ class LocalAuthList:
         version = int(payload["listVersion"])
         full = payload["updateType"] == "Full"
         data: list[dict[str, Any]] = list(payload.get("localAuthorizationList") or [])
-        if version < 1:
+        if version == 0 and full and not data:
+            # Erratum 3.52 forbids 0 but field CSMSs clear the list so: tolerated, the list is emptied.
+            log.warning("SendLocalList Full with listVersion 0 (erratum 3.52): clearing the list")
+        elif version < 1:
             # Errata 3.52: 0 and -1 have a special meaning in GetLocalListVersion.conf.
             return "Failed"
         if len(data) > self.ctx.config.get_int("SendLocalListMaxLength"):
