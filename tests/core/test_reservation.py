@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.effects import DownloadFirmware, Persist
 from ocpp_station.core.engine import Engine
@@ -254,6 +256,29 @@ def test_unknown_connector_and_past_expiry_are_rejected() -> None:
     assert reserve(h, 5) == "Rejected"
     assert reserve(h, 1, expires_in=-1) == "Rejected"
     assert h.engine.reservations.active == {}
+
+
+@pytest.mark.parametrize("expires_in", [0.0, -60.0], ids=["now", "past"])
+def test_connector_state_is_judged_before_the_expiry_date(expires_in: float) -> None:
+    """§5.13 SHALLs: Faulted / Unavailable / Occupied whatever the expiryDate; only for a connector that
+    could be reserved does an expiryDate already reached give Rejected."""
+    faulted = Harness()
+    faulted.feed(FaultRaised(1, "GroundFailure"))
+    assert reserve(faulted, 1, expires_in=expires_in) == "Faulted"
+    station_faulted = Harness()
+    station_faulted.feed(FaultRaised(0, "OtherError"))
+    assert reserve(station_faulted, 0, expires_in=expires_in) == "Faulted"
+    unavailable = Harness()
+    make_unavailable(unavailable, 1)
+    assert reserve(unavailable, 1, expires_in=expires_in) == "Unavailable"
+    occupied = Harness()
+    charging(occupied, 1, "TAG2")
+    assert reserve(occupied, 1, expires_in=expires_in) == "Occupied"
+    free = Harness()
+    assert reserve(free, 1, expires_in=expires_in) == "Rejected"
+    for h in (faulted, station_faulted, unavailable, occupied, free):
+        assert h.engine.reservations.active == {}
+        assert stored_reservations(h) == {}
 
 
 def test_connector_reserved_for_another_reservation_is_occupied() -> None:

@@ -90,6 +90,9 @@ class Reservations:
 
     # -- ReserveNow (§5.13) ---------------------------------------------------------------------------
     def _reserve_now(self, call: Call) -> dict[str, Any]:
+        """§5.13. The state of the connector (or Charge Point) is judged first: the SHALLs of §5.13 give
+        Faulted, Unavailable and Occupied whatever the expiryDate. Then an expiryDate already reached
+        (which §5.13 gives no rule for) is Rejected: over before it begins, nothing to reserve."""
         payload = call.payload
         connector_id: int = payload["connectorId"]
         reservation_id: int = payload["reservationId"]
@@ -97,12 +100,6 @@ class Reservations:
             return {"status": "Rejected"}
         if connector_id == 0 and not self.ctx.config.get_bool("ReserveConnectorZeroSupported"):
             return {"status": "Rejected"}
-        try:
-            expiry = parse_datetime(payload["expiryDate"])
-        except ValueError:
-            return {"status": "Rejected"}
-        if expiry <= self.ctx.ocpp_time():
-            return {"status": "Rejected"}  # over before it begins: nothing to reserve
         # The same reservationId replaces that reservation (§5.13): judge the new one without it.
         existing = self.active.pop(reservation_id, None)
         status = self._judge(connector_id)
@@ -112,6 +109,12 @@ class Reservations:
             self.active[reservation_id] = existing
         if status != "Accepted":
             return {"status": status}
+        try:
+            expiry = parse_datetime(payload["expiryDate"])
+        except ValueError:
+            return {"status": "Rejected"}
+        if expiry <= self.ctx.ocpp_time():
+            return {"status": "Rejected"}
         reservation = Reservation(
             reservation_id, connector_id, payload["idTag"], payload.get("parentIdTag"), expiry
         )
