@@ -6,7 +6,9 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,6 +25,23 @@ async def _run(*args: str, timeout: float = 60) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def _wait_for_state(
+    http: aiohttp.ClientSession, base: str, predicate: Callable[[dict[str, Any]], bool], timeout: float
+) -> dict[str, Any]:
+    """Poll the control API's ``GET /state`` until ``predicate`` holds (a real process: no event to
+    wait on); fail with the last state seen after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        async with http.get(f"{base}/state") as response:
+            assert response.status == 200
+            state: dict[str, Any] = await response.json()
+        if predicate(state):
+            return state
+        assert loop.time() < deadline, f"state not reached within {timeout} s: {state}"
+        await asyncio.sleep(0.05)
 
 
 async def test_bad_config_exits_2_naming_file_and_field(tmp_path: Path) -> None:
@@ -78,10 +97,8 @@ async def test_run_with_control_api_and_sigterm(tmp_path: Path) -> None:
         base = line.split(" on ")[1].strip()
         await csms.wait_connected("CLI_CP", timeout=20)
         async with aiohttp.ClientSession() as http:
-            await asyncio.sleep(0.3)
-            async with http.get(f"{base}/state") as response:
-                state = await response.json()
-            assert state["chargePointId"] == "CLI_CP" and state["registration"] == "Accepted"
+            state = await _wait_for_state(http, base, lambda s: s["registration"] == "Accepted", timeout=30)
+            assert state["chargePointId"] == "CLI_CP"
             async with http.post(f"{base}/connectors/1/plug") as response:
                 assert response.status == 200
             async with http.post(f"{base}/id-tag", json={"idTag": "CARD"}) as response:
