@@ -163,3 +163,12 @@ def test_firmware_is_lenient_unless_ev_strict_firmware() -> None:
     assert parse_config(base, "c.json").ev.strict_firmware is False
     config = parse_config({**base, "ev": {"strictFirmware": True, "maxCurrent": 16}}, "c.json")
     assert config.ev.strict_firmware is True and config.ev.max_current_a == 16
+
+
+def test_configuration_doc_spells_out_the_defaults() -> None:
+    """docs/configuration.md's complete example is exactly what an almost empty file gives."""
+    doc = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+    blocks = doc.split("```json\n")
+    complete = json.loads(blocks[2].split("```")[0])
+    minimal = {"development": complete["development"]}
+    assert parse_config(complete, "c.json") == parse_config(minimal, "c.json")
