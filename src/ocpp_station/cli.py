@@ -99,16 +99,29 @@ async def _run_station(config: StationConfig, log_frames: bool) -> int:
 
     station = Station(config, frame_logger=FramePrinter() if log_frames else None)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: loop.create_task(station.stop()))
+    stopping: list[asyncio.Task[None]] = []  # the one graceful stop, awaited below
+
+    def request_stop() -> None:
+        if not stopping:  # a second signal changes nothing: the stop is under way
+            stopping.append(loop.create_task(station.stop()))
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, request_stop)
     runner = None
-    if config.control_port is not None:
-        runner = await start_control_api(station, config.control_host, config.control_port)
-        print(f"control API on http://{config.control_host}:{bound_port(runner)}", flush=True)
-    print(f"station {config.charge_point_id} -> {config.url}", flush=True)
     try:
+        if config.control_port is not None:
+            runner = await start_control_api(station, config.control_host, config.control_port)
+            print(f"control API on http://{config.control_host}:{bound_port(runner)}", flush=True)
+        print(f"station {config.charge_point_id} -> {config.url}", flush=True)
         await station.run()
+        for task in stopping:
+            await task
     finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        for task in stopping:
+            task.cancel()  # run() failed while stopping: do not leave the stop behind
         if runner is not None:
             await runner.cleanup()
         station.close()

@@ -41,8 +41,9 @@ class StationApi:
     _network_changed: asyncio.Event
     _calls: dict[int, asyncio.Future[dict[str, Any]]]
     _next_ref: int
-    _waiters: int
-    _state_changed: asyncio.Condition
+    #: One future per pending :meth:`wait_for`, resolved at the next state change. A class-level
+    #: default: each station makes its own set on first use.
+    _state_waiters: set[asyncio.Future[None]] | None = None
 
     if TYPE_CHECKING:
 
@@ -154,22 +155,29 @@ class StationApi:
     async def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
     ) -> dict[str, Any]:
-        """Wait until ``predicate(state())`` holds; returns that state."""
-        self._waiters += 1
-        try:
-            async with self._state_changed:
-                await asyncio.wait_for(self._state_changed.wait_for(lambda: predicate(self.state())), timeout)
-        finally:
-            self._waiters -= 1
-        return self.state()
+        """Wait until ``predicate(state())`` holds; returns that state. Raises TimeoutError."""
+        loop = asyncio.get_running_loop()
+        if self._state_waiters is None:
+            self._state_waiters = set()
+        waiters = self._state_waiters
+        async with asyncio.timeout(timeout):
+            while True:
+                state = self.state()
+                if predicate(state):
+                    return state
+                changed: asyncio.Future[None] = loop.create_future()
+                waiters.add(changed)
+                try:
+                    await changed
+                finally:
+                    waiters.discard(changed)
 
     def _notify_state(self) -> None:
-        condition = self._state_changed
-        if not self._waiters:
+        """The state may have changed: wake every :meth:`wait_for` to check its predicate again (no
+        task: the waiters run on their own once the caller yields to the event loop)."""
+        waiters = self._state_waiters
+        if not waiters:
             return
-
-        async def notify() -> None:
-            async with condition:
-                condition.notify_all()
-
-        asyncio.get_running_loop().create_task(notify())
+        for changed in waiters:
+            if not changed.done():
+                changed.set_result(None)

@@ -11,8 +11,10 @@ temporary directory) and are removed when no longer needed.
 
 The diagnostics log: :class:`StationLog` keeps the last lines of one station, fed by the frames it
 sends and receives and by every ``ocpp_station`` log record emitted while that station handles an
-event (a context variable tells which station is running, so thousands of simulated stations in
-one process keep separate logs).
+event, or in a task started while it did (a context variable tells which station is running, so
+thousands of simulated stations in one process keep separate logs). One handler on the
+``ocpp_station`` logger serves them all; it is attached while at least one station log is open and
+taken off when the last one is closed (:meth:`StationLog.close`) or garbage-collected.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import contextvars
 import logging
 import shutil
 import ssl
+import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,11 +53,26 @@ LOG_LINES = 2000
 
 
 class StationLog:
-    """The last ``size`` lines of one station: ``(unix time, text)``; size 0 keeps nothing."""
+    """The last ``size`` lines of one station: ``(unix time, text)``; size 0 keeps nothing.
+
+    Open from construction until :meth:`close` (or until it is garbage-collected): while open, log
+    records emitted in :meth:`active` blocks reach it."""
 
     def __init__(self, size: int = LOG_LINES) -> None:
         self.lines: deque[tuple[float, str]] = deque(maxlen=size)
         self.enabled = size > 0
+        self._release: weakref.finalize[[], StationLog] | None = None
+        if self.enabled:
+            _HANDLER.add_user()
+            # Runs once: at close(), or when the log is collected without having been closed.
+            self._release = weakref.finalize(self, _HANDLER.remove_user)
+
+    def close(self) -> None:
+        """The station is gone: nothing more is added to this log (its lines stay readable). The
+        last open log takes the shared handler off the ``ocpp_station`` logger. Idempotent."""
+        self.enabled = False
+        if self._release is not None:
+            self._release()
 
     def add(self, text: str, at: float | None = None) -> None:
         if self.enabled:
@@ -67,8 +86,7 @@ class StationLog:
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
-        """Log records emitted inside this block go to this station's log."""
-        _install_handler()
+        """Log records emitted inside this block (and in tasks it starts) go to this station's log."""
         token = _CURRENT.set(self)
         try:
             yield
@@ -80,21 +98,37 @@ _CURRENT: contextvars.ContextVar[StationLog | None] = contextvars.ContextVar("oc
 
 
 class _ToStationLog(logging.Handler):
+    """Hands each ``ocpp_station`` record to the log of the station running now, if any (records as
+    the logging configuration lets them through: the CLI's ``--log-level``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users = 0
+        # Reentrant: a garbage collection inside add_user() may run a finalizer that calls remove_user().
+        self._users_lock = threading.RLock()
+
+    def add_user(self) -> None:
+        """A station log opened: attach to the ``ocpp_station`` logger if it is the first."""
+        with self._users_lock:
+            self.users += 1
+            if self.users == 1:
+                logging.getLogger("ocpp_station").addHandler(self)
+
+    def remove_user(self) -> None:
+        """A station log closed: detach when it was the last."""
+        with self._users_lock:
+            self.users -= 1
+            if self.users == 0:
+                logging.getLogger("ocpp_station").removeHandler(self)
+
     def emit(self, record: logging.LogRecord) -> None:
         target = _CURRENT.get()
         if target is not None:
             target.add(f"{record.levelname} {record.name}: {record.getMessage()}", record.created)
 
 
-_HANDLER: _ToStationLog | None = None
-
-
-def _install_handler() -> None:
-    global _HANDLER
-    if _HANDLER is None:
-        # Records as the logging configuration lets them through (the CLI's --log-level).
-        _HANDLER = _ToStationLog()
-        logging.getLogger("ocpp_station").addHandler(_HANDLER)
+#: The one handler shared by the open station logs (attached only while there is one).
+_HANDLER = _ToStationLog()
 
 
 class FileTransfers:

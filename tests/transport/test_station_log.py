@@ -1,0 +1,89 @@
+"""Who owns the log handler behind the per-station diagnostics logs (transport/transfers.py): it is on
+the ``ocpp_station`` logger only while a station log is open, never left behind for the process."""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+from ocpp_station.transport import transfers
+from ocpp_station.transport.station import Station
+from ocpp_station.transport.transfers import StationLog
+from tests.stations import station_config
+
+log = logging.getLogger("ocpp_station.test")
+
+
+def _attached() -> bool:
+    return transfers._HANDLER in logging.getLogger("ocpp_station").handlers
+
+
+def _users() -> int:
+    gc.collect()  # logs of earlier tests that nobody closed
+    return transfers._HANDLER.users
+
+
+def test_closing_the_last_station_log_takes_the_handler_off() -> None:
+    before = _users()
+    first, second = StationLog(), StationLog()
+    assert transfers._HANDLER.users == before + 2 and _attached()
+    assert logging.getLogger("ocpp_station").handlers.count(transfers._HANDLER) == 1
+    first.close()
+    first.close()  # idempotent
+    assert transfers._HANDLER.users == before + 1 and _attached()
+    log.setLevel(logging.INFO)
+    with second.active():
+        log.info("still fed")
+    assert [text for _, text in second.lines] == ["INFO ocpp_station.test: still fed"]
+    second.close()
+    assert transfers._HANDLER.users == before
+    if before == 0:
+        assert not _attached()
+
+
+def test_a_closed_station_log_keeps_its_lines_and_takes_no_more() -> None:
+    other = StationLog()  # keeps the handler attached
+    station_log = StationLog()
+    station_log.add("before close", at=1.0)
+    station_log.close()
+    with station_log.active():
+        log.warning("after close")
+    station_log.frame(True, "[2]")
+    assert list(station_log.lines) == [(1.0, "before close")]
+    other.close()
+
+
+def test_a_forgotten_station_log_releases_the_handler_when_collected() -> None:
+    before = _users()
+    station_log = StationLog()
+    assert transfers._HANDLER.users == before + 1
+    del station_log
+    assert _users() == before
+
+
+def test_a_log_that_keeps_no_lines_needs_no_handler() -> None:
+    before = _users()
+    off = StationLog(0)
+    assert transfers._HANDLER.users == before
+    off.close()
+    assert transfers._HANDLER.users == before
+
+
+def test_two_stations_keep_separate_logs_and_a_closed_station_leaves_no_handler() -> None:
+    before = _users()
+    config = station_config("ws://127.0.0.1:9/ocpp/")
+    first, second = Station(config), Station(config)
+    assert transfers._HANDLER.users == before + 2 and _attached()
+    log.setLevel(logging.INFO)
+    with first.log.active():
+        log.info("first's")
+    with second.log.active():
+        log.info("second's")
+    assert [text for _, text in first.log.lines] == ["INFO ocpp_station.test: first's"]
+    assert [text for _, text in second.log.lines] == ["INFO ocpp_station.test: second's"]
+    first.close()
+    second.close()
+    del first, second
+    assert _users() == before
+    if before == 0:
+        assert not _attached()
