@@ -589,6 +589,70 @@ def test_number_phases_of_a_period_is_used() -> None:
     assert periods(composite(h, 1, 120, "A")) == [(0, 6.6), (60, 20)]
 
 
+def _cp_max_switching_phases(h: Harness) -> None:
+    """The issue-8 ChargePointMaxProfile: 10 A, from 80 s 20 A on 2 phases, from 160 s 20 A on 3."""
+    wire = profile(1, "ChargePointMaxProfile", [(0, 10), (80, 20), (160, 20)], start=h.now)
+    wire["chargingSchedule"]["chargingSchedulePeriod"][1]["numberPhases"] = 2
+    wire["chargingSchedule"]["chargingSchedulePeriod"][2]["numberPhases"] = 3
+    assert set_profile(h, 0, wire) == "Accepted"
+
+
+def schedule_periods(result: dict[str, Any]) -> list[dict[str, Any]]:
+    periods: list[dict[str, Any]] = result["chargingSchedule"]["chargingSchedulePeriod"]
+    return periods
+
+
+SWITCHING_PHASES = [
+    {"startPeriod": 0, "limit": 10},
+    {"startPeriod": 80, "limit": 20, "numberPhases": 2},
+    {"startPeriod": 160, "limit": 20, "numberPhases": 3},
+]
+
+
+def test_composite_keeps_number_phases_of_the_charge_point_max_profile() -> None:
+    """§5.7 with erratum 3.30, §7.14: periods that differ only in numberPhases stay apart, for an idle
+    connector, a charging one and connector 0 (the grid connection) alike."""
+    h = Harness()
+    _cp_max_switching_phases(h)
+    assert schedule_periods(composite(h, 1, 240)) == SWITCHING_PHASES  # idle
+    assert schedule_periods(composite(h, 0, 240)) == SWITCHING_PHASES
+    charging(h)
+    assert schedule_periods(composite(h, 1, 240)) == SWITCHING_PHASES  # charging: its share, all of it
+    assert schedule_periods(composite(h, 0, 240)) == SWITCHING_PHASES
+    # The limit applied follows the schedule (the hardware offers a current per phase, see
+    # docs/smart_charging.md on phases).
+    assert limits(h) == [10]
+    h.advance(80)
+    assert limits(h) == [10, 20]
+    h.advance(80)
+    assert limits(h) == [10, 20]  # the same 20 A per phase
+
+
+def test_composite_of_connectors_sharing_the_charge_point_max_keeps_number_phases() -> None:
+    h = Harness(TWO)
+    _cp_max_switching_phases(h)
+    charging(h, 1)
+    charging(h, 2, "TAG2")
+    shares = [{**p, "limit": p["limit"] / 2} for p in SWITCHING_PHASES]
+    assert schedule_periods(composite(h, 1, 240)) == shares
+    assert schedule_periods(composite(h, 2, 240)) == shares
+    assert schedule_periods(composite(h, 0, 240)) == SWITCHING_PHASES
+
+
+def test_composite_in_watts_converts_with_the_number_phases_in_force() -> None:
+    """§7.12 / §7.14: 20 A on 2 phases is 2 x 20 x 230 W; for a charging connector and connector 0."""
+    h = Harness()
+    _cp_max_switching_phases(h)
+    charging(h)
+    expected = [
+        {"startPeriod": 0, "limit": 10 * 230 * 3},
+        {"startPeriod": 80, "limit": 20 * 230 * 2, "numberPhases": 2},
+        {"startPeriod": 160, "limit": 20 * 230 * 3, "numberPhases": 3},
+    ]
+    assert schedule_periods(composite(h, 1, 240, "W")) == expected
+    assert schedule_periods(composite(h, 0, 240, "W")) == expected
+
+
 # -- connector 0 and the ChargePointMaxProfile shared ----------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from ocpp_station.scheduling import (
     schedule_at,
     shared_limits,
 )
+from ocpp_station.scheduling.limits import fewest_phases
 
 T0 = 1_700_006_400  # a midnight UTC
 DAY = 86_400
@@ -173,14 +174,23 @@ def _check_shape(periods: list[dict[str, object]], duration: int) -> None:
         }
 
 
-def _at(periods: list[dict[str, object]], offset: float) -> object:
+def _period_at(periods: list[dict[str, object]], offset: float) -> dict[str, object]:
     current = periods[0]
     for period in periods:
         start = period["startPeriod"]
         assert isinstance(start, int)
         if start <= offset:
             current = period
-    return current["limit"]
+    return current
+
+
+def _at(periods: list[dict[str, object]], offset: float) -> object:
+    return _period_at(periods, offset)["limit"]
+
+
+def _phases_at(periods: list[dict[str, object]], offset: float) -> object:
+    """The period's numberPhases, None where it names none (§7.14)."""
+    return _period_at(periods, offset).get("numberPhases")
 
 
 @settings(max_examples=100, deadline=None)
@@ -207,6 +217,7 @@ def test_composite_matches_sampling_for_a_connector(
         t = start + math.floor(duration * fraction)
         limit, _ = limit_for_connector(installed, 1, t, tx_start=tx_start)
         assert _at(periods, t - start) == round_limit(48 if limit is None else limit.value)
+        assert _phases_at(periods, t - start) == (None if limit is None else limit.phases)
 
 
 @settings(max_examples=100, deadline=None)
@@ -239,6 +250,8 @@ def test_composite_for_connector_0_is_the_capped_sum(
         cp_limit, _ = limit_for_connector(installed, 0, t)
         expected = total if cp_limit is None else min(total, cp_limit.value)
         assert _at(periods, t - start) == round_limit(expected)
+        # The grid connection: the numberPhases of the ChargePointMaxProfile in force (erratum 3.30).
+        assert _phases_at(periods, t - start) == (None if cp_limit is None else cp_limit.phases)
 
 
 @settings(max_examples=100, deadline=None)
@@ -310,6 +323,8 @@ def test_shared_limits_never_sum_above_charge_point_max(
             phases=context.phases,
         )
         assert own is not None and limit.value <= own.value + 1e-9  # never above its own limits
+        # Drawn under its own limits and the ChargePointMaxProfile: the fewest phases either names.
+        assert limit.phases == fewest_phases(own.phases, None if cp_limit is None else cp_limit.phases)
     if cp_limit is not None:
         total = math.fsum(
             convert(limit, cp_limit.unit, voltage_v=drawing[c].voltage_v, phases=drawing[c].phases).value
@@ -376,6 +391,7 @@ def test_composite_of_a_drawing_connector_is_its_share(
         t = start + math.floor(duration * fraction)
         shares, _ = shared_limits(installed, drawing, t)
         assert _at(periods, t - start) == round_limit(shares[connector_id].value)
+        assert _phases_at(periods, t - start) == shares[connector_id].phases
 
 
 @settings(max_examples=50, deadline=None)

@@ -13,7 +13,12 @@ Reading of §5.7 (with errata 3.28/3.29/3.30/3.57) used here:
 - Connector 0 ("the total expected power or current the Charge Point expects to consume from the
   grid", erratum 3.30): the sum over every connector of its own limit, capped by the
   ChargePointMaxProfile stack (§3.13.3: the combined flow of all connectors SHALL NOT exceed it)
-  and by the Charge Point's own maximum.
+  and by the Charge Point's own maximum; its ``numberPhases`` is the prevailing
+  ChargePointMaxProfile period's (the limit on the grid connection; the phases the connectors'
+  own profiles name are not added up: which phases they pick is not known).
+- ``numberPhases`` (§7.14) is reported wherever a profile in force names it (for a connector, the
+  fewest its TxProfile / TxDefaultProfile and the ChargePointMaxProfile name), so periods that
+  differ only in it stay apart: §7.14 reads a period without it as 3 phases.
 - Where nothing limits a connector, ``default_limit`` (its rating) is reported for it.
 - ``startPeriod`` is an integer: a boundary at a fractional offset is rounded up to the next whole
   second; limits are rounded down to one decimal (the schema's multipleOf 0.1), never up.
@@ -127,7 +132,9 @@ def composite_schedule(
             (Limit(total, unit), cp_limit, charge_point_max), unit, voltage_v=voltage_v, phases=phases
         )
         assert capped is not None
-        return Limit(capped.value, unit), boundary
+        # The grid connection is held to the phases the ChargePointMaxProfile names (§7.14); which
+        # phase each connector's own numberPhases picks is not known, so those are not summed.
+        return Limit(capped.value, unit, None if cp_limit is None else cp_limit.phases), boundary
 
     periods: list[dict[str, Any]] = []
     t = start
@@ -136,7 +143,7 @@ def composite_schedule(
         limit, nxt = value_at(t)
         offset = 0 if t == start else math.ceil(t - start - 1e-9)
         period: dict[str, Any] = {"startPeriod": offset, "limit": round_limit(limit.value)}
-        if connector_id > 0 and limit.phases is not None:
+        if limit.phases is not None:
             period["numberPhases"] = limit.phases
         if periods and periods[-1]["startPeriod"] == offset:
             periods.pop()  # two boundaries within one second: the later value wins

@@ -25,6 +25,7 @@ __all__ = [
     "Limit",
     "amps_to_watts",
     "convert",
+    "fewest_phases",
     "tightest",
     "watts_to_amps",
 ]
@@ -73,6 +74,12 @@ def convert(
     return Limit(watts_to_amps(limit.value, voltage_v=voltage_v, phases=n), unit, limit.phases)
 
 
+def fewest_phases(*phases: int | None) -> int | None:
+    """The fewest of the numberPhases given (§7.14), None (not named) counting as no restriction."""
+    named = [n for n in phases if n is not None]
+    return min(named) if named else None
+
+
 def tightest(
     limits: Iterable[Limit | None],
     unit: ChargingRateUnit,
@@ -89,6 +96,5 @@ def tightest(
             continue
         value = convert(limit, unit, voltage_v=voltage_v, phases=phases).value
         best = value if best is None else min(best, value)
-        if limit.phases is not None:
-            fewest = limit.phases if fewest is None else min(fewest, limit.phases)
+        fewest = fewest_phases(fewest, limit.phases)
     return None if best is None else Limit(best, unit, fewest)

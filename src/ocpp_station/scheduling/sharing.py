@@ -16,7 +16,10 @@ without an energized transaction take nothing and get no share.
 
 The split is made in the unit of the prevailing ChargePointMaxProfile: in W the connectors' powers
 add up; in A their currents per phase add up (conservative when single-phase connectors may share
-a phase). Each share is converted back to amperes with the connector's own supply (§7.12).
+a phase). Each share is converted back to amperes with the connector's own supply (§7.12). A share
+carries the fewest phases (§7.14 numberPhases) that the connector's own limit or the prevailing
+ChargePointMaxProfile period names, and converts with them as every limit does
+(:mod:`ocpp_station.scheduling.limits`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from ocpp_station.scheduling.limits import Limit, convert
+from ocpp_station.scheduling.limits import Limit, convert, fewest_phases
 from ocpp_station.scheduling.profiles import ChargingProfilePurpose, ChargingRateUnit
 from ocpp_station.scheduling.schedule import (
     ConnectorContext,
@@ -94,7 +97,8 @@ def shared_limits(
     for c, share in fair_shares(cp_limit.value, caps).items():
         context = drawing[c]
         limit = own[c]
-        phases = None if limit is None else limit.phases
+        # The share is drawn under both: the fewest phases either names (§7.14 numberPhases).
+        phases = fewest_phases(None if limit is None else limit.phases, cp_limit.phases)
         amps = convert(
             Limit(share, unit, phases), ChargingRateUnit.A, voltage_v=context.voltage_v, phases=context.phases
         ).value

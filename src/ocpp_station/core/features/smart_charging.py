@@ -25,7 +25,10 @@ Policies:
   not known in advance); for another connector, its limit capped by the whole
   ChargePointMaxProfile. For connector 0: the sum over the connectors, capped by
   ChargePointMaxProfile and by the Charge Point's hardware maximum (the sum of its connectors'
-  maximum currents).
+  maximum currents). Every period carries the numberPhases in force (§7.14; for connector 0 the
+  ChargePointMaxProfile's, erratum 3.30).
+- Phases: the hardware interface sets a current per phase and cannot switch phases; a profile's
+  numberPhases is reported and used for A<->W conversions, not enforced (docs/smart_charging.md).
 """
 
 from __future__ import annotations
