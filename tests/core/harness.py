@@ -70,8 +70,12 @@ class Harness:
         boot_status: str = "Accepted",
         valid_tags: set[str] | None = None,
         records: dict[str, dict[str, Any]] | None = None,
+        wall_skew: float | None = None,
     ) -> None:
         self.now = now
+        #: The wall clock is ``now + wall_skew`` (None: the engine is given no wall clock). A test
+        #: changes it to make the wall clock jump while ``now``, the monotonic clock, goes on.
+        self.wall_skew = wall_skew
         self.settings = settings or EngineSettings()
         #: What the store would hold: initial values plus every StoreConfigValue / StoreAvailability.
         self.stored_config: dict[str, str] = dict(config or {})
@@ -82,6 +86,7 @@ class Harness:
         self.engine = Engine(
             self.settings,
             now=now,
+            wall=None if wall_skew is None else now + wall_skew,
             config_values=config,
             availability=availability,
             restored=Restored.from_records(self.records) if records is not None else None,
@@ -136,7 +141,8 @@ class Harness:
             self.cable_left_in[event.connector_id] = True
         if isinstance(event, UnlockCompleted) and event.unlocked:
             self.locked[event.connector_id] = False
-        effects = self.engine.handle(event, self.now)
+        wall = None if self.wall_skew is None else self.now + self.wall_skew
+        effects = self.engine.handle(event, self.now, wall)
         self.effects.extend(effects)
         for effect in effects:
             if isinstance(effect, LockConnector):
@@ -216,6 +222,7 @@ class Harness:
             boot_status=self.boot_status,
             valid_tags=self.valid_tags,
             records=copy.deepcopy(self.records) if restore else None,
+            wall_skew=self.wall_skew,
         )
         after.parents = self.parents
         after.next_tx_id = self.next_tx_id
@@ -303,16 +310,31 @@ def authorized(h: Harness, id_tag: str = "TAG", connector_id: int = 1) -> None:
 
 
 def charging(h: Harness, connector_id: int = 1, id_tag: str = "TAG") -> int:
-    """Reusable state Charging: plug in first, then RemoteStartTransaction. Returns the transactionId."""
+    """Reusable state Charging: plug in first, then RemoteStartTransaction. Returns the transactionId.
+
+    As the OCTT state: a Reserved connector stays Reserved when the cable goes in (steps 3/4 only "if
+    status is not Reserved") and shows Preparing once the reserved idTag comes (step 7)."""
     conf = h.csms_result("GetConfiguration", {"key": ["AuthorizeRemoteTxRequests"]})
     authorize_remote = conf["configurationKey"][0]["value"] == "true"
     mark = h.mark()
+    reserved = h.engine.ctx.connectors[connector_id].reported_status == "Reserved"
     h.feed(CablePlugged(connector_id))
-    assert h.statuses(connector_id)[-1] == "Preparing"
+    if reserved:
+        assert h.engine.ctx.connectors[connector_id].reported_status == "Reserved"
+    else:
+        assert h.statuses(connector_id)[-1] == "Preparing"
+    plugged = h.mark()
     result = h.csms_result("RemoteStartTransaction", {"connectorId": connector_id, "idTag": id_tag})
     assert result == {"status": "Accepted"}
     if authorize_remote:
         assert ("Authorize", {"idTag": id_tag}) in h.calls[mark:]
+    if reserved:
+        after = [
+            p["status"]
+            for a, p in h.calls[plugged:]
+            if a == "StatusNotification" and p["connectorId"] == connector_id
+        ]
+        assert after[:1] == ["Preparing"], after
     starts = [p for a, p in h.calls[mark:] if a == "StartTransaction"]
     assert len(starts) == 1, h.actions(mark)
     assert starts[0]["connectorId"] == connector_id and starts[0]["idTag"] == id_tag

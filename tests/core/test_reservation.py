@@ -10,6 +10,7 @@ ReserveConnectorZeroSupported is false, is tested below).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -329,10 +330,90 @@ def test_other_tag_with_cable_in_gets_nothing_started() -> None:
     h.feed(IdTagPresented("TAG2"))
     assert "StartTransaction" not in h.actions(mark)
     assert "Authorize" not in h.actions(mark)
-    assert statuses_since(h, mark, 1) == ["Preparing"]
-    # The cable goes out again: the connector is Reserved again.
+    # Reserved throughout: neither the plug nor another idTag is the reservation's identity (§4.9 G2).
     h.feed(CableUnplugged(1))
-    assert statuses_since(h, mark, 1)[-1] == "Reserved"
+    assert statuses_since(h, mark, 1) == []
+    assert h.engine.ctx.connectors[1].reported_status == "Reserved"
+
+
+def test_cable_plugged_into_a_reserved_connector_keeps_it_reserved(caplog: pytest.LogCaptureFixture) -> None:
+    """§4.9: "insert plug" starts usage from Available (A2) only; Reserved -> Preparing is G2, the
+    reservation's identity presented. No ConnectionTimeOut runs meanwhile (B6 is a Preparing one)."""
+    h = Harness(config={"ConnectionTimeOut": "30"})
+    assert reserve(h, 1, "TAG", 3) == "Accepted"
+    mark = h.mark()
+    with caplog.at_level(logging.WARNING, logger="ocpp_station.engine"):
+        h.feed(CablePlugged(1))
+        h.advance(120)
+        assert statuses_since(h, mark, 1) == []
+        # TriggerMessage(StatusNotification) tells the same.
+        trigger = {"requestedMessage": "StatusNotification", "connectorId": 1}
+        assert h.csms_result("TriggerMessage", trigger) == {"status": "Accepted"}
+        assert statuses_since(h, mark, 1) == ["Reserved"]
+        # The reserved idTag comes: Preparing (G2), then the transaction with the reservationId (B3).
+        mark = h.mark()
+        h.feed(IdTagPresented("TAG"))
+        assert statuses_since(h, mark, 1) == ["Preparing", "Charging"]
+        starts = sent_since(h, mark, "StartTransaction")
+        assert [(s["idTag"], s.get("reservationId")) for s in starts] == [("TAG", 3)]
+        assert h.engine.reservations.active == {}
+    assert not [r for r in caplog.records if "§4.9 transition" in r.getMessage()]
+
+
+def test_reserved_connector_with_a_cable_in_takes_the_parent_group() -> None:
+    """The same with a reservation for a group: Authorize.conf tells the parent; Reserved until then."""
+    h = Harness()
+    assert reserve(h, 1, "CHILD_A1", 4, parent="PARENT_A") == "Accepted"
+    h.feed(CablePlugged(1))
+    mark = h.mark()
+    h.feed(IdTagPresented("CHILD_A2"))
+    assert sent_since(h, mark, "Authorize") == [{"idTag": "CHILD_A2"}]
+    assert statuses_since(h, mark, 1) == ["Preparing", "Charging"]
+    starts = sent_since(h, mark, "StartTransaction")
+    assert [(s["idTag"], s.get("reservationId")) for s in starts] == [("CHILD_A2", 4)]
+
+
+def test_reservation_ending_with_a_cable_in_starts_the_connection_timeout() -> None:
+    """When the reservation expires with a cable in and nothing started, the connector shows
+    Preparing (usage initiated) and ConnectionTimeOut runs from then (B6), then Available at unplug."""
+    h = Harness(config={"ConnectionTimeOut": "30"})
+    assert reserve(h, 1, "TAG", 5, expires_in=100) == "Accepted"
+    mark = h.mark()
+    h.feed(CablePlugged(1))
+    h.advance(100)
+    assert statuses_since(h, mark, 1) == ["Preparing"]
+    h.advance(29)
+    assert statuses_since(h, mark, 1) == ["Preparing"]
+    h.advance(1)
+    assert statuses_since(h, mark, 1) == ["Preparing", "Finishing"]
+    h.feed(CableUnplugged(1))
+    assert statuses_since(h, mark, 1) == ["Preparing", "Finishing", "Available"]
+
+
+def test_cancelled_reservation_with_a_cable_in_lets_another_tag_start() -> None:
+    h = Harness()
+    assert reserve(h, 1, "TAG", 6) == "Accepted"
+    h.feed(CablePlugged(1))
+    mark = h.mark()
+    assert h.csms_result("CancelReservation", {"reservationId": 6}) == {"status": "Accepted"}
+    assert statuses_since(h, mark, 1) == ["Preparing"]
+    h.feed(IdTagPresented("TAG2"))
+    starts = sent_since(h, mark, "StartTransaction")
+    assert [(s["idTag"], s.get("reservationId")) for s in starts] == [("TAG2", None)]
+
+
+def test_connector_zero_reservation_keeps_a_plugged_reserved_connector_reserved() -> None:
+    h = Harness(TWO_CONNECTORS)
+    make_unavailable(h, 2)
+    assert reserve(h, 0, "TAG", 7) == "Accepted"
+    mark = h.mark()
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG2"))  # not the reserved idTag: the last free connector stays held
+    assert "StartTransaction" not in h.actions(mark)
+    assert statuses_since(h, mark, 1) == []
+    h.feed(IdTagPresented("TAG"))
+    assert statuses_since(h, mark, 1) == ["Preparing", "Charging"]
+    assert [s.get("reservationId") for s in sent_since(h, mark, "StartTransaction")] == [7]
 
 
 def test_other_tag_authorized_from_cache_still_refused() -> None:

@@ -3,7 +3,10 @@ half of card first / cable first (OCPP 1.6 §4.9 B1, B6; §5.13 reservations; ke
 
 Card first: an authorized idTag waits on an empty connector (Preparing) until the cable comes or
 ConnectionTimeOut ends the intended usage. Cable first: a plugged connector waits for an idTag until
-ConnectionTimeOut, then shows Finishing until it is unplugged. :class:`IntendedUsage` is owned by
+ConnectionTimeOut, then shows Finishing until it is unplugged. A cable plugged into a Reserved
+connector starts no wait: the connector stays Reserved (§4.9 G2: only the reservation's identity
+makes it Preparing) until that identity comes or the reservation ends; then the wait begins
+(:meth:`IntendedUsage.unreserved`). :class:`IntendedUsage` is owned by
 :class:`~.transactions.Transactions`, which starts what it hands back; it asks nothing of it.
 """
 
@@ -111,7 +114,7 @@ class IntendedUsage:
     def cable_in(self, c: Connector) -> Waiting | None:
         """The cable came into ``c``, which has no transaction: the waiting idTag to start on it now,
         if any (the caller starts it); else ConnectionTimeOut runs until an idTag comes (cable first)."""
-        if c.id not in self._waiting:
+        if c.id not in self._waiting and not c.reserved:
             self._arm_connection_timeout(c)
         if c.id in self._waiting and self.idle(c):
             # Not on a faulted or unavailable connector (OCTT TC_024_CS: no transaction after a
@@ -136,6 +139,12 @@ class IntendedUsage:
         keeps its own)."""
         if c.id not in self._waiting:
             self.ctx.timers.cancel(("connection-timeout", c.id))
+
+    def unreserved(self, c: Connector) -> None:
+        """The reservation that kept ``c`` Reserved ended: a cable already in with nothing started
+        waits for an idTag from now, until ConnectionTimeOut (cable first, §4.9 B6)."""
+        if c.plugged and c.transaction is None and not c.finishing and c.id not in self._waiting:
+            self._arm_connection_timeout(c)
 
     def withdraw(self, id_tag: str, candidates: Iterable[Connector]) -> bool:
         """§4.9 B1: a second presentation of a waiting idTag ends the intended usage. Whether it did."""

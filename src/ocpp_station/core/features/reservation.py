@@ -214,9 +214,13 @@ class Reservations:
 
     def _is_free(self, c: Connector) -> bool:
         """Available for a new user: it could take a transaction and nothing is going on at it yet
-        (§4.9 Available)."""
+        (§4.9 Available); or Reserved with only a cable plugged in, which does not end Reserved (§4.9:
+        the reservation's identity does, G2)."""
         return (
-            self.transactions.usage.idle(c) and not c.plugged and not c.finishing and c.waiting_id_tag is None
+            self.transactions.usage.idle(c)
+            and (not c.plugged or c.reserved)
+            and not c.finishing
+            and c.waiting_id_tag is None
         )
 
     def _free(self, live: list[Reservation]) -> list[Connector]:
@@ -285,4 +289,6 @@ class Reservations:
             if c.reserved != mark:
                 c.reserved = mark
                 changed.append(c.id)
+                if not mark:
+                    self.transactions.usage.unreserved(c)  # a cable already in starts waiting now
         return changed

@@ -25,7 +25,9 @@ STATUS_RULES: tuple[Rule, ...] = (
     ("SuspendedEV", lambda c: c.transaction is not None and (not c.plugged or not c.ev_ready)),
     ("Charging", lambda c: c.transaction is not None),
     ("Finishing", lambda c: c.finishing),
-    ("Reserved", lambda c: c.reserved and not c.plugged and c.waiting_id_tag is None),
+    # A plug alone does not end Reserved (§4.9: "insert plug" starts usage from Available, A2; a
+    # reserved connector goes to Preparing when the reservation's identity is presented, G2).
+    ("Reserved", lambda c: c.reserved and c.waiting_id_tag is None),
     ("Preparing", lambda c: c.plugged or c.waiting_id_tag is not None),
     ("Available", lambda c: True),
 )

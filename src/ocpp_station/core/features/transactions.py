@@ -207,7 +207,6 @@ class Transactions:
     # -- start ----------------------------------------------------------------------------------
     def _start(self, c: Connector, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
         """Begin a transaction now (§4.8) and queue StartTransaction.req."""
-        self.usage.started(c)
         if c.finishing:
             # §4.9 F2 then B3: a new session from Finishing shows Preparing before Charging.
             self._finished(c)
@@ -219,6 +218,10 @@ class Transactions:
             reservation_id = gate.claim(c, id_tag, parent)
             if reservation_id is not None:
                 meta = {**meta, "reservationId": reservation_id}
+                # §4.9 G2 then B3: a connector still Reserved (the cable in) shows Preparing first.
+                self.status.refresh(c.id)
+        # After the refreshes (the end of a reservation may arm a ConnectionTimeOut): nothing waits.
+        self.usage.started(c)
         tx = Transaction(
             local_id=self.next_local_id,
             connector_id=c.id,
