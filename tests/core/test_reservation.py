@@ -447,6 +447,58 @@ def test_remote_start_without_connector_goes_to_the_reserved_one() -> None:
     assert [(s["connectorId"], s.get("reservationId")) for s in starts] == [(2, 4)]
 
 
+@pytest.mark.parametrize("authorize_remote", ["true", "false"])
+def test_remote_start_on_a_connector_reserved_for_a_parent_id_tag(authorize_remote: str) -> None:
+    """§5.13: the parent of the incoming idTag is in neither the list nor the cache: Authorize.req
+    (even with AuthorizeRemoteTxRequests false), and the start when its parentIdTag matches."""
+    h = Harness(config={"AuthorizeRemoteTxRequests": authorize_remote})
+    assert reserve(h, 1, "CHILD_A1", 41, parent="PARENT_A") == "Accepted"
+    h.feed(CablePlugged(1))
+    mark = h.mark()
+    remote = {"connectorId": 1, "idTag": "CHILD_A2"}
+    assert h.csms_result("RemoteStartTransaction", remote) == {"status": "Accepted"}
+    assert sent_since(h, mark, "Authorize") == [{"idTag": "CHILD_A2"}]
+    starts = sent_since(h, mark, "StartTransaction")
+    assert [(s["connectorId"], s["idTag"], s.get("reservationId")) for s in starts] == [(1, "CHILD_A2", 41)]
+    assert statuses_since(h, mark, 1) == ["Preparing", "Charging"]  # G2, B3
+    assert h.engine.reservations.active == {}
+
+
+def test_remote_start_for_a_parent_reservation_card_first_and_without_connector() -> None:
+    h = Harness(TWO_CONNECTORS, config={"AuthorizeRemoteTxRequests": "false"})
+    make_unavailable(h, 1)
+    assert reserve(h, 2, "CHILD_A1", 42, parent="PARENT_A") == "Accepted"
+    mark = h.mark()
+    assert h.csms_result("RemoteStartTransaction", {"idTag": "CHILD_A2"}) == {"status": "Accepted"}
+    assert sent_since(h, mark, "Authorize") == [{"idTag": "CHILD_A2"}]
+    assert statuses_since(h, mark, 2) == ["Preparing"]  # authorized, waiting for the cable
+    h.feed(CablePlugged(2))
+    starts = sent_since(h, mark, "StartTransaction")
+    assert [(s["connectorId"], s.get("reservationId")) for s in starts] == [(2, 42)]
+
+
+def test_remote_start_of_another_group_on_a_parent_reservation_starts_nothing() -> None:
+    """Unknown here, so Accepted and asked; Authorize.conf names no matching parent: no transaction,
+    the reservation and Reserved stay. Known here without that parent: Rejected at once."""
+    h = Harness()
+    assert reserve(h, 1, "CHILD_A1", 43, parent="PARENT_A") == "Accepted"
+    h.feed(CablePlugged(1))
+    mark = h.mark()
+    assert h.csms_result("RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG2"}) == {
+        "status": "Accepted"
+    }
+    assert sent_since(h, mark, "Authorize") == [{"idTag": "TAG2"}]
+    assert "StartTransaction" not in h.actions(mark)
+    assert statuses_since(h, mark, 1) == []
+    assert list(h.engine.reservations.active) == [43]
+    # TAG2 is cached now (no parent): refused without asking.
+    mark = h.mark()
+    assert h.csms_result("RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG2"}) == {
+        "status": "Rejected"
+    }
+    assert h.actions(mark) == []
+
+
 def test_other_connectors_stay_usable_next_to_a_reserved_one() -> None:
     h = Harness(TWO_CONNECTORS)
     assert reserve(h, 1, "TAG") == "Accepted"

@@ -35,7 +35,12 @@ class RemoteTransactions:
 
     def _remote_start(self, call: Call) -> dict[str, Any]:
         """§5.11: behave as a local start with the idTag; AuthorizeRemoteTxRequests decides whether
-        it is authorized first. A TxProfile in the request is kept for the transaction."""
+        it is authorized first. A TxProfile in the request is kept for the transaction.
+
+        §5.13: a connector reserved for a parentIdTag takes an idTag whose parent the Local
+        Authorization List and the Authorization Cache do not know, as a card does: Accepted, then an
+        Authorize.req (whatever AuthorizeRemoteTxRequests says: the reservation check needs the
+        parent), and the transaction starts when Authorize.conf names the reservation's parent."""
         payload = call.payload
         if self.ctx.registration == "Pending":  # §4.2: not allowed while Pending
             return {"status": "Rejected"}
@@ -48,13 +53,19 @@ class RemoteTransactions:
         id_tag = payload["idTag"]
         # A connector reserved for another idTag does not take it (§5.13); its own reserved one first.
         usage = self.transactions.usage
-        target = usage.pick_connector(requested, id_tag, self.transactions.auth.parent_of(id_tag))
+        auth = self.transactions.auth
+        target = usage.pick_connector(requested, id_tag, auth.parent_of(id_tag))
+        parent_needed = False
+        if target is None and auth.local_entry(id_tag) is None:
+            # Its parent unknown here, it may be of a reservation's group: Authorize.conf tells.
+            target = usage.pick_connector(requested, id_tag, None, unsure=True)
+            parent_needed = target is not None
         if target is None or usage.waiting_on(target.id):
             return {"status": "Rejected"}
         meta: dict[str, Any] = {"purpose": "remote", "connector": target.id}
         if profile is not None:
             meta["chargingProfile"] = profile
-        authorize = self.ctx.config.get_bool("AuthorizeRemoteTxRequests")
+        authorize = parent_needed or self.ctx.config.get_bool("AuthorizeRemoteTxRequests")
         self.ctx.after_reply.append(lambda: self.transactions.begin(id_tag, meta, authorize=authorize))
         return {"status": "Accepted"}
 
