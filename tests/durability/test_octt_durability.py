@@ -62,8 +62,8 @@ class PowerCycler:
         """Record what ``h.engine`` stores from now on."""
         handle = h.engine.handle
 
-        def handle_and_store(event: Event, now: float) -> list[Effect]:
-            effects = handle(event, now)
+        def handle_and_store(event: Event, now: float, wall: float | None = None) -> list[Effect]:
+            effects = handle(event, now, wall)
             self.apply(effects)
             return effects
 

@@ -39,6 +39,8 @@ class Context:
         self.effects: list[Effect] = []
         #: OCPP clock = now + clock_offset_s (set from BootNotification/Heartbeat currentTime).
         self.clock_offset_s = 0.0
+        #: Wall clock - now, as of the last event (the engine watches it for jumps).
+        self.wall_skew = 0.0
         self.connected = False
         #: None until the CSMS answered BootNotification; then Accepted, Pending or Rejected.
         self.registration: str | None = None
@@ -58,6 +60,10 @@ class Context:
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:
         return self.now + self.clock_offset_s
+
+    def wall_offset(self) -> float:
+        """OCPP time - wall time: the offset kept across restarts (a new run has a new ``now``)."""
+        return self.clock_offset_s - self.wall_skew
 
     def timestamp(self) -> str:
         return format_datetime(self.ocpp_time())

@@ -1,7 +1,13 @@
 """The engine: one charge point's OCPP 1.6 behaviour as a pure state machine.
 
-    effects = engine.handle(event, now)     # now: POSIX seconds from the shell
-    deadline = engine.next_deadline()       # feed TimerDue() at or after it
+    effects = engine.handle(event, now, wall)   # now: a monotonic clock; wall: the system clock
+    deadline = engine.next_deadline()           # on ``now``'s scale: feed TimerDue() at or after it
+
+Every timer runs on ``now``, a monotonic clock in seconds (the shell anchors it to the wall clock at start,
+so persisted deadlines stay meaningful across restarts). The wall clock only stamps messages: the OCPP
+clock is ``now + ctx.clock_offset_s``, the offset taken from the wall clock at start and from the CSMS
+time at every clock sync. A jump of the wall clock (NTP, an RTC that starts in 1970, another process
+setting the time) moves no timer; see :meth:`Engine._wall_jumped` for what it does to OCPP time.
 
 It wires the feature modules together, routes frames (OCPP-J 1.6 §4) through tables, enforces the
 pre-boot gate (OCPP 1.6 §4.2) and the one-CALL-in-flight rule (OCPP-J 1.6 §4.1.1), and validates
@@ -43,6 +49,8 @@ from ocpp_station.wire.actions import is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
 from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
 
+#: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
+WALL_JUMP_S = 2.0
 #: Incoming CALLs answered even before a BootNotification reply, in strict mode: none (§4.2).
 #: While Pending every CALL is answered (the CSMS may configure us); while Rejected none is (§4.2).
 _REPLAY_CACHE_SIZE = 64
@@ -58,6 +66,7 @@ class Engine:
         settings: EngineSettings,
         *,
         now: float,
+        wall: float | None = None,
         config_values: Mapping[str, str] | None = None,
         availability: Mapping[int, bool] | None = None,
         id_factory: Callable[[], str] | None = None,
@@ -72,6 +81,8 @@ class Engine:
             config.pin("UnlockConnectorOnEVSideDisconnect", "false")
         self.outbox = Outbox(id_factory or (lambda: str(next(counter))), cap=settings.queue_cap)
         self.ctx = ctx = Context(settings, config, self.outbox, now)
+        ctx.wall_skew = 0.0 if wall is None else wall - now
+        ctx.clock_offset_s = ctx.wall_skew
         ctx.reply = self._reply_later
         for connector_id, operative in (availability or {}).items():
             if 0 <= connector_id < len(ctx.connectors):
@@ -113,6 +124,7 @@ class Engine:
             self.smart_charging.reapply,
             self.firmware.clock_changed,
             self.reservations.clock_changed,
+            self.metering.clock_changed,
         ]
         self.transactions.on_ended.append(self.availability.transaction_ended)
         self.transactions.on_idle.append(self.availability.connector_idle)
@@ -179,17 +191,25 @@ class Engine:
 
         self._handlers[ev.Booted] = booted
         self._clean_shutdown = restored.clean_shutdown
-        self.ctx.clock_offset_s = restored.clock_offset_s
+        # Stored against the wall clock (OCPP time - wall time): a new run's monotonic clock differs.
+        self.ctx.clock_offset_s = restored.clock_offset_s + self.ctx.wall_skew
         self.registration.restored_clock(restored.clock_offset_s)
         self.firmware.restore(restored.firmware)
 
     # -- the API ----------------------------------------------------------------------------------
-    def handle(self, event: ev.Event, now: float) -> list[Effect]:
-        """Feed one event at time ``now``; returns the effects to carry out, in order."""
+    def handle(self, event: ev.Event, now: float, wall: float | None = None) -> list[Effect]:
+        """Feed one event at monotonic time ``now`` (``wall``: the wall clock then, None: the same as
+        ``now``); returns the effects to carry out, in order."""
         ctx = self.ctx
         ctx.now = now
         effects: list[Effect] = []
         ctx.effects = effects
+        if wall is not None:
+            skew = wall - now
+            jump = skew - ctx.wall_skew
+            ctx.wall_skew = skew
+            if abs(jump) > WALL_JUMP_S:
+                self._wall_jumped(jump)
         self._handlers[type(event)](event)
         self._settle()
         return effects
@@ -476,6 +496,28 @@ class Engine:
             for value in tx.stop_data:
                 shift_timestamps(value, jump_s)
             self.ctx.save_transaction(tx)
+
+    def _wall_jumped(self, jump_s: float) -> None:
+        """The wall clock jumped by ``jump_s`` against the monotonic clock (issue #8). No timer moves.
+
+        Once the CSMS time is known (a BootNotification or Heartbeat answer of this run), the CSMS is
+        the reference (OCPP 1.6 §4.2, §4.6: the charge point synchronises with the Central System):
+        the OCPP clock goes on unchanged and only the stored wall-clock offset follows, so a jump
+        that ``connection.setSystemClock`` itself caused, or NTP correcting a charger's RTC, changes
+        no timestamp. Before that, the OCPP clock is the wall clock (plus the offset stored by the
+        last run), so it follows the jump: what was stamped with the old clock and is not yet sent
+        (queued transaction messages, open transactions) moves with it, as at the first clock sync,
+        and what runs on OCPP time (clock-aligned data, charging schedules, reservations, retrieveDate)
+        re-arms on the new clock.
+        """
+        if self.registration.synced:
+            log.info("wall clock jumped by %+.3f s; OCPP time stays on the Central System's clock", jump_s)
+            self.registration.store_offset()
+            return
+        log.info("wall clock jumped by %+.3f s; OCPP time follows it (not yet synchronised)", jump_s)
+        self.ctx.clock_offset_s += jump_s
+        self._clock_corrected(jump_s)
+        self.registration.clock_changed()
 
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter

@@ -3,6 +3,12 @@
 The shell decides nothing about OCPP. It turns I/O into engine events (frames, hardware inputs, timer
 expiry), carries out the effects the engine returns (send, energize, lock, persist, reboot) and keeps
 one timer armed at ``engine.next_deadline()``.
+
+Two clocks (issue #8): every event carries ``now`` from the monotonic clock, anchored to the wall clock
+when the station is built (so a deadline stored before a restart keeps its meaning), and the wall clock
+itself. The timer is armed on the monotonic scale, so a wall-clock jump (NTP, an RTC starting in 1970,
+``connection.setSystemClock``) delays or hurries nothing; the engine decides what the jump means for
+OCPP timestamps (``Engine._wall_jumped``).
 """
 
 from __future__ import annotations
@@ -74,8 +80,14 @@ class Station(StationApi):
         hardware: Hardware | None = None,
         data_transfer_handlers: dict[str, DataTransferHandler] | None = None,
         frame_logger: FrameLogger | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
+        self._wall = wall_clock
+        self._monotonic = monotonic_clock
+        #: now() = anchor + monotonic: the wall clock's scale at start, the monotonic clock's pace.
+        self._anchor = wall_clock() - monotonic_clock()
         self._loop: asyncio.AbstractEventLoop | None = None
         if store is None:
             if config.data_dir is not None:
@@ -87,7 +99,7 @@ class Station(StationApi):
         self._pending_ops: list[Op] = []
         registers = {int(cid): float(rec["energyWh"]) for cid, rec in store.load("meters").items()}
         self.hardware: Hardware = hardware or SimulatedHardware(
-            config.connectors, time.time, self._schedule, config.ev, registers=registers
+            config.connectors, self.now, self._schedule, config.ev, registers=registers
         )
         self._handlers = dict(data_transfer_handlers or {})
         self._frame_logger = frame_logger
@@ -101,11 +113,11 @@ class Station(StationApi):
         self._network_allowed = True
         self._network_changed = asyncio.Event()
         self._stopping = False
-        self._state_changed = asyncio.Condition()
         self._ping_interval = 0
         self._ping_changed = asyncio.Event()
         self.reboots = 0
-        self._waiters = 0
+        #: The restart after a Reset, while it runs (kept so it is not collected, and stop() waits).
+        self._restart_task: asyncio.Task[None] | None = None
         #: This station's recent log lines and frames, for GetDiagnostics.
         self.log = StationLog(config.file_transfer.log_lines)
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -128,6 +140,10 @@ class Station(StationApi):
         self.hardware.attach(self.feed)
 
     # -- engine --------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """The engine's clock: monotonic, in seconds on the wall clock's scale as of the start."""
+        return self._anchor + self._monotonic()
+
     def _build_engine(self) -> Engine:
         c = self.config
         settings = EngineSettings(
@@ -151,7 +167,8 @@ class Station(StationApi):
         restored = Restored.from_records({kind: store.load(kind) for kind in KINDS})
         engine = Engine(
             settings,
-            now=time.time(),
+            now=self.now(),
+            wall=self._wall(),
             config_values=values,
             availability=store.load_availability(),
             id_factory=lambda: str(uuid.uuid4()),
@@ -180,13 +197,14 @@ class Station(StationApi):
         self._notify_state()
 
     def _handle(self, event: Event) -> None:
-        now = time.time()
+        now = self.now()
+        wall = self._wall()
         engine = self.engine
         if not isinstance(event, FrameReceived) or engine.transactions.open or self._any_plugged():
             readings = {cid: self.hardware.read_meter(cid) for cid in range(len(self.config.connectors) + 1)}
-            self._execute(engine.handle(MeterRead(readings), now))
+            self._execute(engine.handle(MeterRead(readings), now, wall))
         try:
-            effects = engine.handle(event, now)
+            effects = engine.handle(event, now, wall)
         except ValueError as exc:
             log.warning("event %s refused: %s", type(event).__name__, exc)
             raise
@@ -203,7 +221,7 @@ class Station(StationApi):
             self._timer.cancel()
             self._timer = None
         if deadline is not None:
-            self._timer = self._loop.call_later(max(0.0, deadline - time.time()), self._on_timer)
+            self._timer = self._loop.call_later(max(0.0, deadline - self.now()), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -266,7 +284,7 @@ class Station(StationApi):
     def _reboot(self, effect: fx.Reboot) -> None:
         log.info("%s reset: restarting the station", "hard" if effect.hard else "soft")
         if self._loop is not None:
-            self._loop.create_task(self._restart(effect.hard))
+            self._restart_task = self._loop.create_task(self._restart(effect.hard))
 
     def _set_clock(self, effect: fx.SetSystemClock) -> None:
         try:
@@ -453,6 +471,11 @@ class Station(StationApi):
         code 1000, the store marked as cleanly shut down."""
         if self._stopping:
             return
+        restart = self._restart_task
+        if restart is not None and not restart.done():
+            # A Reset in progress finishes first: its new engine is the one that shuts down.
+            with contextlib.suppress(Exception):
+                await restart
         policy = self.config.durability
         self.feed(ShutdownRequested(policy.on_shutdown))
         if self.engine.ctx.connected and policy.shutdown_grace_s > 0:
@@ -471,5 +494,6 @@ class Station(StationApi):
 
     def close(self) -> None:
         self.store.close()
+        self.log.close()
         if self._temp_dir is not None:
             self._temp_dir.cleanup()

@@ -318,7 +318,7 @@ class FirmwareManagement:
         if start is not None and stop is not None and stop < start:
             raise OcppError(ErrorCode.PropertyConstraintViolation, "stopTime is before startTime")
         settings = self.ctx.settings
-        offset = self.ctx.clock_offset_s
+        offset = self.ctx.wall_offset()  # the station's log lines are stamped with the wall clock
         file_name = diagnostics_file_name(settings.charge_point_id, self.ctx.ocpp_time())
         self.diagnostics = {
             "job": self._take_job(),

@@ -222,6 +222,13 @@ class Metering:
         tx.last_at = self.ctx.ocpp_time()
         self.ctx.save_transaction(tx)
 
+    def clock_changed(self) -> None:
+        """The OCPP clock moved (a clock sync, or a wall-clock jump before the first): the aligned
+        grid follows the new clock (§9.1.5: aligned to midnight), from the next boundary on; no
+        boundary in between is reported, so nothing comes in a burst."""
+        if self.ctx.timers.due_at("aligned") is not None:
+            self.schedule_aligned()
+
     def reschedule(self) -> None:
         """After MeterValueSampleInterval or ClockAlignedDataInterval changed."""
         for cid in self.ctx.connector_ids():

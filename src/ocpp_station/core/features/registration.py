@@ -39,10 +39,11 @@ class Registration:
         self.ctx = ctx
         self._on_accepted = on_accepted
         self._on_clock_corrected = on_clock_corrected
-        self._synced = False
+        #: True once this run knows the CSMS time (a BootNotification or Heartbeat answer).
+        self.synced = False
         self._boot_queued = False
         self._retry_until = 0.0
-        self._stored_offset_s = ctx.clock_offset_s
+        self._stored_offset_s = ctx.wall_offset()
         #: Called after any clock sync that moved the OCPP clock by more than a second: what runs on
         #: the CSMS clock (charging schedules, retrieveDate) re-arms its timers.
         self.on_clock_changed: list[Callable[[], None]] = []
@@ -132,18 +133,27 @@ class Registration:
             return
         offset = csms_now - self.ctx.now
         jump = offset - self.ctx.clock_offset_s
-        if not self._synced and abs(jump) > 1.0:
+        if not self.synced and abs(jump) > 1.0:
             # The first sync of this run corrects what was stamped with the unsynced clock and is
             # still unsent (a transaction started before BootNotification was answered).
             self._on_clock_corrected(jump)
-        self._synced = True
-        if abs(offset - self._stored_offset_s) > 1.0:
-            # Kept across restarts: what is stamped offline after a restart stays on the CSMS clock.
-            self.ctx.persist("station", "clock", {"offsetS": offset})
-            self._stored_offset_s = offset
+        self.synced = True
         self.ctx.clock_offset_s = offset
+        self.store_offset()
         if self.ctx.settings.set_system_clock:
             self.ctx.emit(SetSystemClock(csms_now))
         if abs(jump) > 1.0:
-            for callback in self.on_clock_changed:
-                callback()
+            self.clock_changed()
+
+    def store_offset(self) -> None:
+        """Keep the OCPP clock's offset from the wall clock across restarts (when it moved by more
+        than a second): what is stamped offline after a restart stays on the CSMS clock."""
+        offset = self.ctx.wall_offset()
+        if abs(offset - self._stored_offset_s) > 1.0:
+            self.ctx.persist("station", "clock", {"offsetS": offset})
+            self._stored_offset_s = offset
+
+    def clock_changed(self) -> None:
+        """The OCPP clock moved: what runs on it re-arms its timers."""
+        for callback in self.on_clock_changed:
+            callback()
