@@ -87,3 +87,17 @@ def test_two_stations_keep_separate_logs_and_a_closed_station_leaves_no_handler(
     assert _users() == before
     if before == 0:
         assert not _attached()
+
+
+def test_a_huge_frame_is_kept_cut_with_its_length() -> None:
+    log = StationLog(10)
+    try:
+        log.frame(False, "x" * 200_000)
+        log.frame(True, b"y" * 5000)
+        log.frame(False, '[2,"1","Heartbeat",{}]')
+        texts = [text for _, text in log.lines]
+        assert len(texts[0]) < 4200 and texts[0].endswith("(200000 characters in all)")
+        assert texts[1].startswith("-> yyy") and texts[1].endswith("(5000 bytes in all)")
+        assert texts[2] == '<- [2,"1","Heartbeat",{}]'
+    finally:
+        log.close()

@@ -50,6 +50,9 @@ log = logging.getLogger("ocpp_station.transfers")
 
 #: Lines a station keeps for its diagnostics by default (``fileTransfer.logLines``).
 LOG_LINES = 2000
+#: A frame longer than this is kept cut, with its length: a CSMS sending 1 MB frames must not make
+#: a station's log hold ``LOG_LINES`` MB (issue #8, hostile frames).
+FRAME_TEXT_MAX = 4096
 
 
 class StationLog:
@@ -81,7 +84,12 @@ class StationLog:
     def frame(self, outgoing: bool, data: bytes | str) -> None:
         if not self.enabled:
             return
+        size = len(data)
+        if size > FRAME_TEXT_MAX:
+            data = data[:FRAME_TEXT_MAX]
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if size > FRAME_TEXT_MAX:
+            text += f"... ({size} {'bytes' if isinstance(data, bytes) else 'characters'} in all)"
         self.add(("-> " if outgoing else "<- ") + text)
 
     @contextlib.contextmanager
