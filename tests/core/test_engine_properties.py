@@ -666,6 +666,11 @@ class EngineMachine(RuleBasedStateMachine):
         for cid in CONNECTORS:
             if self.plugged[cid]:
                 self.cable(cid)
+        # The drivers of DeAuthorized transactions take back their cables (§3.5.4, erratum 3.5):
+        # each one's record is kept until then.
+        for cid, tx in list(self.engine.transactions.usage.held.items()):
+            self._feed(IdTagPresented(tx.id_tag, cid))
+        assert not self.engine.transactions.usage.held
         self.auto = True
         if not self.connected:
             self._connect()

@@ -859,6 +859,32 @@ def test_TC_037_3_offline_start_transaction_invalid_idtag_stop_transaction() -> 
     assert len(stops) == 1 and stops[0]["reason"] == "DeAuthorized"
     assert stops[0]["transactionId"] == h.next_tx_id
     assert statuses_since(h, mark, 1) == ["Charging", "Finishing"]
+    assert h.locked[1] is True  # §3.5.4: the cable stays locked
+
+
+def test_TC_037_3_cable_stays_locked_until_the_same_idtag_is_presented() -> None:
+    """§3.5.4 with erratum 3.5: after the DeAuthorized stop the cable stays locked until the identifier
+    that started the transaction is presented; presenting it unlocks and starts nothing (no
+    Authorize.req, no ConnectionTimeOut); unplugging then makes the connector Available."""
+    h, _ = _offline_start_invalid(stop_on_invalid=True)
+    h.engine.config.set("ConnectionTimeOut", "30")
+    # Another driver's valid card does not take the connector (nor its cable).
+    mark, effects = h.mark(), len(h.effects)
+    h.feed(IdTagPresented("TAG"))
+    h.advance(60)
+    assert h.actions(mark) == []  # no Authorize.req: nothing it could start or stop
+    assert LockConnector(1, False) not in h.effects[effects:]
+    assert h.engine.ctx.connectors[1].reported_status == "Finishing"
+    # The owner's card: the lock opens; nothing is sent, nothing starts.
+    mark, effects = h.mark(), len(h.effects)
+    h.feed(IdTagPresented("BAD"))
+    assert LockConnector(1, False) in h.effects[effects:]
+    assert "Authorize" not in h.actions(mark) and "StartTransaction" not in h.actions(mark)
+    h.advance(60)  # no ConnectionTimeOut of a new session
+    assert statuses_since(h, mark, 1) == []
+    h.feed(CableUnplugged(1))
+    assert statuses_since(h, mark, 1) == ["Available"]
+    assert h.records.get("transactions", {}) == {}
 
 
 def test_TC_038_offline_stop_transaction() -> None:

@@ -32,6 +32,9 @@ class Transaction:
     #: The CSMS answered StartTransaction with a non-Accepted idTagInfo (OCPP 1.6 §5.x).
     deauthorized: bool = False
     stopping: bool = False
+    #: Stopped DeAuthorized with its cable kept locked until its idTag (or one of its group) is
+    #: presented (§3.5.4, erratum 3.5): the record outlives the StopTransaction.conf while this holds.
+    cable_held: bool = False
     #: meterValue elements for StopTransaction.req transactionData (StopTxnSampled/AlignedData).
     stop_data: list[dict[str, Any]] = field(default_factory=list)
     #: The last meter register known to be stored, and when (OCPP clock): a PowerLoss stop uses it.
@@ -52,6 +55,7 @@ class Transaction:
             "txProfile": self.tx_profile,
             "deauthorized": self.deauthorized,
             "stopping": self.stopping,
+            "cableHeld": self.cable_held,
             "stopData": self.stop_data,
             "meterLast": max(self.meter_last_wh, self.meter_start_wh),
             "lastAt": max(self.last_at, self.started_at),
@@ -71,6 +75,7 @@ class Transaction:
             tx_profile=record.get("txProfile"),
             deauthorized=bool(record.get("deauthorized", False)),
             stopping=bool(record.get("stopping", False)),
+            cable_held=bool(record.get("cableHeld", False)),
             stop_data=list(record.get("stopData", [])),
             meter_last_wh=int(record.get("meterLast", record["meterStart"])),
             last_at=float(record.get("lastAt", record["startedAt"])),

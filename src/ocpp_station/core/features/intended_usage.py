@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.features.authorization import IdTagInfo
 from ocpp_station.core.features.status import StatusReporter
-from ocpp_station.core.model import Connector
+from ocpp_station.core.model import Connector, Transaction
 
 #: An authorized idTag waiting for the cable: the idTag, what it was authorized with, the start's meta.
 Waiting = tuple[str, IdTagInfo, dict[str, Any]]
@@ -53,14 +53,20 @@ class IntendedUsage:
         self._waiting: dict[int, Waiting] = {}
         #: The Reservation profile, when supported: a reserved connector takes only its idTag (§5.13).
         self.reservations: ReservationGate | None = None
+        #: Connectors whose cable stays locked after a DeAuthorized stop, with that transaction
+        #: (§3.5.4, erratum 3.5): no new transaction there until its owner took the cable back.
+        #: Kept by :class:`~.cable_hold.CableHolds`.
+        self.held: dict[int, Transaction] = {}
 
     # -- which connector ------------------------------------------------------------------------
     def idle(self, c: Connector) -> bool:
         """Whether the connector could take a new transaction: no transaction, no fault, operative and
-        not held for a firmware installation, and neither is the charge point (connector 0)."""
+        not held for a firmware installation, and neither is the charge point (connector 0); and its
+        socket does not hold the cable of a DeAuthorized transaction (:attr:`held`)."""
         station = self.ctx.connectors[0]
         return (
             c.transaction is None
+            and c.id not in self.held
             and c.fault is None
             and c.operative
             and not c.maintenance

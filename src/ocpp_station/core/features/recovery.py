@@ -4,6 +4,8 @@ The store keeps every transaction whose StopTransaction has not been answered. A
 :meth:`TransactionRecovery.restore` takes them back, and at Booted :meth:`TransactionRecovery.recover`
 settles those that were still running: resumed, or stopped with their last stored meter value.
 Before a graceful stop :meth:`TransactionRecovery.checkpoint` stores the current meter values.
+A cable held after a DeAuthorized stop (§3.5.4, erratum 3.5; the record's ``cableHeld``) is held
+again: its record is kept until its StopTransaction is answered and the cable released.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ class TransactionRecovery:
         txs = self.transactions
         for tx in sorted(txs.open.values(), key=lambda t: t.local_id):
             c = self.ctx.connectors[tx.connector_id]
+            if tx.cable_held:
+                self._hold_again(tx)
+                continue
             if tx.stopping:
                 # Stopped before the restart, its StopTransaction still queued: the EV still there
                 # is the one of that session, so Finishing as before (§4.9 C6, OCTT TC_038_CS).
@@ -62,6 +67,16 @@ class TransactionRecovery:
             if c.plugged:
                 c.finishing = True
                 txs.status.refresh(c.id)
+
+    def _hold_again(self, tx: Transaction) -> None:
+        """A cable held after a DeAuthorized stop before the restart (:mod:`.cable_hold`); its record
+        alone kept if its StopTransaction is no longer queued (answered)."""
+        outbox = self.ctx.outbox
+        queued = [call for call in outbox if call.action == "StopTransaction"]
+        if outbox.in_flight is not None:
+            queued.append(outbox.in_flight.call)
+        answered = not any(call.meta.get("tx") == tx.local_id for call in queued)
+        self.transactions.holds.restore(tx, stop_answered=answered)
 
     def checkpoint(self) -> None:
         """Store every running transaction's current meter value (before a graceful stop)."""

@@ -5,7 +5,9 @@ Both orders work: cable first (the card starts the transaction) and card first (
 within ConnectionTimeOut); which connector a start goes to and that wait are in :mod:`.intended_usage`.
 The CSMS transactionId is kept apart from our ``local_id`` and filled into StopTransaction / MeterValues
 when they are sent, so a transaction started offline never reports -1.
-What happens to open transactions across a restart is in :mod:`.recovery`.
+What happens to open transactions across a restart is in :mod:`.recovery`; the cable kept locked
+after a DeAuthorized stop until its idTag (or group) comes back (§3.5.4, erratum 3.5) in
+:mod:`.cable_hold`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
 from ocpp_station.core.events import MeterReading
 from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.cable_hold import CableHolds
 from ocpp_station.core.features.intended_usage import IntendedUsage
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
@@ -37,11 +40,14 @@ class Transactions:
         self.metering = metering
         self.auth = Authorization(ctx, self._decided)
         self.next_local_id = 1
-        #: Transactions whose StopTransaction has not been answered yet, by local id.
+        #: Transactions whose StopTransaction has not been answered yet, by local id; and those
+        #: whose cable is still held after a DeAuthorized stop (their record is the hold's).
         self.open: dict[int, Transaction] = {}
         #: Which connector a start goes to, and the card-first / cable-first wait (§4.9, §9.1.6);
         #: the Reservation profile sets its ``reservations`` gate (§5.13).
         self.usage = IntendedUsage(ctx, status)
+        #: Cables kept locked after a DeAuthorized stop (§3.5.4, erratum 3.5).
+        self.holds = CableHolds(ctx, self.usage, status, self.forget)
         #: Called with the connector id whenever a transaction ends (availability, reset).
         self.on_ended: list[Callable[[int], None]] = []
         #: Called with the connector id when a connector leaves Finishing (the cable came out or went
@@ -96,6 +102,10 @@ class Transactions:
         c = self._connector(connector_id)
         c.plugged = True
         c.cable_in_socket = self.ctx.settings.spec(connector_id).kind == "socket"
+        if c.id in self.usage.held:
+            # The EV back on the cable of a DeAuthorized transaction: no new session (§3.5.4).
+            self.status.refresh(connector_id)
+            return
         self._finished(c)
         if c.transaction is not None:
             if not c.transaction.deauthorized:
@@ -131,6 +141,7 @@ class Transactions:
     def _finished(self, c: Connector) -> None:
         if c.finishing:
             c.finishing = False
+            self.holds.release(c, unlock=False)  # the cable is out: the lock let it go
             for callback in self.on_idle:
                 callback(c.id)
 
@@ -153,6 +164,9 @@ class Transactions:
             if c.transaction is not None and c.transaction.id_tag == id_tag:
                 self.stop(c.id, "Local", id_tag=id_tag)
                 return
+        # §3.5.4, erratum 3.5: the owner of a cable held after a DeAuthorized stop takes it back.
+        if self.holds.release_for(id_tag, self.auth.parent_of(id_tag), candidates):
+            return
         # §4.9 B1: a second presentation of a waiting idTag ends the intended usage.
         if self.usage.withdraw(id_tag, candidates):
             return
@@ -165,9 +179,10 @@ class Transactions:
                     return
         known = self.auth.local_entry(id_tag) is not None
         target = self.usage.pick_connector(connector_id, id_tag, parent, unsure=not known)
-        if target is None and not any(c.transaction and c.transaction.parent_id_tag for c in candidates):
-            # Nothing to start, and no running transaction another tag of its group could stop:
-            # no Authorize.req (OCTT TC_068_CS step 1).
+        grouped = [c.transaction or self.usage.held.get(c.id) for c in candidates]
+        if target is None and not any(tx and tx.parent_id_tag for tx in grouped):
+            # Nothing to start, and no running transaction (or held cable) another tag of its group
+            # could stop (release): no Authorize.req (OCTT TC_068_CS step 1).
             log.info("idTag %s presented but no connector can start a transaction", id_tag)
             return
         self.auth.request(id_tag, {"purpose": "card", "connector": connector_id})
@@ -183,7 +198,13 @@ class Transactions:
     def _decided(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
         accepted = info.get("status") == "Accepted"
         requested = meta.get("connector")
-        if meta.get("purpose") == "card" and accepted and info.get("parentIdTag"):
+        card = meta.get("purpose") == "card"
+        if card and info.get("parentIdTag"):
+            # Erratum 3.5: a tag of the same group releases a held cable (identity, whatever its status).
+            asked = [c for c in self.ctx.connectors[1:] if requested in (None, c.id)]
+            if self.holds.release_for(id_tag, info["parentIdTag"], asked):
+                return
+        if card and accepted and info.get("parentIdTag"):
             for c in self.ctx.connectors[1:]:
                 if requested not in (None, c.id):
                     continue
@@ -306,7 +327,9 @@ class Transactions:
         self.metering.transaction_ending(tx)
         c.transaction = None
         self.energize(c, False)
-        if unlock and self.ctx.settings.spec(c.id).has_lock and reason != "DeAuthorized":
+        if reason == "DeAuthorized":
+            self.holds.hold(c, tx)  # §3.5.4: locked until the same idTag (or its group) is presented
+        elif unlock and self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, False))
         tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
         tx.last_at = self.ctx.ocpp_time()
@@ -350,8 +373,15 @@ class Transactions:
         self._close(call)
 
     def _close(self, call: OutgoingCall) -> None:
-        """The transaction's last message is done: forget it (stored in the same step)."""
+        """The transaction's last message is done: forget it (stored in the same step), unless its
+        cable is still held: then at the release."""
         local_id = call.meta["tx"]
+        tx = self.open.get(local_id)
+        if tx is None or not self.holds.keeps(tx):
+            self.forget(local_id)
+
+    def forget(self, local_id: int) -> None:
+        """Delete a transaction that is done with (its record in the same step)."""
         if self.open.pop(local_id, None) is not None:
             self.ctx.persist("transactions", local_id, None)
 
