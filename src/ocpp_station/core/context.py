@@ -9,6 +9,7 @@ from typing import Any
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.effects import Effect, Persist
+from ocpp_station.core.events import MeterReading
 from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
@@ -56,6 +57,11 @@ class Context:
         self.triggering = False
         #: The firmware version installed by an UpdateFirmware; None: the configured one (§5.19).
         self.firmware_version: str | None = None
+        #: Reads a connector's meter when a feature needs it (the shell's hardware); None: the last
+        #: reading pushed with a MeterRead event is used (tests).
+        self.meter_source: Callable[[int], MeterReading] | None = None
+        #: Connectors whose meter was read in this engine step (one reading per step: consistent).
+        self.meters_read: set[int] = set()
 
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:
@@ -67,6 +73,17 @@ class Context:
 
     def timestamp(self) -> str:
         return format_datetime(self.ocpp_time())
+
+    # -- inputs -------------------------------------------------------------------------------
+    def meter(self, connector_id: int) -> MeterReading:
+        """What ``connector_id``'s meter shows now: read once per engine step, only when a feature
+        needs it (a sample is due, a transaction starts or stops, a limit is checked): issue #9."""
+        connector = self.connectors[connector_id]
+        source = self.meter_source
+        if source is not None and connector_id not in self.meters_read:
+            connector.meter = source(connector_id)
+            self.meters_read.add(connector_id)
+        return connector.meter
 
     # -- output -------------------------------------------------------------------------------
     def emit(self, effect: Effect) -> None:

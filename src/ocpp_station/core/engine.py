@@ -204,6 +204,7 @@ class Engine:
         ctx.now = now
         effects: list[Effect] = []
         ctx.effects = effects
+        ctx.meters_read.clear()
         if wall is not None:
             skew = wall - now
             jump = skew - ctx.wall_skew
@@ -543,7 +544,9 @@ class Engine:
         """The state a dashboard or test reads (the control API's GET /state)."""
         ctx = self.ctx
         connectors = []
+        ctx.meters_read.clear()  # a view asked for between events reads the meters now
         for c in ctx.connectors:
+            meter = ctx.meter(c.id)
             tx = c.transaction
             connectors.append(
                 {
@@ -552,8 +555,8 @@ class Engine:
                     "errorCode": c.fault.error_code if c.fault else "NoError",
                     "transactionId": None if tx is None else tx.transaction_id,
                     "idTag": None if tx is None else tx.id_tag,
-                    "meterWh": round(c.meter.energy_wh, 1),
-                    "powerW": round(c.meter.power_w, 1),
+                    "meterWh": round(meter.energy_wh, 1),
+                    "powerW": round(meter.power_w, 1),
                 }
             )
         return {

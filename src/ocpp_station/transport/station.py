@@ -40,7 +40,6 @@ from ocpp_station.core.events import (
     Disconnected,
     Event,
     FrameReceived,
-    MeterRead,
     ShutdownRequested,
     TimerDue,
     UnlockCompleted,
@@ -174,6 +173,8 @@ class Station(StationApi):
             id_factory=lambda: str(uuid.uuid4()),
             restored=restored,
         )
+        # The engine reads a meter when it needs one (a sample, a start, a stop), not before every event.
+        engine.ctx.meter_source = lambda connector_id: self.hardware.read_meter(connector_id)
         # Until a graceful stop says otherwise, the next start follows a crash or power loss.
         self._pending_ops.append(("put", "station", "shutdown", {"clean": False}))
         self._flush()
@@ -199,19 +200,12 @@ class Station(StationApi):
     def _handle(self, event: Event) -> None:
         now = self.now()
         wall = self._wall()
-        engine = self.engine
-        if not isinstance(event, FrameReceived) or engine.transactions.open or self._any_plugged():
-            readings = {cid: self.hardware.read_meter(cid) for cid in range(len(self.config.connectors) + 1)}
-            self._execute(engine.handle(MeterRead(readings), now, wall))
         try:
-            effects = engine.handle(event, now, wall)
+            effects = self.engine.handle(event, now, wall)
         except ValueError as exc:
             log.warning("event %s refused: %s", type(event).__name__, exc)
             raise
         self._execute(effects)
-
-    def _any_plugged(self) -> bool:
-        return any(c.plugged for c in self.engine.ctx.connectors[1:])
 
     def _arm_timer(self) -> None:
         if self._loop is None:

@@ -114,7 +114,7 @@ class Metering:
         spec = self.ctx.settings.spec(connector_id)
         samples = sampled_values(
             measurands,
-            self.ctx.connectors[connector_id].meter,
+            self.ctx.meter(connector_id),
             context,
             phases=spec.phases,
             voltage_v=spec.voltage_v,
@@ -196,7 +196,7 @@ class Metering:
         boundary = self._boundary
         for cid in self.ctx.connector_ids():
             connector = self.ctx.connectors[cid]
-            energy = connector.meter.energy_wh
+            energy = self.ctx.meter(cid).energy_wh
             interval_energy = energy - self._aligned_energy.get(cid, energy)
             self._aligned_energy[cid] = energy
             if self.ctx.accepted:
@@ -218,7 +218,7 @@ class Metering:
     def _checkpoint(self, tx: Transaction) -> None:
         """Store the register as of now with the transaction, in the same step as the MeterValues
         that report it: a PowerLoss stop after a crash never reports less than the CSMS has seen."""
-        tx.meter_last_wh = max(round(self.ctx.connectors[tx.connector_id].meter.energy_wh), tx.meter_start_wh)
+        tx.meter_last_wh = max(round(self.ctx.meter(tx.connector_id).energy_wh), tx.meter_start_wh)
         tx.last_at = self.ctx.ocpp_time()
         self.ctx.save_transaction(tx)
 

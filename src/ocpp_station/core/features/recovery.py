@@ -81,7 +81,6 @@ class TransactionRecovery:
     def checkpoint(self) -> None:
         """Store every running transaction's current meter value (before a graceful stop)."""
         for tx in self.transactions.running():
-            c = self.ctx.connectors[tx.connector_id]
-            tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
+            tx.meter_last_wh = max(round(self.ctx.meter(tx.connector_id).energy_wh), tx.meter_start_wh)
             tx.last_at = self.ctx.ocpp_time()
             self.ctx.save_transaction(tx)

@@ -248,7 +248,7 @@ class Transactions:
             connector_id=c.id,
             id_tag=id_tag,
             parent_id_tag=info.get("parentIdTag"),
-            meter_start_wh=round(c.meter.energy_wh),
+            meter_start_wh=round(self.ctx.meter(c.id).energy_wh),
             started_at=self.ctx.ocpp_time(),
             reservation_id=meta.get("reservationId"),
             tx_profile=meta.get("chargingProfile"),
@@ -309,13 +309,20 @@ class Transactions:
         tx = c.transaction
         assert tx is not None
         allowance = self.ctx.config.get_int("MaxEnergyOnInvalidId")
-        if allowance > 0 and c.meter.energy_wh - tx.meter_start_wh < allowance:
+        if allowance > 0 and self.ctx.meter(c.id).energy_wh - tx.meter_start_wh < allowance:
+            if self.ctx.meter_source is not None:  # readings are pulled: look again in a second
+                self.ctx.timers.set(("allowance", c.id), self.ctx.now + 1.0, lambda now: self._recheck(c.id))
             return
         if self.ctx.config.get_bool("StopTransactionOnInvalidId"):
             self.stop(c.id, "DeAuthorized")
         else:
             self.energize(c, False)
             self.status.refresh(c.id)
+
+    def _recheck(self, connector_id: int) -> None:
+        c = self.ctx.connectors[connector_id]
+        if c.transaction is not None and c.transaction.deauthorized and c.energized:
+            self._enforce_invalid_id(c)
 
     # -- stop -----------------------------------------------------------------------------------
     def stop(self, connector_id: int, reason: str, *, id_tag: str | None = None, unlock: bool = True) -> None:
@@ -331,7 +338,7 @@ class Transactions:
             self.holds.hold(c, tx)  # §3.5.4: locked until the same idTag (or its group) is presented
         elif unlock and self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, False))
-        tx.meter_last_wh = max(round(c.meter.energy_wh), tx.meter_start_wh)
+        tx.meter_last_wh = max(round(self.ctx.meter(c.id).energy_wh), tx.meter_start_wh)
         tx.last_at = self.ctx.ocpp_time()
         self.queue_stop(tx, reason, id_tag)
         # Finishing until the cable is out (§4.9 C6): the EV still connected, or a socket still holding
