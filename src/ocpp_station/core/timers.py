@@ -1,18 +1,38 @@
-"""Named deadlines (aioquic's ``get_timer`` contract): the engine exposes only the earliest."""
+"""Named deadlines (aioquic's ``get_timer`` contract): the engine exposes only the earliest.
+
+A heap with lazy deletion (issue #9, lean hot path): setting, moving and cancelling a key are O(log n)
+or O(1), the earliest deadline is the top of the heap after stale entries are dropped, never a scan.
+Deadlines due at the same instant fire in the order their keys were first set (a key set again keeps
+its place until it fires or is cancelled).
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable, Hashable
+
+Callback = Callable[[float], None]
 
 
 class Timers:
     """Deadlines by key; setting a key again moves it. Callbacks take ``now``."""
 
     def __init__(self) -> None:
-        self._due: dict[Hashable, tuple[float, Callable[[float], None]]] = {}
+        #: key -> (deadline, place among equal deadlines, version, callback)
+        self._due: dict[Hashable, tuple[float, int, int, Callback]] = {}
+        #: (deadline, place, version, key); an entry whose version is not the key's current one is stale.
+        self._heap: list[tuple[float, int, int, Hashable]] = []
+        self._counter = itertools.count()
 
-    def set(self, key: Hashable, at: float, callback: Callable[[float], None]) -> None:
-        self._due[key] = (at, callback)
+    def set(self, key: Hashable, at: float, callback: Callback) -> None:
+        current = self._due.get(key)
+        place = next(self._counter) if current is None else current[1]
+        version = next(self._counter)
+        self._due[key] = (at, place, version, callback)
+        heapq.heappush(self._heap, (at, place, version, key))
+        if len(self._heap) > 64 and len(self._heap) > 4 * len(self._due):
+            self._compact()
 
     def cancel(self, key: Hashable) -> None:
         self._due.pop(key, None)
@@ -22,14 +42,33 @@ class Timers:
         return None if entry is None else entry[0]
 
     def next_deadline(self) -> float | None:
-        return min((at for at, _ in self._due.values()), default=None)
+        top = self._top()
+        return None if top is None else top[0]
 
     def fire(self, now: float) -> None:
-        """Run every callback whose deadline is at or before ``now``, earliest first."""
+        """Run every callback whose deadline is at or before ``now``, earliest first (callbacks may set
+        deadlines at or before ``now``: they run in the same call)."""
         while True:
-            ready = [(at, key) for key, (at, _) in self._due.items() if at <= now]
-            if not ready:
+            top = self._top()
+            if top is None or top[0] > now:
                 return
-            _, key = min(ready, key=lambda item: item[0])
-            _, callback = self._due.pop(key)
+            heapq.heappop(self._heap)
+            _, _, _, callback = self._due.pop(top[3])
             callback(now)
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def _top(self) -> tuple[float, int, int, Hashable] | None:
+        heap = self._heap
+        while heap:
+            at, place, version, key = heap[0]
+            entry = self._due.get(key)
+            if entry is not None and entry[2] == version:
+                return heap[0]
+            heapq.heappop(heap)  # moved or cancelled since
+        return None
+
+    def _compact(self) -> None:
+        self._heap = [(at, place, version, key) for key, (at, place, version, _) in self._due.items()]
+        heapq.heapify(self._heap)
