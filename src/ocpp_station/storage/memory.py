@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +14,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self.config: dict[str, str] = {}
         self.availability: dict[int, bool] = {}
-        self.records: dict[str, dict[str, Any]] = {}
+        #: kind -> key -> the record's JSON (bytes)
+        self.records: dict[str, dict[str, bytes]] = {}
 
     def load_config(self) -> dict[str, str]:
         return dict(self.config)
@@ -30,11 +30,13 @@ class MemoryStore:
         self.availability[connector_id] = operative
 
     def load(self, kind: str) -> dict[str, Any]:
-        """By key order, as SqliteStore."""
-        return copy.deepcopy(dict(sorted(self.records.get(kind, {}).items())))
+        """By key order, as SqliteStore; decoded copies."""
+        return {key: orjson.loads(value) for key, value in sorted(self.records.get(kind, {}).items())}
 
     def apply(self, ops: Sequence[Op]) -> None:
-        """All or nothing, as SqliteStore: every value is checked (and copied) as JSON first."""
+        """All or nothing, as SqliteStore: every value is checked as JSON first, and kept encoded (a
+        copy that later changes of the caller's objects cannot reach, compact for a fleet of stations;
+        decoded only by :meth:`load`)."""
         stored = [
             (op, kind, key, None if value is None else encode_record(value)) for op, kind, key, value in ops
         ]
@@ -45,7 +47,7 @@ class MemoryStore:
             elif value is None:
                 table.pop(key, None)
             else:
-                table[key] = orjson.loads(value)
+                table[key] = value
 
     def close(self) -> None:
         pass

@@ -238,11 +238,12 @@ class Station(StationApi):
 
     def _persist(self, effect: fx.Persist) -> None:
         self._pending_ops.append(("put", effect.kind, effect.key, effect.value))
-        if effect.kind == "transactions":
-            # The meter registers are hardware state a real meter keeps; the simulator's live here.
-            for cid in range(1, len(self.config.connectors) + 1):
-                energy = self.hardware.read_meter(cid).energy_wh
-                self._pending_ops.append(("put", "meters", str(cid), {"energyWh": energy}))
+        if effect.kind == "transactions" and effect.value is not None:
+            # The meter registers are hardware state a real meter keeps; the simulator's live here,
+            # stored with the transaction that moves them (the reading the engine took in this step).
+            cid = int(effect.value["connectorId"])
+            energy = self.engine.ctx.meter(cid).energy_wh
+            self._pending_ops.append(("put", "meters", str(cid), {"energyWh": energy}))
 
     def _flush(self) -> None:
         """Commit the stored records of this step in one transaction: before any frame they guard
