@@ -383,7 +383,8 @@ class Engine:
             self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
             return
         data = encode_frame(CallResult(message_id, payload))
-        self._recent[message_id] = (action, data)
+        # Kept for replays: a copy of exactly its size (orjson's output holds a 4 KB buffer).
+        self._recent[message_id] = (action, bytes(memoryview(data)))
         if len(self._recent) > _REPLAY_CACHE_SIZE:
             self._recent.popitem(last=False)
         self.ctx.emit(SendFrame(data))

@@ -120,11 +120,11 @@ class Station(StationApi):
         #: This station's recent log lines and frames, for GetDiagnostics.
         self.log = StationLog(config.file_transfer.log_lines)
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
+        work_dir: Path | Callable[[], Path]
         if config.data_dir is not None:
             work_dir = config.data_dir / "transfers"
         else:
-            self._temp_dir = tempfile.TemporaryDirectory(prefix="ocpp-station-")
-            work_dir = Path(self._temp_dir.name)
+            work_dir = self._make_temp_dir  # made at the first transfer, removed by close()
         self.transfers = FileTransfers(
             work_dir=work_dir,
             policy=config.file_transfer,
@@ -137,6 +137,10 @@ class Station(StationApi):
         )
         self.engine = self._build_engine()
         self.hardware.attach(self.feed)
+
+    def _make_temp_dir(self) -> Path:
+        self._temp_dir = tempfile.TemporaryDirectory(prefix="ocpp-station-")
+        return Path(self._temp_dir.name)
 
     # -- engine --------------------------------------------------------------------------------------
     def now(self) -> float:

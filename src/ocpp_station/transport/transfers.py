@@ -145,7 +145,7 @@ class FileTransfers:
     def __init__(
         self,
         *,
-        work_dir: Path,
+        work_dir: Path | Callable[[], Path],
         policy: FileTransferPolicy,
         hardware: Callable[[], Hardware],
         feed: Callable[[Event], None],
@@ -154,7 +154,7 @@ class FileTransfers:
         charge_point_id: str,
         ca_bundle: Path | None = None,
     ) -> None:
-        self.work_dir = work_dir
+        self._work_dir = work_dir
         self.policy = policy
         self._hardware = hardware
         self._feed = feed
@@ -163,6 +163,14 @@ class FileTransfers:
         self._charge_point_id = charge_point_id
         self._ca_bundle = ca_bundle
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def work_dir(self) -> Path:
+        """The folder of this station's transfers; a factory given is called at the first transfer
+        (a fleet of in-memory stations makes no temporary directory until one is needed)."""
+        if callable(self._work_dir):
+            self._work_dir = self._work_dir()
+        return self._work_dir
 
     def _ssl(self) -> ssl.SSLContext | None:
         if self._ca_bundle is None:
