@@ -560,6 +560,10 @@ async def _fleet_run(mode: str, url: str, opts: Options, csms_pid: int, out: Con
         if failures:
             _say(f"  {mode}: {len(failures)} failed to start, e.g. {failures[0]!r}")
         rss_ready = _rss()
+        # As a long-running fleet process does (every mode alike): what is alive once the clients are
+        # up is moved out of the collector's generations, so a full collection does not walk
+        # thousands of stations' objects (a 200 ms pause at 1,000 stations without it).
+        gc.freeze()
         await asyncio.sleep(opts.settle)
         # -- the window ---------------------------------------------------------------------------------
         profiler = None

@@ -213,6 +213,7 @@ class Engine:
                 self._wall_jumped(jump)
         self._handlers[type(event)](event)
         self._settle()
+        ctx.effects = []  # the caller owns these now (a frame kept here would live until the next event)
         return effects
 
     def next_deadline(self) -> float | None:

@@ -62,7 +62,7 @@ class Timers:
     def _top(self) -> tuple[float, int, int, Hashable] | None:
         heap = self._heap
         while heap:
-            at, place, version, key = heap[0]
+            _, _, version, key = heap[0]
             entry = self._due.get(key)
             if entry is not None and entry[2] == version:
                 return heap[0]

@@ -105,6 +105,8 @@ class Station(StationApi):
         self._events: deque[Event] = deque()
         self._busy = False
         self._timer: asyncio.TimerHandle | None = None
+        #: The deadline (engine clock) the timer is armed for.
+        self._timer_at: float | None = None
         self._ws: ClientConnection | None = None
         self._send_queue: asyncio.Queue[bytes] | None = None
         self._calls: dict[int, asyncio.Future[dict[str, Any]]] = {}
@@ -216,13 +218,17 @@ class Station(StationApi):
             return
         deadline = self.engine.next_deadline()
         if self._timer is not None:
+            if deadline == self._timer_at:
+                return  # most events leave the next deadline where it was: keep the armed timer
             self._timer.cancel()
             self._timer = None
+        self._timer_at = deadline
         if deadline is not None:
             self._timer = self._loop.call_later(max(0.0, deadline - self.now()), self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
+        self._timer_at = None
         self.feed(TimerDue())
 
     def _schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:

@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +92,30 @@ class StationLog:
             text += f"... ({size} {'bytes' if isinstance(data, bytes) else 'characters'} in all)"
         self.add(("-> " if outgoing else "<- ") + text)
 
-    @contextlib.contextmanager
-    def active(self) -> Iterator[None]:
-        """Log records emitted inside this block (and in tasks it starts) go to this station's log."""
-        token = _CURRENT.set(self)
-        try:
-            yield
-        finally:
-            _CURRENT.reset(token)
+    def active(self) -> contextlib.AbstractContextManager[None]:
+        """Log records emitted inside this block (and in tasks it starts) go to this station's log;
+        a log that keeps nothing costs nothing."""
+        return _Active(self) if self.enabled else _NOTHING
+
+
+class _Active:
+    """The block in which ``log`` is the running station's (a plain class: this is the hot path)."""
+
+    __slots__ = ("_log", "_token")
+
+    def __init__(self, log: StationLog) -> None:
+        self._log = log
+        self._token: contextvars.Token[StationLog | None] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _CURRENT.set(self._log)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+
+
+_NOTHING: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 
 _CURRENT: contextvars.ContextVar[StationLog | None] = contextvars.ContextVar("ocpp_station_log", default=None)
