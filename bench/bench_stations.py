@@ -21,7 +21,7 @@ time has passed, a window of ``--duration`` seconds is measured:
 * ``mobilityhouse``: ``ocpp.v16.ChargePoint`` and ``await cp.call(...)``.
 * ``engine``: no network. :class:`ocpp_station.core.engine.Engine` driven with a fake clock through one
   station's 24-hour day (boot, an 8-hour transaction, MeterValueSampleInterval 60, clock-aligned data
-  every 900 s, Heartbeat every 300 s), fed MeterRead events as the shell feeds them, every CALL answered
+  every 900 s, Heartbeat every 300 s), meters read when the engine asks (as the shell does), every CALL answered
   at once.
 
 What is measured, per client mode, over the window:
@@ -655,7 +655,6 @@ def _engine_day() -> DayResult:
         EVReadyChanged,
         FrameReceived,
         IdTagPresented,
-        MeterRead,
         MeterReading,
         TimerDue,
         UnlockCompleted,
@@ -746,18 +745,14 @@ def _engine_day() -> DayResult:
                 locked[effect.connector_id] = False
                 events.append(UnlockCompleted(effect.connector_id, True))
 
+    # As the shell does: the engine pulls a reading when a feature needs one (once per step).
+    engine.ctx.meter_source = lambda connector_id: readings()[connector_id]
+
     def feed(event: Event) -> None:
-        """As Station.feed / Station._handle: a MeterRead before every event but frames received while
-        no transaction is open and no cable plugged; events raised meanwhile handled in order."""
+        """As Station.feed / Station._handle: events raised meanwhile handled in order."""
         events.append(event)
         while events:
             next_event = events.popleft()
-            if (
-                not isinstance(next_event, FrameReceived)
-                or engine.transactions.open
-                or any(c.plugged for c in engine.ctx.connectors[1:])
-            ):
-                handle(MeterRead(readings()))
             handle(next_event)
             # The simulated driver takes the cable out once the EV side is unplugged and the lock open.
             if cable_left_in[1] and not locked[1]:
