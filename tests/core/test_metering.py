@@ -1,10 +1,10 @@
-"""MeterValues sampled values from one meter reading (core/features/metering.py, OCPP 1.6 §7.45,
+"""MeterValues sampled values from one meter reading (core/measurands.py, OCPP 1.6 §7.45,
 errata 3.14.3 multiple phases)."""
 
 from __future__ import annotations
 
 from ocpp_station.core.events import MeterReading
-from ocpp_station.core.features.metering import sampled_values
+from ocpp_station.core.measurands import sampled_values
 
 READING = MeterReading(
     energy_wh=1234.0,

@@ -44,57 +44,6 @@ class InvalidValue(ValueError):
 
 Validator = Callable[[str], str]  # returns the normalised value or raises InvalidValue
 
-#: OCPP 1.6 §7.31 Measurand.
-MEASURANDS = frozenset(
-    {
-        "Current.Export",
-        "Current.Import",
-        "Current.Offered",
-        "Energy.Active.Export.Register",
-        "Energy.Active.Import.Register",
-        "Energy.Reactive.Export.Register",
-        "Energy.Reactive.Import.Register",
-        "Energy.Active.Export.Interval",
-        "Energy.Active.Import.Interval",
-        "Energy.Reactive.Export.Interval",
-        "Energy.Reactive.Import.Interval",
-        "Frequency",
-        "Power.Active.Export",
-        "Power.Active.Import",
-        "Power.Factor",
-        "Power.Offered",
-        "Power.Reactive.Export",
-        "Power.Reactive.Import",
-        "RPM",
-        "SoC",
-        "Temperature",
-        "Voltage",
-    }
-)
-
-#: Measurands the station can really report (ocpp_station.core.features.metering); a CSL naming
-#: any other is Rejected, so the CSMS learns at once what it will not get.
-SUPPORTED_MEASURANDS = frozenset(
-    {
-        "Energy.Active.Import.Register",
-        "Energy.Active.Import.Interval",
-        "Power.Active.Import",
-        "Power.Offered",
-        "Current.Import",
-        "Current.Offered",
-        "Voltage",
-        "SoC",
-        "Frequency",
-        "Temperature",
-    }
-)
-_PHASES = ("L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1")
-#: Measurands this charge point measures per phase (``Voltage.L1-N``, ``Current.Import.L2``, ...).
-PHASED_MEASURANDS = {
-    "Current.Import": frozenset({"L1", "L2", "L3"}),
-    "Power.Active.Import": frozenset({"L1", "L2", "L3"}),
-    "Voltage": frozenset({"L1", "L2", "L3", "L1-N", "L2-N", "L3-N"}),
-}
 PHASE_ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
 FEATURE_PROFILES = tuple(p.value for p in Profile)
 
@@ -126,21 +75,20 @@ def split_csl(text: str) -> list[str]:
 
 
 def _measurand_list(max_length_key: str) -> Validator:
+    """A CSL of measurands, each one this charge point reports, on a phase it measures it on
+    (:data:`ocpp_station.core.measurands.MEASURAND_TABLE`; errata 3.14.3, 3.14.4: one it cannot give
+    makes the whole change Rejected)."""
+
     def check(text: str) -> str:
+        # Imported here: the core package imports this module (its engine reads the key table).
+        from ocpp_station.core.measurands import check_item
+
         items = split_csl(text)
         for item in items:
-            measurand, phase = item, None
-            for suffix in _PHASES:
-                if item.endswith("." + suffix):
-                    measurand, phase = item[: -len(suffix) - 1], suffix
-                    break
-            if measurand not in MEASURANDS:
-                raise InvalidValue(f"unknown measurand {item!r}")
-            # Errata 3.14.4: a measurand this charge point cannot give makes the whole change Rejected.
-            if measurand not in SUPPORTED_MEASURANDS:
-                raise InvalidValue(f"measurand {item!r} is not supported by this charge point")
-            if phase is not None and phase not in PHASED_MEASURANDS.get(measurand, ()):
-                raise InvalidValue(f"measurand {measurand!r} is not measured on phase {phase}")
+            try:
+                check_item(item)
+            except ValueError as exc:
+                raise InvalidValue(str(exc)) from None
         limit = _MAX_LENGTHS.get(max_length_key)
         if limit is not None and len(items) > limit:
             raise InvalidValue(f"at most {limit} items ({max_length_key})")

@@ -4,6 +4,7 @@ Sampled: every MeterValueSampleInterval seconds from the start of a transaction,
 (context Sample.Periodic), plus Transaction.Begin / Transaction.End readings. Clock-aligned: on the
 ClockAlignedDataInterval grid from 00:00 UTC of the OCPP clock, MeterValuesAlignedData (Sample.Clock).
 StopTxnSampledData / StopTxnAlignedData readings are gathered into the StopTransaction transactionData.
+Which measurands exist and how each is read is :data:`ocpp_station.core.measurands.MEASURAND_TABLE`.
 """
 
 from __future__ import annotations
@@ -13,87 +14,8 @@ from typing import Any
 
 from ocpp_station.core.clock import format_datetime, next_aligned
 from ocpp_station.core.context import Context
-from ocpp_station.core.events import MeterReading
+from ocpp_station.core.measurands import sampled_values
 from ocpp_station.core.model import Transaction
-
-_PHASE_NAMES = ("L1", "L2", "L3")
-
-
-def _fmt(value: float, digits: int = 1) -> str:
-    return f"{value:.{digits}f}"
-
-
-def _split_phase(item: str) -> tuple[str, str | None]:
-    for phase in ("L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1", "L1", "L2", "L3", "N"):
-        if item.endswith("." + phase):
-            return item[: -len(phase) - 1], phase
-    return item, None
-
-
-def sampled_values(
-    measurands: list[str],
-    reading: MeterReading,
-    context: str,
-    *,
-    phases: int,
-    voltage_v: float,
-    interval_energy_wh: float | None = None,
-) -> list[dict[str, Any]]:
-    """The sampledValue elements (§7.45) for ``measurands`` from one meter reading.
-
-    Per-phase measurands (Current.Import, Voltage) give one value per phase the connector has; a
-    measurand named with a phase (``Voltage.L1``) gives just that phase. Values the meter cannot
-    provide (SoC without an EV reporting it) are left out.
-    """
-    out: list[dict[str, Any]] = []
-
-    def add(
-        measurand: str, value: str, unit: str | None, phase: str | None = None, location: str | None = None
-    ) -> None:
-        sample: dict[str, Any] = {"value": value, "context": context, "format": "Raw", "measurand": measurand}
-        if phase:
-            sample["phase"] = phase
-        sample["location"] = location or "Outlet"
-        if unit:
-            sample["unit"] = unit
-        out.append(sample)
-
-    for item in measurands:
-        measurand, only_phase = _split_phase(item)
-        if measurand == "Energy.Active.Import.Register":
-            add(measurand, _fmt(reading.energy_wh, 0), "Wh")
-        elif measurand == "Energy.Active.Import.Interval":
-            if interval_energy_wh is not None:
-                add(measurand, _fmt(interval_energy_wh, 0), "Wh")
-        elif measurand == "Power.Active.Import":
-            if only_phase is None:
-                add(measurand, _fmt(reading.power_w), "W")
-            else:  # one phase: its current times its voltage
-                index = _PHASE_NAMES.index(only_phase) if only_phase in _PHASE_NAMES else phases
-                if index < min(phases, len(reading.current_a), len(reading.voltage_v)):
-                    add(measurand, _fmt(reading.current_a[index] * reading.voltage_v[index]), "W", only_phase)
-        elif measurand == "Power.Offered":
-            add(measurand, _fmt(reading.offered_a * voltage_v * phases), "W")
-        elif measurand == "Current.Offered":
-            add(measurand, _fmt(reading.offered_a), "A")
-        elif measurand in ("Current.Import", "Voltage"):
-            values = reading.current_a if measurand == "Current.Import" else reading.voltage_v
-            unit = "A" if measurand == "Current.Import" else "V"
-            for index, value in enumerate(values[:phases]):
-                name = _PHASE_NAMES[index]
-                phase = name if measurand == "Current.Import" else f"{name}-N"
-                if only_phase is None or only_phase in (name, phase):
-                    add(measurand, _fmt(value), unit, phase)
-        elif measurand == "SoC":
-            if reading.soc_percent is not None:
-                add(measurand, _fmt(reading.soc_percent, 0), "Percent", location="EV")
-        elif measurand == "Temperature":
-            if reading.temperature_c is not None:
-                add(measurand, _fmt(reading.temperature_c), "Celsius", location="Body")
-        elif measurand == "Frequency":
-            if reading.frequency_hz is not None:
-                add(measurand, _fmt(reading.frequency_hz, 2), None)
-    return out
 
 
 class Metering:
