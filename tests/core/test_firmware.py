@@ -261,6 +261,34 @@ def test_interrupted_download_starts_over_after_a_restart() -> None:
     assert firmware_statuses(after) == ["Downloading", "Downloaded", "Installing"]
 
 
+def test_interrupted_installation_starts_over_after_a_restart() -> None:
+    h = Harness()
+    download = update_firmware(h)
+    assert download is not None
+    h.feed(FirmwareDownloaded(download.job, ok=True))
+    assert last(h, InstallFirmware).job == download.job
+    after = h.reboot(restore=True)  # power lost while installing
+    after.advance(0.001)
+    assert last(after, DownloadFirmware).job == download.job
+    assert firmware_statuses(after) == ["Downloading"]
+
+
+def test_a_new_update_replaces_one_waiting_to_install() -> None:
+    h = Harness()
+    h.feed(CablePlugged(1))
+    h.feed(IdTagPresented("TAG", 1))
+    first = update_firmware(h)
+    assert first is not None
+    h.feed(FirmwareDownloaded(first.job, ok=True))
+    assert firmware_statuses(h) == ["Downloading", "Downloaded"]  # installs once charging ends
+    second = update_firmware(h, location="http://127.0.0.1:8080/fw-3.bin")
+    assert second is not None and second.job != first.job
+    h.feed(FirmwareDownloaded(second.job, ok=True))
+    h.feed(IdTagPresented("TAG", 1))  # the driver stops
+    assert [e.job for e in h.effects_of(InstallFirmware)] == [second.job]
+    assert firmware_statuses(h) == ["Downloading", "Downloaded", "Downloading", "Downloaded", "Installing"]
+
+
 def test_triggered_firmware_status_reports_progress() -> None:
     h = Harness()
 

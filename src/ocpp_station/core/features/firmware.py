@@ -6,13 +6,19 @@ The engine decides, the shell transfers. Each step is one effect and one result 
 ====================  ====================  =======================================================
 state                 effect out            result event in -> next state
 ====================  ====================  =======================================================
-Waiting               (timer: retrieveDate)  -> Downloading
+Idle (waiting)        (timer: retrieveDate)  -> Downloading
 Downloading           DownloadFirmware      FirmwareDownloaded ok -> Downloaded; failed -> a retry
                                             after retryInterval, or DownloadFailed (done)
 Downloaded            (transactions end)     -> Installing
 Installing            InstallFirmware       FirmwareInstalled ok -> reboot, Installed after the
                                             next BootNotification; failed -> InstallationFailed
 ====================  ====================  =======================================================
+
+The steps are data: :data:`FIRMWARE_STEPS` and :data:`DIAGNOSTICS_STEPS` (states in the vocabulary of
+FirmwareStatus / DiagnosticsStatus, §7.25 / §7.23) list every allowed transition; every step the
+feature takes is checked against them (:func:`check_step`), and one that is not in its table is logged
+as a defect, the way ``status.py`` checks §4.9. A job waiting for its retrieveDate is Idle: that is
+what a TriggerMessage reports for it (§4.5).
 
 * UpdateFirmware.conf first, then the steps (§5.19); retrieveDate is the time after which the charge
   point *may* download (erratum 3.63), so one in the past starts at once.
@@ -43,9 +49,9 @@ Installing            InstallFirmware       FirmwareInstalled ok -> reboot, Inst
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ocpp_station.core.clock import parse_datetime
 from ocpp_station.core.context import Context, log
@@ -55,12 +61,56 @@ from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.rpc import OutgoingCall
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import DiagnosticsStatus, FirmwareStatus
 
 KIND = "firmware"
 FIRMWARE_TIMER = "firmware"
 DIAGNOSTICS_TIMER = "diagnostics"
-#: Busy firmware states, as reported to a TriggerMessage; any other state reports Idle.
-_BUSY = ("Downloading", "Downloaded", "Installing")
+
+S = TypeVar("S", bound=str)
+
+_F = FirmwareStatus
+#: The steps of a firmware update (§4.5, §5.19; errata 3.47, 3.49, 3.63): state -> allowed next states.
+#: Idle: no update, or one waiting for its retrieveDate. Installed is reported after the reboot.
+FIRMWARE_STEPS: dict[FirmwareStatus, frozenset[FirmwareStatus]] = {
+    # retrieveDate reached; or a protocol not in SupportedFileTransferProtocols fails at once (§8)
+    _F.Idle: frozenset({_F.Downloading, _F.DownloadFailed}),
+    # Idle: replaced by a new UpdateFirmware, or a restart (an interrupted download starts over)
+    _F.Downloading: frozenset({_F.Downloaded, _F.DownloadFailed, _F.Idle}),
+    # Installing once no transaction runs (erratum 3.49); Idle: replaced, or a restart
+    _F.Downloaded: frozenset({_F.Installing, _F.Idle}),
+    # Idle: a restart interrupted the installation (starts over with a fresh download)
+    _F.Installing: frozenset({_F.Installed, _F.InstallationFailed, _F.Idle}),
+    # An outcome ends the update.
+    _F.DownloadFailed: frozenset({_F.Idle}),
+    _F.InstallationFailed: frozenset({_F.Idle}),
+    _F.Installed: frozenset({_F.Idle}),
+}
+#: Outcomes of a firmware update: reported, then the update is over (Idle).
+_FIRMWARE_OUTCOMES = frozenset({_F.DownloadFailed, _F.InstallationFailed, _F.Installed})
+
+_D = DiagnosticsStatus
+#: The steps of a diagnostics upload (§4.4, §5.9; erratum 3.31): state -> allowed next states.
+#: Idle: no upload, or one requested and not yet started (it starts after GetDiagnostics.conf).
+DIAGNOSTICS_STEPS: dict[DiagnosticsStatus, frozenset[DiagnosticsStatus]] = {
+    # Started; or a protocol not in SupportedFileTransferProtocols fails at once (§8)
+    _D.Idle: frozenset({_D.Uploading, _D.UploadFailed}),
+    # Idle: replaced by a new GetDiagnostics, or a restart (the upload is made again)
+    _D.Uploading: frozenset({_D.Uploaded, _D.UploadFailed, _D.Idle}),
+    _D.Uploaded: frozenset({_D.Idle}),
+    _D.UploadFailed: frozenset({_D.Idle}),
+}
+
+
+def check_step(steps: Mapping[S, frozenset[S]], what: str, current: S, to: S) -> bool:
+    """Whether ``current -> to`` is a step of ``steps``; one that is not is logged as our defect.
+    Staying in a state is no step."""
+    if current == to or to in steps.get(current, frozenset()):
+        return True
+    log.error("%s: %s -> %s is not a step of its table", what, current, to)
+    return False
+
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_FILE_NAME = 255  # GetDiagnostics.conf fileName: CiString255Type
 
@@ -120,15 +170,39 @@ class FirmwareManagement:
         return bool(self.ctx.settings.file_transfer_protocols)
 
     @property
-    def firmware_status(self) -> str:
-        """What a triggered FirmwareStatusNotification reports (§4.5)."""
-        state = None if self.update is None else self.update["state"]
-        return state if state in _BUSY else "Idle"
+    def firmware_status(self) -> FirmwareStatus:
+        """The update's state (:data:`FIRMWARE_STEPS`), Idle without one: what a triggered
+        FirmwareStatusNotification reports (§4.5)."""
+        return _F.Idle if self.update is None else _F(self.update["state"])
 
     @property
-    def diagnostics_status(self) -> str:
-        """What a triggered DiagnosticsStatusNotification reports (§4.4)."""
-        return "Idle" if self.diagnostics is None else "Uploading"
+    def diagnostics_status(self) -> DiagnosticsStatus:
+        """What a triggered DiagnosticsStatusNotification reports (§4.4): Uploading from the request on."""
+        return _D.Idle if self.diagnostics is None else _D.Uploading
+
+    def _firmware_step(self, to: FirmwareStatus, *, notify: bool = True) -> None:
+        """Move the update to ``to`` (checked against :data:`FIRMWARE_STEPS`) and report it; an outcome
+        ends the update (Idle)."""
+        check_step(FIRMWARE_STEPS, "firmware update", self.firmware_status, to)
+        if to in _FIRMWARE_OUTCOMES:
+            self.update = None
+        else:
+            assert self.update is not None
+            self.update["state"] = to.value
+        if notify:
+            self.ctx.call("FirmwareStatusNotification", {"status": to.value})
+
+    def _diagnostics_step(self, to: DiagnosticsStatus) -> None:
+        """Move the upload to ``to`` (checked against :data:`DIAGNOSTICS_STEPS`) and report it; an
+        outcome ends the upload (Idle)."""
+        current = _D.Idle if self.diagnostics is None else _D(self.diagnostics.get("state", _D.Idle))
+        check_step(DIAGNOSTICS_STEPS, "diagnostics upload", current, to)
+        if to in (_D.Uploaded, _D.UploadFailed):
+            self.diagnostics = None
+        else:
+            assert self.diagnostics is not None
+            self.diagnostics["state"] = to.value
+        self.ctx.call("DiagnosticsStatusNotification", {"status": to.value})
 
     # -- restart ------------------------------------------------------------------------------------
     def restore(self, records: dict[str, Any]) -> None:
@@ -142,18 +216,23 @@ class FirmwareManagement:
         self._next_job = max(jobs, default=0) + 1
         update = records.get("update")
         if update is not None:
-            self.update = dict(update)
+            # "Waiting": a record of an earlier version (a job waiting for its retrieveDate is Idle).
+            state = _F.Idle if update["state"] == "Waiting" else _F(update["state"])
+            self.update = {**update, "state": _F.Idle.value}
             at = self.ctx.now
-            if update["state"] == "Waiting":
+            if state is _F.Idle:
                 at = max(at, parse_datetime(update["retrieveDate"]) - self.ctx.clock_offset_s)
             else:
                 # The image on disk may be partial or gone: start over with a fresh download.
-                self.update["state"] = "Waiting"
+                check_step(FIRMWARE_STEPS, "firmware update", state, _F.Idle)
                 self.update["attempt"] = 0
             self.ctx.timers.set(FIRMWARE_TIMER, at, lambda now: self._download())
         diagnostics = records.get("diagnostics")
         if diagnostics is not None:
-            self.diagnostics = dict(diagnostics)
+            # The upload is made again from the start.
+            upload_state = _D(diagnostics.get("state", _D.Idle))
+            check_step(DIAGNOSTICS_STEPS, "diagnostics upload", upload_state, _D.Idle)
+            self.diagnostics = {**diagnostics, "state": _D.Idle.value}
             self.diagnostics["attempt"] = 0
             self.ctx.timers.set(DIAGNOSTICS_TIMER, self.ctx.now, lambda now: self._upload(announce=True))
 
@@ -174,15 +253,16 @@ class FirmwareManagement:
         payload = call.payload
         retrieve_at = _timestamp(payload, "retrieveDate")
         assert retrieve_at is not None  # required by the schema
-        if self.update is not None and self.update["state"] == "Installing":
+        if self.firmware_status is _F.Installing:
             log.warning("UpdateFirmware ignored: a firmware is being installed")
             return {}
+        check_step(FIRMWARE_STEPS, "firmware update", self.firmware_status, _F.Idle)  # replaced
         self.update = {
             "job": self._take_job(),
             "location": payload["location"],
             "retrieveDate": payload["retrieveDate"],
             **self._retry_policy(payload),
-            "state": "Waiting",
+            "state": _F.Idle.value,
         }
         self._hold(False)
         self._save_update()
@@ -221,7 +301,7 @@ class FirmwareManagement:
 
     def clock_changed(self) -> None:
         """The OCPP clock moved: a waiting update's retrieveDate falls at another local time."""
-        if self.update is not None and self.update["state"] == "Waiting":
+        if self.update is not None and self.firmware_status is _F.Idle:
             self._arm_retrieve()
 
     def _download(self) -> None:
@@ -231,24 +311,22 @@ class FirmwareManagement:
         self.ctx.timers.cancel(FIRMWARE_TIMER)
         if not self._supports(update["location"]):
             log.warning("UpdateFirmware: protocol %r not supported", _scheme(update["location"]))
-            self._finish("DownloadFailed")  # no attempt can succeed: no retries
+            self._finish(_F.DownloadFailed)  # no attempt can succeed: no retries
             return
-        if update["state"] != "Downloading":
-            update["state"] = "Downloading"
-            self._notify("Downloading")
+        if self.firmware_status is not _F.Downloading:
+            self._firmware_step(_F.Downloading)
         update["attempt"] += 1
         self._save_update()
         self.ctx.emit(DownloadFirmware(update["job"], update["location"]))
 
     def downloaded(self, job: int, ok: bool, reason: str) -> None:
         update = self.update
-        if update is None or update["job"] != job or update["state"] != "Downloading":
+        if update is None or update["job"] != job or self.firmware_status is not _F.Downloading:
             log.info("ignoring the result of firmware download job %s", job)
             return
         if ok:
-            update["state"] = "Downloaded"
+            self._firmware_step(_F.Downloaded)
             self._save_update()
-            self._notify("Downloaded")
             self._install_if_idle()
             return
         log.warning("firmware download %s failed (attempt %s): %s", job, update["attempt"], reason)
@@ -258,43 +336,41 @@ class FirmwareManagement:
                 FIRMWARE_TIMER, self.ctx.now + update["retryInterval"], lambda now: self._download()
             )
             return
-        self._finish("DownloadFailed")
+        self._finish(_F.DownloadFailed)
 
     def _install_if_idle(self) -> None:
         update = self.update
-        if update is None or update["state"] != "Downloaded":
+        if update is None or self.firmware_status is not _F.Downloaded:
             return
         self._hold(True)
         if self.transactions.running():
             log.info("firmware downloaded: installing once the running transactions end")
             return
-        update["state"] = "Installing"
+        self._firmware_step(_F.Installing)
         self._save_update()
-        self._notify("Installing")
         self.ctx.emit(InstallFirmware(update["job"]))
 
     def installed(self, job: int, ok: bool, version: str | None, reason: str) -> None:
         update = self.update
-        if update is None or update["job"] != job or update["state"] != "Installing":
+        if update is None or update["job"] != job or self.firmware_status is not _F.Installing:
             log.info("ignoring the result of firmware installation job %s", job)
             return
         if not ok or not version:
             log.error("firmware installation %s failed: %s", job, reason or "no version reported")
-            self._finish("InstallationFailed")
+            self._finish(_F.InstallationFailed)
             return
         log.info("firmware %s installed: rebooting", version)
-        self.update = None
+        self._firmware_step(_F.Installed, notify=False)  # reported after the reboot (erratum 3.47)
         self.ctx.persist(KIND, "update", None)
         self.ctx.persist(KIND, "installed", {"version": version, "job": job})
-        self.ctx.persist(KIND, "report", {"status": "Installed", "job": job})
+        self.ctx.persist(KIND, "report", {"status": _F.Installed.value, "job": job})
         self._reboot()
 
-    def _finish(self, status: str) -> None:
+    def _finish(self, outcome: FirmwareStatus) -> None:
         """The update ended without a new firmware: report it, free the connectors."""
-        self.update = None
         self.ctx.timers.cancel(FIRMWARE_TIMER)
         self.ctx.persist(KIND, "update", None)
-        self._notify(status)
+        self._firmware_step(outcome)
         self._hold(False)
 
     def _hold(self, on: bool) -> None:
@@ -307,9 +383,6 @@ class FirmwareManagement:
         if changed:
             self.status.refresh()
 
-    def _notify(self, status: str) -> None:
-        self.ctx.call("FirmwareStatusNotification", {"status": status})
-
     # -- GetDiagnostics (§5.9) ----------------------------------------------------------------------------
     def _get_diagnostics(self, call: Call) -> dict[str, Any]:
         payload = call.payload
@@ -320,14 +393,18 @@ class FirmwareManagement:
         settings = self.ctx.settings
         offset = self.ctx.wall_offset()  # the station's log lines are stamped with the wall clock
         file_name = diagnostics_file_name(settings.charge_point_id, self.ctx.ocpp_time())
-        self.diagnostics = {
+        job = {
             "job": self._take_job(),
             "location": payload["location"],
             "fileName": file_name,
             "start": None if start is None else start - offset,
             "stop": None if stop is None else stop - offset,
             **self._retry_policy(payload),
+            "state": _D.Idle.value,
         }
+        if self.diagnostics is not None:  # a new request replaces a running upload
+            check_step(DIAGNOSTICS_STEPS, "diagnostics upload", _D(self.diagnostics["state"]), _D.Idle)
+        self.diagnostics = job
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
         self.ctx.after_reply.append(lambda: self._upload(announce=True))
         return {"fileName": file_name}
@@ -339,10 +416,10 @@ class FirmwareManagement:
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
         if not self._supports(job["location"]):
             log.warning("GetDiagnostics: protocol %r not supported", _scheme(job["location"]))
-            self._finish_upload("UploadFailed")
+            self._finish_upload(_D.UploadFailed)
             return
         if announce:
-            self.ctx.call("DiagnosticsStatusNotification", {"status": "Uploading"})
+            self._diagnostics_step(_D.Uploading)
         job["attempt"] += 1
         self.ctx.persist(KIND, "diagnostics", dict(job))
         self.ctx.emit(
@@ -361,9 +438,8 @@ class FirmwareManagement:
                     DIAGNOSTICS_TIMER, self.ctx.now + job["retryInterval"], lambda now: self._upload()
                 )
                 return
-        self._finish_upload("Uploaded" if ok else "UploadFailed")
+        self._finish_upload(_D.Uploaded if ok else _D.UploadFailed)
 
-    def _finish_upload(self, status: str) -> None:
-        self.diagnostics = None
+    def _finish_upload(self, outcome: DiagnosticsStatus) -> None:
         self.ctx.persist(KIND, "diagnostics", None)
-        self.ctx.call("DiagnosticsStatusNotification", {"status": status})
+        self._diagnostics_step(outcome)
