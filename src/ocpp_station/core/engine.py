@@ -296,9 +296,9 @@ class Engine:
         call = self.outbox.abandon()
         if call is not None:
             self._requeue_or_fail(call, "Dropped")
-        # A heartbeat is not kept for later: the next one is due after the reconnect anyway.
-        for heartbeat in self.outbox.remove_where(lambda queued: queued.action == "Heartbeat"):
-            self._completed(heartbeat, error="Dropped", description="offline")
+        # Not kept for later (Heartbeat: the next one is due after the reconnect anyway).
+        for dropped in self.outbox.remove_where(lambda queued: queued.policy.dropped_offline):
+            self._completed(dropped, error="Dropped", description="offline")
 
     def _timed_out(self) -> None:
         call = self.outbox.abandon()
@@ -307,7 +307,7 @@ class Engine:
             self._requeue_or_fail(call, "Timeout")
 
     def _requeue_or_fail(self, call: OutgoingCall, reason: str) -> None:
-        if call.transactional or call.action == "StatusNotification":
+        if call.kept:  # transaction messages, StatusNotification (core/policy.py)
             call.attempts = max(call.attempts - 1, 0)  # an unanswered attempt does not count
             self.outbox.add(call, front=True)
         else:

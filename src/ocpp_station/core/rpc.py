@@ -3,7 +3,7 @@
 Incoming CALLs never wait on this queue: they are answered at once by the engine, so a CALL of ours
 waiting for its reply can never deadlock an incoming one (§4.1.1 NOTE).
 
-Policy by kind of message:
+Policy by kind of message (the table: :data:`ocpp_station.core.policy.MESSAGE_POLICY`):
 
 * Transaction-related messages (StartTransaction, StopTransaction, MeterValues of a transaction;
   OCPP 1.6 §4.7 "Transaction-related messages") survive disconnects and timeouts and are resent in
@@ -11,7 +11,10 @@ Policy by kind of message:
   ``TransactionMessageRetryInterval`` x attempt between tries, then dropped.
 * StatusNotification is kept while offline, collapsed to the newest per connector (queued online,
   every one is sent).
+* Heartbeat is not kept while offline.
 * Everything else that is in flight when the link drops, or times out, fails back to its feature.
+* The queue cap drops the oldest messages but never a transaction message nor BootNotification, the
+  only message that goes before Accepted (OCPP 1.6 §4.2).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Only these may go out before BootNotification is Accepted (OCPP 1.6 §4.2).
-ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification"})
+from ocpp_station.core.policy import MESSAGE_POLICY, MessagePolicy, policy_of
+
+#: Only these may go out before BootNotification is Accepted (OCPP 1.6 §4.2), from the policy table.
+ALLOWED_BEFORE_ACCEPTED = frozenset(action for action, p in MESSAGE_POLICY.items() if p.before_accepted)
 
 
 @dataclass(slots=True)
@@ -36,6 +41,25 @@ class OutgoingCall:
     not_before: float = 0.0
     #: Durable sequence number of a stored transaction message (None: kept in memory only).
     seq: int | None = None
+
+    def __post_init__(self) -> None:
+        # The policy table decides what is transaction-related; a caller's (or a stored record's)
+        # True only repeats it.
+        self.transactional = self.transactional or self.policy.is_transactional(self.meta)
+
+    @property
+    def policy(self) -> MessagePolicy:
+        return policy_of(self.action)
+
+    @property
+    def kept(self) -> bool:
+        """Taken back into the queue after a lost link or a timeout (not failed back)."""
+        return self.transactional or self.policy.kept
+
+    @property
+    def capped(self) -> bool:
+        """Counted by the queue cap, which drops the oldest of these."""
+        return not (self.transactional or self.policy.uncapped)
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -89,16 +113,18 @@ class Outbox:
     def add(self, call: OutgoingCall, *, front: bool = False, collapse: bool = True) -> None:
         """Queue ``call`` (at the front: a call taken back after a lost link or a timeout).
 
-        With ``collapse`` (while offline) a StatusNotification replaces the queued one of its connector;
-        one taken back to the front is older than any queued one, so a queued one replaces it instead.
-        Online every status change is sent, in order (errata 3.19: SHALL send on every change).
+        With ``collapse`` (while offline) a message collapsed by its policy (StatusNotification: per
+        connector) replaces the queued one of the same action and key; one taken back to the front is
+        older than any queued one, so a queued one replaces it instead. Online every status change is
+        sent, in order (errata 3.19: SHALL send on every change).
         """
-        if call.action == "StatusNotification" and collapse:
-            connector_id = call.payload.get("connectorId")
+        key = call.policy.collapse_by
+        if key is not None and collapse:
+            value = call.payload.get(key)
             same = [
                 queued
                 for queued in self._queue
-                if queued.action == "StatusNotification" and queued.payload.get("connectorId") == connector_id
+                if queued.action == call.action and queued.payload.get(key) == value
             ]
             if front and same:
                 return
@@ -117,11 +143,7 @@ class Outbox:
     def _enforce_cap(self) -> None:
         """Drop the oldest messages beyond ``cap``; never a transaction message nor the
         BootNotification (issue #3). What is dropped waits in ``dropped`` for its failure handler."""
-        others = [
-            queued
-            for queued in self._queue
-            if not queued.transactional and queued.action not in ALLOWED_BEFORE_ACCEPTED
-        ]
+        others = [queued for queued in self._queue if queued.capped]
         excess = len(others) - self.cap
         for queued in others[: max(excess, 0)]:
             self._queue.remove(queued)
@@ -140,7 +162,7 @@ class Outbox:
             return None
         waiting_transaction = False
         for call in self._queue:
-            if not accepted and call.action not in ALLOWED_BEFORE_ACCEPTED and not call.meta.get("triggered"):
+            if not accepted and not call.policy.before_accepted and not call.meta.get("triggered"):
                 continue  # while Pending only what a TriggerMessage.req asked for (OCPP 1.6 §4.2)
             if call.transactional and waiting_transaction:
                 continue  # transaction messages keep their order

@@ -56,8 +56,9 @@ class Metering:
         if tx is None:
             self.ctx.call("MeterValues", payload)
         else:
-            # transactionId is filled in when sent (Transactions.prepare), once the CSMS gave one.
-            self.ctx.call("MeterValues", payload, meta={"tx": tx.local_id}, transactional=True)
+            # Transaction-related by its meta (core/policy.py); transactionId is filled in when sent
+            # (Transactions.prepare), once the CSMS gave one.
+            self.ctx.call("MeterValues", payload, meta={"tx": tx.local_id})
 
     # -- sampled data --------------------------------------------------------------------------
     def transaction_started(self, tx: Transaction) -> None:
