@@ -14,13 +14,14 @@ import argparse
 import inspect
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ocpp_station.core.features import status  # noqa: E402
+from ocpp_station.core.features import firmware, status  # noqa: E402
 
 DOC = ROOT / "docs" / "architecture.md"
 
@@ -36,6 +37,24 @@ def connector_status() -> str:
         for target in sorted(status.TRANSITIONS[source]):
             lines.append(f"    {_node(source)} --> {_node(target)}")
     return "\n".join(lines)
+
+
+def _steps(table: Mapping[Any, Iterable[Any]]) -> str:
+    lines = ["stateDiagram-v2", "    direction LR", "    [*] --> Idle"]
+    for source, targets in table.items():
+        for target in sorted(targets, key=str):
+            lines.append(f"    {_node(str(source))} --> {_node(str(target))}")
+    return "\n".join(lines)
+
+
+def firmware_steps() -> str:
+    """FirmwareStatusNotification steps of an update (firmware.FIRMWARE_STEPS)."""
+    return _steps(firmware.FIRMWARE_STEPS)
+
+
+def diagnostics_steps() -> str:
+    """DiagnosticsStatusNotification steps of an upload (firmware.DIAGNOSTICS_STEPS)."""
+    return _steps(firmware.DIAGNOSTICS_STEPS)
 
 
 def _condition(rule: Callable[..., bool]) -> str:
@@ -60,6 +79,8 @@ def status_rules() -> str:
 DIAGRAMS: dict[str, Callable[[], str]] = {
     "connector-status": connector_status,
     "status-rules": status_rules,
+    "firmware-steps": firmware_steps,
+    "diagnostics-steps": diagnostics_steps,
 }
 
 
