@@ -272,6 +272,10 @@ def lookup(name: str) -> ConfigKey | None:
     return key
 
 
+#: Every key's default, by name.
+_DEFAULTS: dict[str, str] = {key.name: key.default for key in KEYS}
+
+
 class ConfigValues:
     """The current values of all keys, as OCPP strings, with typed reads.
 
@@ -279,7 +283,8 @@ class ConfigValues:
     """
 
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
-        self._values: dict[str, str] = {key.name: key.default for key in KEYS}
+        #: Only the values that differ from the table's defaults (a fleet keeps thousands of these).
+        self._values: dict[str, str] = {}
         self._pinned: set[str] = set()
         #: Feature profiles this charge point supports (the engine sets SupportedFeatureProfiles).
         self.profiles: set[str] = {Profile.Core.value}
@@ -289,16 +294,18 @@ class ConfigValues:
                 self._values[key.name] = value
 
     def get(self, name: str) -> str:
-        return self._values[name]
+        """The value of ``name`` (KeyError for a name not in :data:`KEYS`)."""
+        value = self._values.get(name)
+        return _DEFAULTS[name] if value is None else value
 
     def get_int(self, name: str) -> int:
-        return int(self._values[name])
+        return int(self.get(name))
 
     def get_bool(self, name: str) -> bool:
-        return self._values[name] == "true"
+        return self.get(name) == "true"
 
     def get_list(self, name: str) -> list[str]:
-        return split_csl(self._values[name])
+        return split_csl(self.get(name))
 
     def set(self, name: str, value: str) -> None:
         """Set without access checks (the station itself, e.g. NumberOfConnectors)."""
@@ -319,7 +326,7 @@ class ConfigValues:
 
     def items(self) -> Iterable[tuple[ConfigKey, str]]:
         """Every key of the supported feature profiles with its value."""
-        return ((key, self._values[key.name]) for key in KEYS if self.supports(key))
+        return ((key, self.get(key.name)) for key in KEYS if self.supports(key))
 
 
 def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
