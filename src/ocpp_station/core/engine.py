@@ -140,30 +140,10 @@ class Engine:
             }
         )
         self._recent: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            ev.Connected: self._connected,
-            ev.Disconnected: self._disconnected,
-            ev.FrameReceived: lambda e: self._frame(e.data),
-            ev.TimerDue: lambda e: self.ctx.timers.fire(self.ctx.now),
-            ev.MeterRead: lambda e: self.transactions.meters(e.readings),
-            ev.CablePlugged: lambda e: self._for_connector(e.connector_id, self.transactions.plugged),
-            ev.CableUnplugged: lambda e: self._for_connector(e.connector_id, self.transactions.unplugged),
-            ev.CableRemoved: lambda e: self._for_connector(e.connector_id, self.transactions.cable_removed),
-            ev.EVReadyChanged: lambda e: self._for_connector(
-                e.connector_id, lambda cid: self.transactions.ev_ready(cid, e.ready)
-            ),
-            ev.IdTagPresented: self._id_tag,
-            ev.FaultRaised: self._fault,
-            ev.FaultCleared: self._fault_cleared,
-            ev.UnlockCompleted: lambda e: self.reset.unlock_completed(e.connector_id, e.unlocked),
-            ev.FirmwareDownloaded: lambda e: self.firmware.downloaded(e.job, e.ok, e.reason),
-            ev.FirmwareInstalled: lambda e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
-            ev.DiagnosticsUploaded: lambda e: self.firmware.uploaded(e.job, e.ok, e.reason),
-            ev.CallRequested: self._call_requested,
-            ev.Booted: lambda e: self.recovery.recover(self._clean_shutdown),
-            ev.ShutdownRequested: self._shutdown,
-        }
         self._clean_shutdown = False
+        #: Built from a store: once Booted settled the restored transactions, TxProfiles of those
+        #: not resumed are dropped.
+        self._restored = False
         self._replay_left = 0
         self._tokens = 0.0
         self._tokens_at = 0.0
@@ -182,14 +162,7 @@ class Engine:
         self.local_list.restore(restored.local_list)
         self.reservations.restore(restored.reservations)
         self.smart_charging.restore(restored.charging_profiles)
-        # Once Booted has settled the restored transactions, TxProfiles of those not resumed go.
-        recover = self._handlers[ev.Booted]
-
-        def booted(event: ev.Event) -> None:
-            recover(event)
-            self.smart_charging.drop_orphans()
-
-        self._handlers[ev.Booted] = booted
+        self._restored = True
         self._clean_shutdown = restored.clean_shutdown
         # Stored against the wall clock (OCPP time - wall time): a new run's monotonic clock differs.
         self.ctx.clock_offset_s = restored.clock_offset_s + self.ctx.wall_skew
@@ -211,7 +184,7 @@ class Engine:
             ctx.wall_skew = skew
             if abs(jump) > WALL_JUMP_S:
                 self._wall_jumped(jump)
-        self._handlers[type(event)](event)
+        _EVENT_ROUTES[type(event)](self, event)
         self._settle()
         ctx.effects = []  # the caller owns these now (a frame kept here would live until the next event)
         return effects
@@ -522,6 +495,11 @@ class Engine:
         self._clock_corrected(jump_s)
         self.registration.clock_changed()
 
+    def _booted(self, event: ev.Booted) -> None:
+        self.recovery.recover(self._clean_shutdown)
+        if self._restored:
+            self.smart_charging.drop_orphans()
+
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter
         values so they can resume (issue #3)."""
@@ -573,3 +551,29 @@ class Engine:
                 "diagnostics": self.firmware.diagnostics_status,
             },
         }
+
+
+#: Each event to what handles it: one table for every engine (issue #9: nothing per instance).
+_EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
+    ev.Connected: Engine._connected,
+    ev.Disconnected: Engine._disconnected,
+    ev.FrameReceived: lambda self, e: self._frame(e.data),
+    ev.TimerDue: lambda self, e: self.ctx.timers.fire(self.ctx.now),
+    ev.MeterRead: lambda self, e: self.transactions.meters(e.readings),
+    ev.CablePlugged: lambda self, e: self._for_connector(e.connector_id, self.transactions.plugged),
+    ev.CableUnplugged: lambda self, e: self._for_connector(e.connector_id, self.transactions.unplugged),
+    ev.CableRemoved: lambda self, e: self._for_connector(e.connector_id, self.transactions.cable_removed),
+    ev.EVReadyChanged: lambda self, e: self._for_connector(
+        e.connector_id, lambda cid: self.transactions.ev_ready(cid, e.ready)
+    ),
+    ev.IdTagPresented: Engine._id_tag,
+    ev.FaultRaised: Engine._fault,
+    ev.FaultCleared: Engine._fault_cleared,
+    ev.UnlockCompleted: lambda self, e: self.reset.unlock_completed(e.connector_id, e.unlocked),
+    ev.FirmwareDownloaded: lambda self, e: self.firmware.downloaded(e.job, e.ok, e.reason),
+    ev.FirmwareInstalled: lambda self, e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
+    ev.DiagnosticsUploaded: lambda self, e: self.firmware.uploaded(e.job, e.ok, e.reason),
+    ev.CallRequested: Engine._call_requested,
+    ev.Booted: Engine._booted,
+    ev.ShutdownRequested: Engine._shutdown,
+}
