@@ -16,7 +16,9 @@ import trustme
 from websockets.asyncio.server import Request, Response, ServerConnection, serve
 
 from ocpp_station.config.station import ReconnectPolicy
+from ocpp_station.core import effects as fx
 from ocpp_station.transport.backoff import backoff_delays
+from ocpp_station.transport.station import Station
 from tests.stations import StationFactory, station_config
 
 NOW = "2026-11-25T12:00:00.000Z"
@@ -161,3 +163,92 @@ def test_backoff_grows_with_jitter_and_caps() -> None:
     for value, cap in zip(values, caps, strict=True):
         assert cap * 0.5 <= value <= cap
     assert len(set(values)) == len(values)  # jittered: a fleet does not reconnect in lock step
+
+
+def _station_tasks() -> list[str]:
+    """The names of the running tasks that are the station's (its run(), a ping round, a restart)."""
+    names = []
+    for task in asyncio.all_tasks():
+        qualname = getattr(task.get_coro(), "__qualname__", "")
+        if qualname.startswith(("Station.", "Link.")):
+            names.append(qualname)
+    return sorted(names)
+
+
+async def test_a_connected_station_runs_no_task_but_its_own(start_station: StationFactory) -> None:
+    """Issue 9: no writer task, no pinger while WebSocketPingInterval is 0: a fleet of thousands pays
+    for one task per station, the caller's run()."""
+    async with serve(answer_calls, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        station = await start_station(
+            station_config(f"ws://127.0.0.1:{port}/ocpp/", ocpp={"WebSocketPingInterval": 0})
+        )
+        station.plug(1)
+        await station.wait_for(lambda s: s["queue"] == 0 and s["connectors"][1]["status"] == "Preparing")
+        assert _station_tasks() == ["Station.run"]
+        assert station.link.ping_interval == 0
+
+
+async def test_ping_interval_set_at_run_time_detects_a_dead_link(start_station: StationFactory) -> None:
+    """WebSocketPingInterval changed while connected (SetPingInterval): pings start without a reconnect;
+    a link that stops answering them is dropped and replaced."""
+    frozen = asyncio.Event()
+    connections = 0
+
+    async with serve(answer_calls, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        upstream = next(iter(server.sockets)).getsockname()[1]
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(65536):
+                if not frozen.is_set():
+                    writer.write(data)
+                    await writer.drain()
+            writer.close()
+
+        async def proxy(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", upstream)
+            await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w), return_exceptions=True)
+
+        relay = await asyncio.start_server(proxy, "127.0.0.1", 0)
+        port = relay.sockets[0].getsockname()[1]
+        async with relay:
+            station = await start_station(
+                station_config(f"ws://127.0.0.1:{port}/ocpp/", ocpp={"WebSocketPingInterval": 0})
+            )
+            station.executor.execute([fx.SetPingInterval(1)])
+            await asyncio.sleep(1.3)  # one round answered: the link stays
+            assert station.state()["connected"] and connections == 1
+            frozen.set()
+            await station.wait_for(lambda s: not s["connected"], timeout=10)
+            frozen.clear()
+            await station.wait_for(lambda s: s["connected"], timeout=10)
+            assert connections >= 2
+
+
+async def test_a_failing_task_is_logged_and_the_station_keeps_running(
+    start_station: StationFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The station's TaskGroup owns its tasks; a defect in one is logged, it does not end run()."""
+    async with serve(answer_calls, "127.0.0.1", 0, subprotocols=["ocpp1.6"]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        station = await start_station(station_config(f"ws://127.0.0.1:{port}/ocpp/"))
+
+        async def broken() -> None:
+            raise RuntimeError("a defect")
+
+        with caplog.at_level(logging.ERROR, logger="ocpp_station"):
+            await station._spawn(broken())
+        assert "a task of the station failed" in caplog.text
+        station.plug(1)
+        state = await station.wait_for(lambda s: s["connectors"][1]["status"] == "Preparing")
+        assert state["connected"]
+
+
+async def test_frames_sent_while_not_connected_are_dropped() -> None:
+    station = Station(station_config("ws://127.0.0.1:9/ocpp/"))
+    try:
+        assert station.link.send(b'[2,"1","Heartbeat",{}]') is False
+    finally:
+        station.close()

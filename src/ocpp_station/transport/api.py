@@ -3,7 +3,9 @@ hardware, read the state, wait for it, send a CALL of ours, cut the network. The
 (:mod:`ocpp_station.control.api`), the demo, the CLI and the tests go through it.
 
 :class:`StationApi` is a mixin: :class:`Station` inherits it and provides the attributes declared
-at the top of the class (its engine, hardware, websocket and the asyncio state used here).
+at the top of the class (its hardware, its websocket link, the read-only view of its engine and the
+futures of its CALLs). Nothing here reads the engine itself: the state goes through the
+:class:`~ocpp_station.transport.view.EngineView`.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.client import ClientConnection
-
-from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import CallRequested, Event
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import EVParams, SimulatedHardware
+
+if TYPE_CHECKING:
+    from ocpp_station.transport.connection import Link
+    from ocpp_station.transport.view import EngineView
 
 
 class CallFailed(Exception):
@@ -33,21 +36,25 @@ class StationApi:
     """The public methods of :class:`Station` (also behind the control API)."""
 
     # Set by Station.__init__ (declared here for the type checker).
-    engine: Engine
     hardware: Hardware
-    storage_error: str | None
-    _ws: ClientConnection | None
-    _network_allowed: bool
-    _network_changed: asyncio.Event
-    _calls: dict[int, asyncio.Future[dict[str, Any]]]
-    _next_ref: int
-    #: One future per pending :meth:`wait_for`, resolved at the next state change. A class-level
-    #: default: each station makes its own set on first use.
+    link: Link
+    #: The futures of our pending CALLs by reference (class-level defaults: each station makes its
+    #: own dict at its first :meth:`call`).
+    calls: dict[int, asyncio.Future[dict[str, Any]]] | None = None
+    _next_ref = 1
+    #: One future per pending :meth:`wait_for`, resolved at the next state change (a station makes
+    #: its own set while one waits).
     _state_waiters: set[asyncio.Future[None]] | None = None
 
     if TYPE_CHECKING:
 
         def feed(self, event: Event) -> None: ...
+
+        @property
+        def view(self) -> EngineView: ...
+
+        @property
+        def storage_error(self) -> str | None: ...
 
     @property
     def simulator(self) -> SimulatedHardware:
@@ -58,7 +65,7 @@ class StationApi:
     def state(self) -> dict[str, Any]:
         """``GET /state``: connection, registration, every connector (0 included), the queue length
         and the storage health."""
-        snapshot = self.engine.snapshot()
+        snapshot = self.view.snapshot()
         snapshot["storage"] = self.storage_error or "ok"
         for connector in snapshot["connectors"]:
             reading = self.hardware.read_meter(connector["id"])
@@ -69,22 +76,10 @@ class StationApi:
     def _diagnostics(self) -> tuple[dict[str, str], dict[str, Any]]:
         """What a diagnostics archive holds besides the log: the readable configuration keys and a
         summary of the message queue."""
-        config = self.engine.config
-        values = {key.name: value for key, value in config.items() if key.access != "W"}
-        outbox = self.engine.outbox
-        by_action: dict[str, int] = {}
-        for call in outbox:
-            by_action[call.action] = by_action.get(call.action, 0) + 1
-        flight = outbox.in_flight
-        queue = {
-            "queued": len(outbox),
-            "byAction": by_action,
-            "inFlight": None if flight is None else flight.call.action,
-            "connected": self.engine.ctx.connected,
-            "registration": self.engine.ctx.registration,
-            "storage": self.storage_error or "ok",
-        }
-        return values, queue
+        view = self.view
+        queue = view.queue_summary()
+        queue["storage"] = self.storage_error or "ok"
+        return view.readable_config(), queue
 
     def plug(self, connector_id: int, ev: EVParams | dict[str, Any] | None = None) -> None:
         sim = self.simulator
@@ -128,15 +123,10 @@ class StationApi:
 
     def network_disconnect(self) -> None:
         """Drop the link and stay offline until :meth:`network_connect`."""
-        self._network_allowed = False
-        self._network_changed.set()
-        ws = self._ws
-        if ws is not None and ws.transport is not None:
-            ws.transport.abort()
+        self.link.disconnect()
 
     def network_connect(self) -> None:
-        self._network_allowed = True
-        self._network_changed.set()
+        self.link.allow()
 
     async def call(
         self, action: str, payload: dict[str, Any], timeout: float | None = None
@@ -145,32 +135,37 @@ class StationApi:
         ref = self._next_ref
         self._next_ref += 1
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._calls[ref] = future
+        if self.calls is None:
+            self.calls = {}
+        calls = self.calls
+        calls[ref] = future
         self.feed(CallRequested(action, payload, ref))
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
-            self._calls.pop(ref, None)
+            calls.pop(ref, None)
 
     async def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
     ) -> dict[str, Any]:
         """Wait until ``predicate(state())`` holds; returns that state. Raises TimeoutError."""
         loop = asyncio.get_running_loop()
-        if self._state_waiters is None:
-            self._state_waiters = set()
-        waiters = self._state_waiters
         async with asyncio.timeout(timeout):
             while True:
                 state = self.state()
                 if predicate(state):
                     return state
                 changed: asyncio.Future[None] = loop.create_future()
+                if self._state_waiters is None:
+                    self._state_waiters = set()
+                waiters = self._state_waiters
                 waiters.add(changed)
                 try:
                     await changed
                 finally:
                     waiters.discard(changed)
+                    if not waiters and self._state_waiters is waiters:
+                        self._state_waiters = None  # a station nobody waits on keeps no set
 
     def _notify_state(self) -> None:
         """The state may have changed: wake every :meth:`wait_for` to check its predicate again (no

@@ -14,7 +14,7 @@ from ocpp_station.config.station import ReconnectPolicy
 def backoff_delays(policy: ReconnectPolicy, rng: random.Random | None = None) -> Iterator[float]:
     """Delays growing by ``factor`` up to ``max_s``; each is reduced by a random share up to
     ``jitter`` so a fleet that lost its CSMS together does not come back in lock step."""
-    draw = (rng or random.Random()).random
+    draw = rng.random if rng is not None else random.random  # no Random (2.5 KB) per station
     delay = policy.initial_s
     while True:
         yield delay * (1.0 - policy.jitter * draw())

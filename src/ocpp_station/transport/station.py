@@ -1,8 +1,11 @@
-"""One charge point at run time: the engine, its websocket, its hardware and its store.
+"""One charge point at run time: the facade over its engine, websocket link, hardware and store.
 
-The shell decides nothing about OCPP. It turns I/O into engine events (frames, hardware inputs, timer
-expiry), carries out the effects the engine returns (send, energize, lock, persist, reboot) and keeps
-one timer armed at ``engine.next_deadline()``.
+The shell decides nothing about OCPP. :class:`Station` turns I/O into engine events (frames from its
+:class:`~ocpp_station.transport.connection.Link`, hardware inputs, timer expiry), hands the effects the
+engine returns to its :class:`~ocpp_station.transport.executor.EffectExecutor` (send, energize, lock,
+persist, reboot) and keeps one timer armed at ``engine.next_deadline()``. The tasks it starts (a ping
+round, a restart, a transfer) live in the TaskGroup of :meth:`Station.run`; what it shows of the
+engine goes through a read-only :class:`~ocpp_station.transport.view.EngineView`.
 
 Two clocks (issue #8): every event carries ``now`` from the monotonic clock, anchored to the wall clock
 when the station is built (so a deadline stored before a restart keeps its meaning), and the wall clock
@@ -14,24 +17,15 @@ OCPP timestamps (``Engine._wall_jumped``).
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import logging
-import ssl
 import tempfile
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Subprotocol
-
 from ocpp_station.config.station import StationConfig
-from ocpp_station.core import effects as fx
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     Booted,
@@ -42,30 +36,30 @@ from ocpp_station.core.events import (
     FrameReceived,
     ShutdownRequested,
     TimerDue,
-    UnlockCompleted,
 )
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import SimulatedHardware
-from ocpp_station.storage import MemoryStore, SqliteStore, Store, StoreError
-from ocpp_station.storage.base import KINDS, Op
+from ocpp_station.storage import MemoryStore, SqliteStore, Store
+from ocpp_station.storage.base import KINDS
 from ocpp_station.transport.api import CallFailed as CallFailed  # re-exported: Station.call raises it
 from ocpp_station.transport.api import StationApi
-from ocpp_station.transport.backoff import backoff_delays
+from ocpp_station.transport.connection import GOOD_CONNECTION_S as GOOD_CONNECTION_S
+from ocpp_station.transport.connection import SUBPROTOCOL as SUBPROTOCOL
+from ocpp_station.transport.connection import Link
+from ocpp_station.transport.connection import SubprotocolRefused as SubprotocolRefused
+from ocpp_station.transport.executor import EffectExecutor
 from ocpp_station.transport.transfers import FileTransfers, StationLog
+from ocpp_station.transport.view import EngineView
 
 log = logging.getLogger("ocpp_station.station")
-
-SUBPROTOCOL = Subprotocol("ocpp1.6")
-#: A connection that stayed up this long resets the back-off.
-GOOD_CONNECTION_S = 30.0
 
 FrameLogger = Callable[[str, bool, bytes | str], None]  # (charge point id, outgoing, data)
 
 
-class SubprotocolRefused(Exception):
-    pass
+def _new_message_id() -> str:
+    return str(uuid.uuid4())
 
 
 class Station(StationApi):
@@ -88,57 +82,70 @@ class Station(StationApi):
         #: now() = anchor + monotonic: the wall clock's scale at start, the monotonic clock's pace.
         self._anchor = wall_clock() - monotonic_clock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The TaskGroup of :meth:`run` while it runs: every task the station starts lives in it.
+        self._tasks: asyncio.TaskGroup | None = None
         if store is None:
             if config.data_dir is not None:
                 store = SqliteStore.open_or_recover(config.data_dir, sync=config.durability.sync)
             else:
                 store = MemoryStore()
         self.store: Store = store
-        self.storage_error: str | None = None
-        self._pending_ops: list[Op] = []
+        self.executor = EffectExecutor(self)
+        self.link = Link(config, self, self._spawn)
         registers = {int(cid): float(rec["energyWh"]) for cid, rec in store.load("meters").items()}
         self.hardware: Hardware = hardware or SimulatedHardware(
             config.connectors, self.now, self._schedule, config.ev, registers=registers
         )
         self._handlers = dict(data_transfer_handlers or {})
-        self._frame_logger = frame_logger
-        self._events: deque[Event] = deque()
+        self.frame_logger = frame_logger
+        #: Events fed while effects run, handled next in order (made at the first one).
+        self._queued: list[Event] | None = None
         self._busy = False
         self._timer: asyncio.TimerHandle | None = None
         #: The deadline (engine clock) the timer is armed for.
         self._timer_at: float | None = None
-        self._ws: ClientConnection | None = None
-        self._send_queue: asyncio.Queue[bytes] | None = None
-        self._calls: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self._next_ref = 1
-        self._network_allowed = True
-        self._network_changed = asyncio.Event()
-        self._stopping = False
-        self._ping_interval = 0
-        self._ping_changed = asyncio.Event()
         self.reboots = 0
-        #: The restart after a Reset, while it runs (kept so it is not collected, and stop() waits).
+        #: The restart after a Reset, while it runs (stop() waits for it).
         self._restart_task: asyncio.Task[None] | None = None
         #: This station's recent log lines and frames, for GetDiagnostics.
         self.log = StationLog(config.file_transfer.log_lines)
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
-        work_dir: Path | Callable[[], Path]
-        if config.data_dir is not None:
-            work_dir = config.data_dir / "transfers"
-        else:
-            work_dir = self._make_temp_dir  # made at the first transfer, removed by close()
-        self.transfers = FileTransfers(
-            work_dir=work_dir,
-            policy=config.file_transfer,
-            hardware=lambda: self.hardware,
-            feed=self.feed,
-            station_log=self.log,
-            diagnostics=self._diagnostics,
-            charge_point_id=config.charge_point_id,
-            ca_bundle=config.ca_bundle,
-        )
+        self._transfers: FileTransfers | None = None
         self.engine = self._build_engine()
         self.hardware.attach(self.feed)
+
+    @property
+    def view(self) -> EngineView:
+        """A read-only view of the engine's state (made on demand: it costs nothing while unused)."""
+        return EngineView(self.engine)
+
+    @property
+    def storage_error(self) -> str | None:
+        """The last store failure while its writes wait to be retried; None when the store works."""
+        return self.executor.storage_error
+
+    @property
+    def transfers(self) -> FileTransfers:
+        """The firmware and diagnostics transfers (made at the first one: most stations never do one)."""
+        if self._transfers is None:
+            c = self.config
+            work_dir: Path | Callable[[], Path]
+            if c.data_dir is not None:
+                work_dir = c.data_dir / "transfers"
+            else:
+                work_dir = self._make_temp_dir  # made at the first transfer, removed by close()
+            self._transfers = FileTransfers(
+                work_dir=work_dir,
+                policy=c.file_transfer,
+                hardware=lambda: self.hardware,
+                feed=self.feed,
+                station_log=self.log,
+                diagnostics=self._diagnostics,
+                charge_point_id=c.charge_point_id,
+                ca_bundle=c.ca_bundle,
+                spawn=self._spawn,
+            )
+        return self._transfers
 
     def _make_temp_dir(self) -> Path:
         self._temp_dir = tempfile.TemporaryDirectory(prefix="ocpp-station-")
@@ -176,28 +183,38 @@ class Station(StationApi):
             wall=self._wall(),
             config_values=values,
             availability=store.load_availability(),
-            id_factory=lambda: str(uuid.uuid4()),
+            id_factory=_new_message_id,
             restored=restored,
         )
         # The engine reads a meter when it needs one (a sample, a start, a stop), not before every event.
-        engine.ctx.meter_source = lambda connector_id: self.hardware.read_meter(connector_id)
+        engine.ctx.meter_source = self.hardware.read_meter
         # Until a graceful stop says otherwise, the next start follows a crash or power loss.
-        self._pending_ops.append(("put", "station", "shutdown", {"clean": False}))
-        self._flush()
-        self._ping_interval = engine.config.get_int("WebSocketPingInterval")
+        self.executor.pending_ops.append(("put", "station", "shutdown", {"clean": False}))
+        self.executor.flush()
+        self.link.ping_interval = EngineView(engine).ping_interval_s
         return engine
 
     def feed(self, event: Event) -> None:
         """Hand an event to the engine (from hardware, the network or the API). Never re-entrant:
         events raised while effects run are queued and handled in order."""
-        self._events.append(event)
         if self._busy:
+            if self._queued is None:
+                self._queued = []
+            self._queued.append(event)
             return
         self._busy = True
         try:
             with self.log.active():
-                while self._events:
-                    self._handle(self._events.popleft())
+                queued = self._queued
+                if queued:  # left by a step that raised: they come first
+                    queued.append(event)
+                    event = queued.pop(0)
+                while True:
+                    self._handle(event)
+                    queued = self._queued
+                    if not queued:
+                        break
+                    event = queued.pop(0)
         finally:
             self._busy = False
         self._arm_timer()
@@ -211,7 +228,7 @@ class Station(StationApi):
         except ValueError as exc:
             log.warning("event %s refused: %s", type(event).__name__, exc)
             raise
-        self._execute(effects)
+        self.executor.execute(effects)
 
     def _arm_timer(self) -> None:
         if self._loop is None:
@@ -236,106 +253,40 @@ class Station(StationApi):
         handle = loop.call_later(delay, callback)
         return handle.cancel
 
-    # -- effects -----------------------------------------------------------------------------------------
-    def _execute(self, effects: list[fx.Effect]) -> None:
-        for effect in effects:
-            handler = self._effect_handlers.get(type(effect))
-            if handler is None:
-                log.error("no handler for effect %r", effect)
-                continue
-            handler(self, effect)
-        self._flush()
+    # -- the link reports (LinkListener) -------------------------------------------------------------------
+    def link_opened(self) -> None:
+        self.feed(Connected())
 
-    def _persist(self, effect: fx.Persist) -> None:
-        self._pending_ops.append(("put", effect.kind, effect.key, effect.value))
-        if effect.kind == "transactions" and effect.value is not None:
-            # The meter registers are hardware state a real meter keeps; the simulator's live here,
-            # stored with the transaction that moves them (the reading the engine took in this step).
-            cid = int(effect.value["connectorId"])
-            energy = self.engine.ctx.meter(cid).energy_wh
-            self._pending_ops.append(("put", "meters", str(cid), {"energyWh": energy}))
+    def frame_received(self, message: str | bytes) -> None:
+        self.log.frame(False, message)
+        if self.frame_logger is not None:
+            self.frame_logger(self.config.charge_point_id, False, message)
+        self.feed(FrameReceived(message))
 
-    def _flush(self) -> None:
-        """Commit the stored records of this step in one transaction: before any frame they guard
-        goes out (stored before sent). A failing store is reported, the writes kept and retried."""
-        if not self._pending_ops:
-            return
+    def link_closed(self) -> None:
+        if not self.link.stopping or self.view.connected:
+            self.feed(Disconnected("closed"))
+
+    # -- tasks ---------------------------------------------------------------------------------------------
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Start ``work`` in the station's TaskGroup (outside :meth:`run`: on the running loop). A
+        failure is logged, never taken down the station with it."""
+        guarded = self._guarded(work)
+        tasks = self._tasks
+        if tasks is not None:
+            return tasks.create_task(guarded)
+        return asyncio.get_running_loop().create_task(guarded)
+
+    async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
-            self.store.apply(self._pending_ops)
-        except StoreError as exc:
-            if self.storage_error is None:
-                log.error("%s; keeping %s writes in memory and retrying", exc, len(self._pending_ops))
-            self.storage_error = str(exc)
-            return
-        if self.storage_error is not None:
-            log.warning("the store works again; %s writes caught up", len(self._pending_ops))
-            self.storage_error = None
-        self._pending_ops.clear()
+            await work
+        except Exception:
+            log.exception("%s: a task of the station failed", self.config.charge_point_id)
 
-    def _send(self, effect: fx.SendFrame) -> None:
-        self._flush()
-        if self._send_queue is None:
-            log.warning("not connected: frame dropped %s", effect.data[:80])
-            return
-        self.log.frame(True, effect.data)
-        if self._frame_logger is not None:
-            self._frame_logger(self.config.charge_point_id, True, effect.data)
-        self._send_queue.put_nowait(effect.data)
-
-    def _unlock(self, effect: fx.UnlockConnector) -> None:
-        unlocked = self.hardware.unlock(effect.connector_id)
-        self.feed(UnlockCompleted(effect.connector_id, unlocked))
-
-    def _reboot(self, effect: fx.Reboot) -> None:
-        log.info("%s reset: restarting the station", "hard" if effect.hard else "soft")
+    def restart_soon(self, hard: bool) -> None:
+        """Reset (the Reboot effect): restart in a task of the station's."""
         if self._loop is not None:
-            self._restart_task = self._loop.create_task(self._restart(effect.hard))
-
-    def _set_clock(self, effect: fx.SetSystemClock) -> None:
-        try:
-            time.clock_settime(time.CLOCK_REALTIME, effect.epoch_s)
-        except (PermissionError, OSError) as exc:
-            log.warning("cannot set the system clock: %s", exc)
-
-    def _set_ping(self, effect: fx.SetPingInterval) -> None:
-        self._ping_interval = effect.interval_s
-        self._ping_changed.set()
-
-    def _store(self, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except StoreError as exc:
-            log.error("%s", exc)
-
-    def _completed(self, effect: fx.CallCompleted) -> None:
-        future = self._calls.pop(effect.ref, None)
-        if future is None or future.done():
-            return
-        if effect.result is not None:
-            future.set_result(effect.result)
-        else:
-            future.set_exception(CallFailed(effect.error or "Error", effect.error_description))
-
-    _effect_handlers: dict[type, Callable[[Station, Any], None]] = {
-        fx.SendFrame: _send,
-        fx.Energize: lambda self, e: self.hardware.energize(e.connector_id, e.on),
-        fx.ApplyChargingLimit: lambda self, e: self.hardware.set_current_limit(e.connector_id, e.limit_a),
-        fx.LockConnector: lambda self, e: self.hardware.set_lock(e.connector_id, e.locked),
-        fx.UnlockConnector: _unlock,
-        fx.Reboot: _reboot,
-        fx.SetSystemClock: _set_clock,
-        fx.SetPingInterval: _set_ping,
-        fx.StoreConfigValue: lambda self, e: self._store(lambda: self.store.save_config(e.name, e.value)),
-        fx.StoreAvailability: lambda self, e: self._store(
-            lambda: self.store.save_availability(e.connector_id, e.operative)
-        ),
-        fx.DownloadFirmware: lambda self, e: self.transfers.download_firmware(e),
-        fx.InstallFirmware: lambda self, e: self.transfers.install_firmware(e),
-        fx.UploadDiagnostics: lambda self, e: self.transfers.upload_diagnostics(e),
-        fx.CallCompleted: _completed,
-        fx.Persist: _persist,
-        fx.PersistClear: lambda self, e: self._pending_ops.append(("clear", e.kind, "", None)),
-    }
+            self._restart_task = self._spawn(self._restart(hard))
 
     # -- running -------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -343,110 +294,12 @@ class Station(StationApi):
         self._loop = asyncio.get_running_loop()
         self._arm_timer()
         self._report_hardware()
-        delays = backoff_delays(self.config.reconnect)
-        while not self._stopping:
-            if not self._network_allowed:
-                self._network_changed.clear()
-                await self._network_changed.wait()
-                continue
-            started = time.monotonic()
+        async with asyncio.TaskGroup() as tasks:
+            self._tasks = tasks
             try:
-                await self._connection()
-            except SubprotocolRefused as exc:
-                log.error("%s", exc)
-            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
-                log.warning("connection to %s failed: %s", self.config.url, exc or type(exc).__name__)
-            if self._stopping:
-                break
-            if time.monotonic() - started > GOOD_CONNECTION_S:
-                delays = backoff_delays(self.config.reconnect)
-            delay = next(delays)
-            log.info("reconnecting in %.1f s", delay)
-            self._network_changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._network_changed.wait(), delay)
-
-    def _connect_kwargs(self) -> dict[str, Any]:
-        headers: dict[str, str] = {}
-        if self.config.basic_auth_password is not None:
-            # OCPP-J 1.6 §6.2.2 / security profile 1: user = charge point id.
-            token = f"{self.config.charge_point_id}:{self.config.basic_auth_password}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
-        kwargs: dict[str, Any] = {
-            "subprotocols": [SUBPROTOCOL],
-            "additional_headers": headers,
-            "ping_interval": None,  # our own ping loop follows WebSocketPingInterval at run time
-            "compression": None,
-            "open_timeout": 15,
-            "close_timeout": 5,
-            "proxy": None,
-            "user_agent_header": "ocpp-station",
-        }
-        if self.config.url.startswith("wss://"):
-            context = ssl.create_default_context(
-                cafile=str(self.config.ca_bundle) if self.config.ca_bundle else None
-            )
-            kwargs["ssl"] = context
-        return kwargs
-
-    async def _connection(self) -> None:
-        async with connect(self.config.url, **self._connect_kwargs()) as ws:
-            if ws.subprotocol != SUBPROTOCOL:
-                await ws.close(1002, "ocpp1.6 required")
-                raise SubprotocolRefused(
-                    f"{self.config.url}: the server did not accept the ocpp1.6 subprotocol "
-                    f"(it answered {ws.subprotocol!r})"
-                )
-            if not self._network_allowed:
-                return
-            log.info("connected to %s", self.config.url)
-            self._ws = ws
-            self._send_queue = asyncio.Queue()
-            writer = asyncio.create_task(self._writer(ws, self._send_queue))
-            pinger = asyncio.create_task(self._pinger(ws))
-            try:
-                self.feed(Connected())
-                async for message in ws:
-                    self.log.frame(False, message)
-                    if self._frame_logger is not None:
-                        self._frame_logger(self.config.charge_point_id, False, message)
-                    self.feed(FrameReceived(message))
+                await self.link.run()
             finally:
-                self._ws = None
-                self._send_queue = None
-                writer.cancel()
-                pinger.cancel()
-                if not self._stopping or self.engine.ctx.connected:
-                    self.feed(Disconnected("closed"))
-
-    async def _writer(self, ws: ClientConnection, queue: asyncio.Queue[bytes]) -> None:
-        while True:
-            data = await queue.get()
-            try:
-                await ws.send(data, text=True)
-            except websockets.exceptions.ConnectionClosed:
-                return
-
-    async def _pinger(self, ws: ClientConnection) -> None:
-        """WebSocketPingInterval (OCPP 1.6 §9.1.34): a ping every interval; no pong within it means
-        the link is dead, so it is dropped and replaced."""
-        while True:
-            interval = self._ping_interval
-            self._ping_changed.clear()
-            if interval <= 0:
-                await self._ping_changed.wait()
-                continue
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._ping_changed.wait(), interval)
-                continue  # the interval changed: start over with the new one
-            try:
-                pong = await ws.ping()
-                await asyncio.wait_for(pong, timeout=interval)
-            except (TimeoutError, websockets.exceptions.ConnectionClosed):
-                log.warning("no pong within %s s: dropping the connection", interval)
-                if ws.transport is not None:
-                    ws.transport.abort()
-                return
+                self._tasks = None
 
     def _report_hardware(self) -> None:
         """After (re)building the engine: what the hardware shows now, then Booted (recovery)."""
@@ -458,11 +311,10 @@ class Station(StationApi):
     async def _restart(self, hard: bool) -> None:
         """Reset: close the link, reboot the hardware, build a fresh engine from the store, reconnect."""
         self.reboots += 1
-        self.transfers.cancel_all()
-        self._flush()
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000, "reset")
+        if self._transfers is not None:
+            self._transfers.cancel_all()
+        self.executor.flush()
+        await self.link.close(1000, "reset")
         if self.hardware.reboot(hard):
             return
         self.engine = self._build_engine()
@@ -474,28 +326,30 @@ class Station(StationApi):
         """Graceful stop (SIGTERM): running transactions stopped with the configured reason (or left
         to resume), queued messages given ``shutdown_grace_s`` to go out, the websocket closed with
         code 1000, the store marked as cleanly shut down."""
-        if self._stopping:
+        if self.link.stopping:
             return
         restart = self._restart_task
         if restart is not None and not restart.done():
             # A Reset in progress finishes first: its new engine is the one that shuts down.
-            with contextlib.suppress(Exception):
+            try:
                 await restart
+            except Exception:
+                pass
         policy = self.config.durability
         self.feed(ShutdownRequested(policy.on_shutdown))
-        if self.engine.ctx.connected and policy.shutdown_grace_s > 0:
-            with contextlib.suppress(asyncio.TimeoutError):
+        if self.view.connected and policy.shutdown_grace_s > 0:
+            try:
                 await self.wait_for(lambda s: s["queue"] == 0, timeout=policy.shutdown_grace_s)
-        self._stopping = True
-        self.transfers.cancel_all()
-        self._network_changed.set()
+            except TimeoutError:
+                pass
+        self.link.stop()
+        if self._transfers is not None:
+            self._transfers.cancel_all()
         if self._timer is not None:
             self._timer.cancel()
-        self._pending_ops.append(("put", "station", "shutdown", {"clean": True}))
-        self._flush()
-        ws = self._ws
-        if ws is not None:
-            await ws.close(1000, "station stopping")
+        self.executor.pending_ops.append(("put", "station", "shutdown", {"clean": True}))
+        self.executor.flush()
+        await self.link.close(1000, "station stopping")
 
     def close(self) -> None:
         self.store.close()

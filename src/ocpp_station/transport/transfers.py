@@ -29,7 +29,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,10 @@ LOG_LINES = 2000
 FRAME_TEXT_MAX = 4096
 
 
+#: The lines of every log that keeps none: appending to it keeps nothing (``maxlen`` 0).
+_KEEPS_NOTHING: deque[tuple[float, str]] = deque(maxlen=0)
+
+
 class StationLog:
     """The last ``size`` lines of one station: ``(unix time, text)``; size 0 keeps nothing.
 
@@ -62,7 +66,8 @@ class StationLog:
     records emitted in :meth:`active` blocks reach it."""
 
     def __init__(self, size: int = LOG_LINES) -> None:
-        self.lines: deque[tuple[float, str]] = deque(maxlen=size)
+        #: A log that keeps nothing shares one empty deque (a deque allocates a 64-slot block).
+        self.lines: deque[tuple[float, str]] = deque(maxlen=size) if size > 0 else _KEEPS_NOTHING
         self.enabled = size > 0
         self._release: weakref.finalize[[], StationLog] | None = None
         if self.enabled:
@@ -169,6 +174,7 @@ class FileTransfers:
         diagnostics: Callable[[], tuple[dict[str, str], dict[str, Any]]],
         charge_point_id: str,
         ca_bundle: Path | None = None,
+        spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]] | None = None,
     ) -> None:
         self._work_dir = work_dir
         self.policy = policy
@@ -178,6 +184,9 @@ class FileTransfers:
         self._diagnostics = diagnostics
         self._charge_point_id = charge_point_id
         self._ca_bundle = ca_bundle
+        #: Starts a task the station owns (its TaskGroup); by default one on the running loop.
+        self._start = spawn
+        #: The transfers running (kept for :meth:`cancel_all`).
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -206,8 +215,11 @@ class FileTransfers:
                     return entry
         return None
 
-    def _spawn(self, work: Any) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._start is not None:
+            task = self._start(work)
+        else:
+            task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -1,0 +1,264 @@
+"""The station's websocket link: connect, back-off, ping, send. No OCPP here.
+
+:class:`Link` keeps one websocket to the CSMS up for as long as it is allowed to: it connects with the
+``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.1.2; HTTP Basic auth §6.2.2 / security profile 1; TLS for
+``wss://``), reconnects after a loss with the back-off of :mod:`~ocpp_station.transport.backoff` (reset
+by a connection that stayed up :data:`GOOD_CONNECTION_S`), pings at WebSocketPingInterval (§9.1.34) and
+drops a link whose pong does not come back within the interval. What arrives goes to a
+:class:`LinkListener` (the station); what the station sends goes out at once.
+
+Memory per link (issue 9: a fleet runs thousands in one process): no task while the link is idle
+(the caller's own task runs :meth:`Link.run`; a ping round is a short task, between rounds a timer
+handle), no queue (a frame is written when it is sent), and asyncio primitives only while someone
+waits on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import ssl
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.protocol import State
+from websockets.typing import Subprotocol
+
+from ocpp_station.config.station import StationConfig
+from ocpp_station.transport.backoff import backoff_delays
+
+log = logging.getLogger("ocpp_station.station")
+
+SUBPROTOCOL = Subprotocol("ocpp1.6")
+#: A connection that stayed up this long resets the back-off.
+GOOD_CONNECTION_S = 30.0
+
+Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+
+
+class SubprotocolRefused(Exception):
+    pass
+
+
+class LinkListener(Protocol):
+    """What the link reports (the station)."""
+
+    def link_opened(self) -> None: ...
+
+    def frame_received(self, message: str | bytes) -> None: ...
+
+    def link_closed(self) -> None: ...
+
+
+class Link:
+    """One station's websocket to the CSMS: ``await link.run()`` until :meth:`stop`."""
+
+    __slots__ = (
+        "_config",
+        "_listener",
+        "_ping_round",
+        "_ping_timer",
+        "_spawn",
+        "_wake",
+        "allowed",
+        "ping_interval",
+        "stopping",
+        "ws",
+    )
+
+    def __init__(self, config: StationConfig, listener: LinkListener, spawn: Spawn) -> None:
+        self._config = config
+        self._listener = listener
+        #: Starts a task the station owns (its TaskGroup).
+        self._spawn = spawn
+        #: The open websocket, None between connections.
+        self.ws: ClientConnection | None = None
+        #: False after :meth:`disconnect` (the network API): no connection until :meth:`allow`.
+        self.allowed = True
+        self.stopping = False
+        #: WebSocketPingInterval in seconds; 0: no pings.
+        self.ping_interval = 0
+        #: Resolved to wake :meth:`run` from a back-off or an offline wait; exists only during one.
+        self._wake: asyncio.Future[None] | None = None
+        self._ping_timer: asyncio.TimerHandle | None = None
+        self._ping_round: asyncio.Task[None] | None = None
+
+    # -- control ---------------------------------------------------------------------------------------
+    def disconnect(self) -> None:
+        """Drop the link and stay offline until :meth:`allow`."""
+        self.allowed = False
+        self._poke()
+        ws = self.ws
+        if ws is not None and ws.transport is not None:
+            ws.transport.abort()
+
+    def allow(self) -> None:
+        self.allowed = True
+        self._poke()
+
+    def stop(self) -> None:
+        """No more connections: :meth:`run` returns once the current one (if any) is closed."""
+        self.stopping = True
+        self._poke()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the open websocket (if any) with a closing handshake."""
+        ws = self.ws
+        if ws is not None:
+            await ws.close(code, reason)
+
+    def _poke(self) -> None:
+        wake = self._wake
+        if wake is not None and not wake.done():
+            wake.set_result(None)
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Wait ``delay`` seconds (None: for ever) or until poked, whichever comes first."""
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._wake = wake
+        try:
+            async with asyncio.timeout(delay):
+                await wake
+        except TimeoutError:
+            pass
+        finally:
+            self._wake = None
+
+    # -- sending ---------------------------------------------------------------------------------------
+    def send(self, data: bytes) -> bool:
+        """Write ``data`` as one text message now; False when there is no open link (the frame is
+        dropped, as the engine expects from a link that went down).
+
+        python-websockets is sans-I/O underneath: the frame is built by its protocol object and handed
+        to the transport, which is what ``await ws.send()`` does before it waits for the write buffer
+        to drain. Not waiting means no writer task and no queue per station; the buffer the transport
+        keeps instead is bounded by what the engine sends (one CALL in flight, OCPP-J §4.1.1)."""
+        ws = self.ws
+        if ws is None:
+            return False
+        if ws.protocol.state is not State.OPEN:
+            return True  # closing: lost with the link, as a frame written to a dying socket is
+        ws.protocol.send_text(data)
+        ws.send_data()
+        return True
+
+    # -- running ---------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Connect and serve until :meth:`stop`; reconnects for ever with back-off."""
+        delays = backoff_delays(self._config.reconnect)
+        while not self.stopping:
+            if not self.allowed:
+                await self._sleep(None)
+                continue
+            started = time.monotonic()
+            try:
+                await self._connection()
+            except SubprotocolRefused as exc:
+                log.error("%s", exc)
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
+                log.warning("connection to %s failed: %s", self._config.url, exc or type(exc).__name__)
+            if self.stopping:
+                break
+            if time.monotonic() - started > GOOD_CONNECTION_S:
+                delays = backoff_delays(self._config.reconnect)
+            delay = next(delays)
+            log.info("reconnecting in %.1f s", delay)
+            await self._sleep(delay)
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        config = self._config
+        headers: dict[str, str] = {}
+        if config.basic_auth_password is not None:
+            # OCPP-J 1.6 §6.2.2 / security profile 1: user = charge point id.
+            token = f"{config.charge_point_id}:{config.basic_auth_password}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
+        kwargs: dict[str, Any] = {
+            "subprotocols": [SUBPROTOCOL],
+            "additional_headers": headers,
+            "ping_interval": None,  # our own pings follow WebSocketPingInterval at run time
+            "compression": None,
+            "open_timeout": 15,
+            "close_timeout": 5,
+            "proxy": None,
+            "user_agent_header": "ocpp-station",
+        }
+        if config.url.startswith("wss://"):
+            kwargs["ssl"] = ssl.create_default_context(
+                cafile=str(config.ca_bundle) if config.ca_bundle else None
+            )
+        return kwargs
+
+    async def _connection(self) -> None:
+        url = self._config.url
+        # Awaited rather than entered: the connect() object (its options, its factory) is not kept for
+        # the life of the connection.
+        async with await connect(url, **self.connect_kwargs()) as ws:
+            if ws.subprotocol != SUBPROTOCOL:
+                await ws.close(1002, "ocpp1.6 required")
+                raise SubprotocolRefused(
+                    f"{url}: the server did not accept the ocpp1.6 subprotocol (it answered {ws.subprotocol!r})"
+                )
+            if not self.allowed:
+                return
+            log.info("connected to %s", url)
+            self.ws = ws
+            self._arm_ping()
+            listener = self._listener
+            try:
+                listener.link_opened()
+                async for message in ws:
+                    listener.frame_received(message)
+            finally:
+                self.ws = None
+                self._disarm_ping()
+                listener.link_closed()
+
+    # -- ping (WebSocketPingInterval, OCPP 1.6 §9.1.34) ---------------------------------------------------
+    def set_ping_interval(self, interval_s: int) -> None:
+        """A ping every ``interval_s`` (0: none), counted again from now."""
+        self.ping_interval = interval_s
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+        if self._ping_round is None:
+            self._arm_ping()  # a round in progress arms the next one with the new interval
+
+    def _arm_ping(self) -> None:
+        if self.ws is not None and self.ping_interval > 0:
+            loop = asyncio.get_running_loop()
+            self._ping_timer = loop.call_later(self.ping_interval, self._ping_due)
+
+    def _disarm_ping(self) -> None:
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+        if self._ping_round is not None:
+            self._ping_round.cancel()
+            self._ping_round = None
+
+    def _ping_due(self) -> None:
+        self._ping_timer = None
+        ws = self.ws
+        if ws is not None:
+            self._ping_round = self._spawn(self._ping(ws, self.ping_interval))
+
+    async def _ping(self, ws: ClientConnection, interval: int) -> None:
+        """One round: a ping; no pong within the interval means the link is dead, so it is dropped
+        (and replaced by :meth:`run`)."""
+        try:
+            pong = await ws.ping()
+            async with asyncio.timeout(interval):
+                await pong
+        except (TimeoutError, websockets.exceptions.ConnectionClosed):
+            log.warning("no pong within %s s: dropping the connection", interval)
+            if ws.transport is not None:
+                ws.transport.abort()
+            return
+        finally:
+            if self._ping_round is asyncio.current_task():
+                self._ping_round = None
+        self._arm_ping()

@@ -1,0 +1,66 @@
+"""A read-only view of the engine's state: what the shell, ``Station.state()``, the diagnostics archive
+and the control API may read of a running engine.
+
+The one place in the shell that looks into the engine; everything else asks the view. It holds
+nothing but the engine (``Station.view`` makes one on demand, so a station pays nothing for it) and
+changes nothing: every member is a read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp_station.core.engine import Engine
+
+
+class EngineView:
+    """What the shell reads of ``engine``."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def connected(self) -> bool:
+        """The engine holds the link as up (Connected seen, Disconnected not yet)."""
+        return self._engine.ctx.connected
+
+    @property
+    def registration(self) -> str | None:
+        """BootNotification status: None before the first answer, then Pending, Accepted or Rejected
+        (OCPP 1.6 §4.2)."""
+        return self._engine.ctx.registration
+
+    @property
+    def ping_interval_s(self) -> int:
+        """WebSocketPingInterval (OCPP 1.6 §9.1.34)."""
+        return self._engine.config.get_int("WebSocketPingInterval")
+
+    def meter_energy_wh(self, connector_id: int) -> float:
+        """The energy register of ``connector_id`` as the engine last read it."""
+        return self._engine.ctx.meter(connector_id).energy_wh
+
+    def snapshot(self) -> dict[str, Any]:
+        """Connection, registration, every connector (0 included), queue length, firmware (a fresh
+        dict: the caller may add to it)."""
+        return self._engine.snapshot()
+
+    def readable_config(self) -> dict[str, str]:
+        """The configuration keys GetConfiguration may show (write-only keys left out)."""
+        return {key.name: value for key, value in self._engine.config.items() if key.access != "W"}
+
+    def queue_summary(self) -> dict[str, Any]:
+        """The message queue: its length, count per action and the CALL in flight."""
+        outbox = self._engine.outbox
+        by_action: dict[str, int] = {}
+        for call in outbox:
+            by_action[call.action] = by_action.get(call.action, 0) + 1
+        flight = outbox.in_flight
+        return {
+            "queued": len(outbox),
+            "byAction": by_action,
+            "inFlight": None if flight is None else flight.call.action,
+            "connected": self.connected,
+            "registration": self.registration,
+        }
