@@ -151,7 +151,7 @@ def test_irrelevant_connector_id_is_ignored(requested: str) -> None:
 
 def test_not_implemented_when_the_message_has_no_trigger() -> None:
     h = harness()
-    del h.engine.remote_trigger.triggers["FirmwareStatusNotification"]
+    del h.engine.remote_trigger.requestable["FirmwareStatusNotification"]
     mark = h.mark()
     assert trigger(h, "FirmwareStatusNotification") == "NotImplemented"
     assert h.actions(mark) == []

@@ -20,12 +20,13 @@ import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ocpp_station.config.keys import ConfigValues
+from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
 from ocpp_station.core.clock import shift_timestamps
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.effects import CallCompleted, Effect, SendFrame, SetPingInterval
+from ocpp_station.core.effects import CallCompleted, Effect, SendFrame
 from ocpp_station.core.features.availability import Availability
+from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
@@ -47,6 +48,29 @@ from ocpp_station.wire import schemas
 from ocpp_station.wire.actions import is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
 from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
+
+#: The features, in the order in which they hear every fact (registration accepted, clock changed,
+#: transaction ended, connector idle), restore what the store kept, and contribute triggers.
+#: Declared here, not an accident of construction order (issue #9 §2): the connectors' statuses go
+#: out first when the BootNotification is accepted (§4.2); restored transactions come back before
+#: what refers to them (reservations, TxProfiles, a firmware update waiting for them to end).
+FEATURE_ORDER = (
+    "status",
+    "registration",
+    "transactions",
+    "recovery",
+    "remote",
+    "configuration",
+    "local_list",
+    "reservations",
+    "smart_charging",
+    "firmware",
+    "availability",
+    "reset",
+    "data_transfer",
+    "metering",
+    "remote_trigger",
+)
 
 #: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
 WALL_JUMP_S = 2.0
@@ -100,44 +124,39 @@ class Engine:
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
         self.local_list = LocalAuthList(ctx, self.transactions.auth)
         self.reservations = Reservations(ctx, self.transactions, self.status)
-        self.remote_trigger = RemoteTrigger(ctx, self)
         self.smart_charging = SmartCharging(ctx, self.transactions)
         self.firmware = FirmwareManagement(ctx, self.transactions, self.status, self.reset.reboot_when_sent)
-        profiles = ["Core"] + [
-            feature.PROFILE
-            for feature in (
-                self.firmware,
-                self.local_list,
-                self.reservations,
-                self.smart_charging,
-                self.remote_trigger,
-            )
-            if feature.supported
-        ]
+        features = [getattr(self, name) for name in FEATURE_ORDER if name != "remote_trigger"]
+        triggers: dict[str, Trigger] = {}
+        for feature in features:
+            for message, trigger in feature.triggers().items():
+                if message in triggers:
+                    raise ValueError(f"TriggerMessage {message} declared twice")
+                triggers[message] = trigger
+        self.remote_trigger = RemoteTrigger(ctx, triggers)
+        #: Every feature, in the declared order in which it hears the facts (issue #9 §2).
+        self.features: tuple[Feature, ...] = tuple(getattr(self, name) for name in FEATURE_ORDER)
+        offered = {feature.PROFILE for feature in self.features if feature.supported}
+        profiles = [profile.value for profile in Profile if profile.value in offered]  # the §3 order
         config.profiles = set(profiles)
         config.pin("SupportedFeatureProfiles", ",".join(profiles))
         if self.firmware.supported:
             config.pin("SupportedFileTransferProtocols", ",".join(settings.file_transfer_protocols))
-        # What runs on the CSMS clock re-arms when a sync moves it (the first one and any later one).
-        self.registration.on_clock_changed += [
-            self.smart_charging.reapply,
-            self.firmware.clock_changed,
-            self.reservations.clock_changed,
-            self.metering.clock_changed,
-        ]
-        self.transactions.on_ended.append(self.availability.transaction_ended)
-        self.transactions.on_idle.append(self.availability.connector_idle)
-        self.configuration.on_change.update(
-            {
-                "HeartbeatInterval": self.registration.schedule_heartbeat,
-                "MeterValueSampleInterval": self.metering.reschedule,
-                "ClockAlignedDataInterval": self.metering.reschedule,
-                "WebSocketPingInterval": lambda: ctx.emit(
-                    SetPingInterval(ctx.config.get_int("WebSocketPingInterval"))
-                ),
-                "AuthorizationCacheEnabled": self._cache_toggled,
-            }
+        # The facts, to the features that declared them, in FEATURE_ORDER.
+        self._hear: dict[str, tuple[Callable[..., None], ...]] = {
+            fact: tuple(getattr(f, fact) for f in self.features if declares(f, fact)) for fact in FACTS
+        }
+        self.registration.on_clock_changed.append(lambda: self._tell("clock_changed"))
+        self.transactions.on_ended.append(lambda cid: self._tell("transaction_ended", cid))
+        self.transactions.on_idle.append(lambda cid: self._tell("connector_idle", cid))
+        self.status.before_refresh.extend(
+            f.status_conditions for f in self.features if declares(f, "status_conditions")
         )
+        for feature in self.features:
+            for key, hook in feature.config_hooks().items():
+                if key in self.configuration.on_change:
+                    raise ValueError(f"configuration key {key} hooked twice")
+                self.configuration.on_change[key] = hook
         #: The last answers we sent, by message id (a dict keeps insertion order; an OrderedDict costs
         #: 700 bytes more per station even when empty).
         self._recent: dict[str, tuple[str, bytes]] = {}
@@ -158,17 +177,14 @@ class Engine:
         for seq, record in sorted(restored.outbox, key=lambda item: item[0]):
             self.outbox.add(OutgoingCall.from_record(seq, record))
             self.outbox.next_seq = max(self.outbox.next_seq, seq + 1)
-        self.recovery.restore(restored.transactions)
-        self.transactions.auth.cache.update(restored.auth_cache)
-        self.local_list.restore(restored.local_list)
-        self.reservations.restore(restored.reservations)
-        self.smart_charging.restore(restored.charging_profiles)
         self._restored = True
         self._clean_shutdown = restored.clean_shutdown
         # Stored against the wall clock (OCPP time - wall time): a new run's monotonic clock differs.
+        # Set first: what the features restore may run on the OCPP clock (expiry, retrieveDate).
         self.ctx.clock_offset_s = restored.clock_offset_s + self.ctx.wall_skew
         self.registration.restored_clock(restored.clock_offset_s)
-        self.firmware.restore(restored.firmware)
+        for feature in self.features:
+            feature.restore(restored)
 
     # -- the API ----------------------------------------------------------------------------------
     def handle(self, event: ev.Event, now: float, wall: float | None = None) -> list[Effect]:
@@ -494,7 +510,7 @@ class Engine:
         log.info("wall clock jumped by %+.3f s; OCPP time follows it (not yet synchronised)", jump_s)
         self.ctx.clock_offset_s += jump_s
         self._clock_corrected(jump_s)
-        self.registration.clock_changed()
+        self.registration.announce_clock_change()
 
     def _booted(self, event: ev.Booted) -> None:
         self.recovery.recover(self._clean_shutdown)
@@ -511,14 +527,13 @@ class Engine:
 
     # -- registration hooks -----------------------------------------------------------------------------
     def _accepted(self) -> None:
-        """BootNotification Accepted: report every connector (§4.2, §4.9), start clock-aligned data."""
-        self.status.send_all()
-        self.firmware.accepted()
-        self.metering.schedule_aligned()
+        """BootNotification Accepted (§4.2): every feature that declared it hears it, in order (the
+        connectors' statuses first, §4.9)."""
+        self._tell("registration_accepted")
 
-    def _cache_toggled(self) -> None:
-        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
-            self.transactions.auth.clear()
+    def _tell(self, fact: str, *args: Any) -> None:
+        for hook in self._hear[fact]:
+            hook(*args)
 
     # -- views ---------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:

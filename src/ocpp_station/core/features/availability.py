@@ -7,12 +7,13 @@ from typing import Any
 
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import StoreAvailability
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector
 from ocpp_station.wire.frames import Call
 
 
-class Availability:
+class Availability(Feature):
     def __init__(self, ctx: Context, status: StatusReporter) -> None:
         self.ctx = ctx
         self.status = status

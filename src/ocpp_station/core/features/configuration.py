@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ocpp_station.config.keys import Access, InvalidValue, lookup
 from ocpp_station.core.context import Context
-from ocpp_station.core.effects import StoreConfigValue
+from ocpp_station.core.effects import SetPingInterval, StoreConfigValue
+from ocpp_station.core.features.base import ConfigHook, Feature
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
 
 
-class Configuration:
+class Configuration(Feature):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         #: What to do right after a key changed, by key name (filled by the engine).
         self.on_change: dict[str, Callable[[], None]] = {}
         ctx.route("GetConfiguration", incoming=self._get)
         ctx.route("ChangeConfiguration", incoming=self._change)
+
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        # WebSocketPingInterval (§9.1.34): the shell's ping loop follows it at once.
+        return {
+            "WebSocketPingInterval": lambda: self.ctx.emit(
+                SetPingInterval(self.ctx.config.get_int("WebSocketPingInterval"))
+            )
+        }
 
     def _get(self, call: Call) -> dict[str, Any]:
         requested: list[str] = call.payload.get("key") or []

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp_station.core.context import Context, log
+from ocpp_station.core.features.base import Feature
 from ocpp_station.wire.frames import Call
 
 
-class DataTransfer:
+class DataTransfer(Feature):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         ctx.route("DataTransfer", incoming=self._incoming)

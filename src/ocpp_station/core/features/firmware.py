@@ -56,8 +56,10 @@ from typing import Any, TypeVar
 from ocpp_station.core.clock import parse_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import DownloadFirmware, InstallFirmware, UploadDiagnostics
+from ocpp_station.core.features.base import Feature, Trigger
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
+from ocpp_station.core.model import Restored
 from ocpp_station.core.rpc import OutgoingCall
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
@@ -138,7 +140,7 @@ def _timestamp(payload: dict[str, Any], name: str) -> float | None:
         raise OcppError(ErrorCode.TypeConstraintViolation, f"{name} is not a date-time: {text!r}") from None
 
 
-class FirmwareManagement:
+class FirmwareManagement(Feature):
     PROFILE = "FirmwareManagement"
 
     def __init__(
@@ -162,12 +164,28 @@ class FirmwareManagement:
             ctx.route("UpdateFirmware", incoming=self._update_firmware)
             ctx.route("GetDiagnostics", incoming=self._get_diagnostics)
             ctx.route("FirmwareStatusNotification", result=self._report_sent)
-            transactions.on_ended.append(lambda connector_id: self._install_if_idle())
 
     @property
     def supported(self) -> bool:
         """The profile needs at least one file transfer protocol (§8, erratum 3.90)."""
         return bool(self.ctx.settings.file_transfer_protocols)
+
+    def transaction_ended(self, connector_id: int) -> None:
+        """An installation waiting for the transactions to end may start (erratum 3.49)."""
+        if self.supported:
+            self._install_if_idle()
+
+    def triggers(self) -> Mapping[str, Trigger]:
+        """TriggerMessage (§5.17): the status of the update or upload in progress, as it is when the
+        message is queued; Idle when nothing runs (§4.4, §4.5 allow Idle only in this answer)."""
+        return {
+            "FirmwareStatusNotification": lambda connector_id: (
+                lambda: self.ctx.call("FirmwareStatusNotification", {"status": self.firmware_status})
+            ),
+            "DiagnosticsStatusNotification": lambda connector_id: (
+                lambda: self.ctx.call("DiagnosticsStatusNotification", {"status": self.diagnostics_status})
+            ),
+        }
 
     @property
     def firmware_status(self) -> FirmwareStatus:
@@ -205,9 +223,10 @@ class FirmwareManagement:
         self.ctx.call("DiagnosticsStatusNotification", {"status": to.value})
 
     # -- restart ------------------------------------------------------------------------------------
-    def restore(self, records: dict[str, Any]) -> None:
+    def restore(self, restored: Restored) -> None:
         """Take back what the store kept (after the clock offset, which retrieveDate needs). Nothing
         starts here: effects of the constructor would be lost, so each job resumes at a timer."""
+        records = restored.firmware
         installed = records.get("installed")
         if installed is not None:
             self.ctx.firmware_version = str(installed["version"])
@@ -236,7 +255,7 @@ class FirmwareManagement:
             self.diagnostics["attempt"] = 0
             self.ctx.timers.set(DIAGNOSTICS_TIMER, self.ctx.now, lambda now: self._upload(announce=True))
 
-    def accepted(self) -> None:
+    def registration_accepted(self) -> None:
         """BootNotification Accepted: report what the last run could not (Installed after the reboot)."""
         if self._report is not None:
             self.ctx.call(

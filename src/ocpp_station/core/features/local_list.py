@@ -25,7 +25,9 @@ from typing import Any
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import PersistClear
 from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.status import derive_status
+from ocpp_station.core.model import Restored
 from ocpp_station.wire.frames import Call
 
 KIND = "local_list"
@@ -33,9 +35,8 @@ VERSION_KEY = "version"
 TAG_PREFIX = "tag:"
 
 
-class LocalAuthList:
+class LocalAuthList(Feature):
     PROFILE = "LocalAuthListManagement"
-    supported = True
 
     def __init__(self, ctx: Context, auth: Authorization) -> None:
         self.ctx = ctx
@@ -67,8 +68,9 @@ class LocalAuthList:
             return 0
         return self.version
 
-    def restore(self, records: dict[str, Any]) -> None:
+    def restore(self, restored: Restored) -> None:
         """The list the store kept (records kind ``local_list``)."""
+        records = restored.local_list
         self.entries.clear()
         self.version = 0
         for key, value in records.items():

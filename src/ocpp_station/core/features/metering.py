@@ -9,16 +9,18 @@ Which measurands exist and how each is read is :data:`ocpp_station.core.measuran
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from ocpp_station.core.clock import format_datetime, next_aligned
 from ocpp_station.core.context import Context
+from ocpp_station.core.features.base import ConfigHook, Feature, Trigger, connectors_for
 from ocpp_station.core.measurands import sampled_values
 from ocpp_station.core.model import Transaction
 
 
-class Metering:
+class Metering(Feature):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         #: Register value at the previous clock-aligned boundary, per connector (Interval measurands).
@@ -144,6 +146,43 @@ class Metering:
         tx.meter_last_wh = max(round(self.ctx.meter(tx.connector_id).energy_wh), tx.meter_start_wh)
         tx.last_at = self.ctx.ocpp_time()
         self.ctx.save_transaction(tx)
+
+    # -- declarations (core.features.base) -----------------------------------------------------------
+    def registration_accepted(self) -> None:
+        """BootNotification Accepted: clock-aligned data starts (§9.1.5)."""
+        self.schedule_aligned()
+
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {"MeterValueSampleInterval": self.reschedule, "ClockAlignedDataInterval": self.reschedule}
+
+    def triggers(self) -> Mapping[str, Trigger]:
+        return {"MeterValues": self._trigger}
+
+    def _trigger(self, connector_id: int | None) -> Callable[[], None] | str:
+        """TriggerMessage MeterValues (§5.17): the MeterValuesSampledData measurands as of now with
+        context "Trigger" (errata 3.46: SHALL). Current information, not a transaction message to keep
+        and resend: it carries the transactionId when the connector's transaction has one already.
+        There is no main meter, so connector 0 is Rejected, as is an unknown connector (TC_055_CS)."""
+        ids = connectors_for(self.ctx, connector_id, first=1)
+        if not ids:
+            return "Rejected"
+        values: list[tuple[int, dict[str, Any]]] = []
+        for cid in ids:
+            value = self.sampled_now(cid, "Trigger")
+            if value is not None:
+                values.append((cid, value))
+        if not values:
+            return "Rejected"  # the meter gives none of the configured measurands
+
+        def send() -> None:
+            for cid, value in values:
+                payload: dict[str, Any] = {"connectorId": cid, "meterValue": [value]}
+                tx = self.ctx.connectors[cid].transaction
+                if tx is not None and tx.transaction_id is not None:
+                    payload["transactionId"] = tx.transaction_id
+                self.ctx.call("MeterValues", payload)
+
+        return send
 
     def clock_changed(self) -> None:
         """The OCPP clock moved (a clock sync, or a wall-clock jump before the first): the aligned

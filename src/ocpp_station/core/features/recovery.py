@@ -10,23 +10,23 @@ again: its record is kept until its StopTransaction is answered and the cable re
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import LockConnector
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.transactions import Transactions
-from ocpp_station.core.model import Transaction
+from ocpp_station.core.model import Restored, Transaction
 
 
-class TransactionRecovery:
+class TransactionRecovery(Feature):
     """Takes stored transactions back into :class:`Transactions` and settles them after a restart."""
 
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions
 
-    def restore(self, records: list[dict[str, Any]]) -> None:
+    def restore(self, restored: Restored) -> None:
         """Transactions the store kept; those still running are settled by :meth:`recover`."""
+        records = restored.transactions
         txs = self.transactions
         for record in records:
             tx = Transaction.from_record(record)

@@ -6,12 +6,13 @@ The pre-boot gate itself (nothing but BootNotification before Accepted) lives in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ocpp_station.core.clock import parse_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import SetSystemClock
+from ocpp_station.core.features.base import ConfigHook, Feature, Trigger
 from ocpp_station.core.rpc import OutgoingCall
 
 _BOOT_FIELDS = (
@@ -27,7 +28,7 @@ _BOOT_FIELDS = (
 )
 
 
-class Registration:
+class Registration(Feature):
     """Boot, registration status, heartbeat and clock synchronisation."""
 
     def __init__(
@@ -100,6 +101,26 @@ class Registration:
         if self.ctx.connected and not self.ctx.accepted:
             self.send_boot()
 
+    # -- declarations (core.features.base) -----------------------------------------------------------
+    def triggers(self) -> Mapping[str, Trigger]:
+        return {"BootNotification": self._trigger_boot, "Heartbeat": self._trigger_heartbeat}
+
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {"HeartbeatInterval": self.schedule_heartbeat}
+
+    def _trigger_boot(self, connector_id: int | None) -> Callable[[], None] | str:
+        """TriggerMessage BootNotification: only while not Accepted (§4.2 allows it while Pending);
+        once Accepted it is Rejected (errata 3.35 RECOMMENDED, 3.40); it does not reset the registration."""
+        return "Rejected" if self.ctx.accepted else self.send_boot
+
+    def _trigger_heartbeat(self, connector_id: int | None) -> Callable[[], None] | str:
+        def send() -> None:
+            # One already waiting to go out complies with the request (§5.17).
+            if not any(queued.action == "Heartbeat" for queued in self.ctx.outbox):
+                self.ctx.call("Heartbeat", {})
+
+        return send
+
     # -- Heartbeat (§4.6) ---------------------------------------------------------------------
     def schedule_heartbeat(self) -> None:
         """(Re)arm the heartbeat: every HeartbeatInterval seconds while Accepted (§4.6, §9.1.10).
@@ -143,7 +164,7 @@ class Registration:
         if self.ctx.settings.set_system_clock:
             self.ctx.emit(SetSystemClock(csms_now))
         if abs(jump) > 1.0:
-            self.clock_changed()
+            self.announce_clock_change()
 
     def store_offset(self) -> None:
         """Keep the OCPP clock's offset from the wall clock across restarts (when it moved by more
@@ -153,7 +174,7 @@ class Registration:
             self.ctx.persist("station", "clock", {"offsetS": offset})
             self._stored_offset_s = offset
 
-    def clock_changed(self) -> None:
-        """The OCPP clock moved: what runs on it re-arms its timers."""
+    def announce_clock_change(self) -> None:
+        """The OCPP clock moved: what runs on it re-arms its timers (``on_clock_changed``)."""
         for callback in self.on_clock_changed:
             callback()

@@ -6,6 +6,7 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.context import Context
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.smart_charging import within_key_limits
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.scheduling import ChargingProfilePurpose, ProfileError, parse_charging_profile
@@ -26,7 +27,7 @@ def _usable_tx_profile(config: ConfigValues, wire: Any) -> bool:
     )
 
 
-class RemoteTransactions:
+class RemoteTransactions(Feature):
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions

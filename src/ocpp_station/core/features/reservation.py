@@ -19,9 +19,10 @@ from typing import Any
 
 from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.context import Context, log
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
-from ocpp_station.core.model import Connector
+from ocpp_station.core.model import Connector, Restored
 from ocpp_station.wire.frames import Call
 
 
@@ -58,9 +59,8 @@ class Reservation:
         return bool({id_tag, parent} & mine)
 
 
-class Reservations:
+class Reservations(Feature):
     PROFILE = "Reservation"
-    supported = True
 
     def __init__(self, ctx: Context, transactions: Transactions, status: StatusReporter) -> None:
         self.ctx = ctx
@@ -71,12 +71,12 @@ class Reservations:
         ctx.route("ReserveNow", incoming=self._reserve_now)
         ctx.route("CancelReservation", incoming=self._cancel)
         transactions.usage.reservations = self
-        status.before_refresh.append(self._update)
 
     # -- restart (issue #3) ---------------------------------------------------------------------------
-    def restore(self, records: dict[str, Any]) -> None:
+    def restore(self, restored: Restored) -> None:
         """The reservations the store kept (records kind ``reservations``); each gets its expiry timer
         back. One already expired ends at the first TimerDue (its record is deleted then)."""
+        records = restored.reservations
         for key, record in records.items():
             try:
                 reservation = Reservation.from_record(record)
@@ -256,7 +256,7 @@ class Reservations:
         self.ctx.timers.cancel(("reservation", reservation.reservation_id))
         self.ctx.persist("reservations", reservation.reservation_id, None)
 
-    def _update(self) -> list[int]:
+    def status_conditions(self) -> list[int]:
         """Before every status refresh: end reservations whose connector (or the charge point) became
         Faulted or Unavailable (§5.13 (3)), follow clock changes, and mark the reserved connectors.
         Returns the connectors whose mark changed."""

@@ -11,11 +11,12 @@ from typing import Any
 
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import Reboot, UnlockConnector
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.wire.frames import Call
 
 
-class Reset:
+class Reset(Feature):
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions

@@ -38,8 +38,9 @@ from typing import Any
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit
+from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.transactions import Transactions
-from ocpp_station.core.model import Transaction
+from ocpp_station.core.model import Restored, Transaction
 from ocpp_station.scheduling import (
     ChargingProfile,
     ChargingProfilePurpose,
@@ -78,9 +79,8 @@ def within_key_limits(config: ConfigValues, profile: ChargingProfile) -> bool:
     )
 
 
-class SmartCharging:
+class SmartCharging(Feature):
     PROFILE = "SmartCharging"
-    supported = True
 
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
@@ -98,11 +98,12 @@ class SmartCharging:
         ctx.route("GetCompositeSchedule", incoming=self._composite)
 
     # -- state ------------------------------------------------------------------------------------
-    def restore(self, records: dict[str, Any]) -> None:
+    def restore(self, restored: Restored) -> None:
         """The profiles the store kept (records kind ``charging_profiles``). TxProfiles whose
         transaction did not survive are removed by :meth:`drop_orphans` once Booted has settled the
         restored transactions (the engine calls it then: effects emitted while the engine is being
         built would not reach the store)."""
+        records = restored.charging_profiles
         self.installed.clear()
         for key, value in records.items():
             try:
@@ -194,6 +195,10 @@ class SmartCharging:
                 continue
             self.applied[c] = amps[c]
             self.ctx.emit(ApplyChargingLimit(c, amps[c]))
+
+    def clock_changed(self) -> None:
+        """Schedules run on the OCPP clock: the limits in force and the next change follow it."""
+        self.reapply()
 
     def reapply(self) -> None:
         """Apply the limit in force to each energized connector; arm the timer at the next change."""

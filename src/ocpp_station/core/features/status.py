@@ -8,11 +8,12 @@ unit tests walk every scenario against it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
 from ocpp_station.core.context import Context, log
+from ocpp_station.core.features.base import Feature, Trigger, connectors_for
 from ocpp_station.core.model import Connector
 
 Rule = tuple[str, Callable[[Connector], bool]]
@@ -77,7 +78,7 @@ def derive_status(connector: Connector) -> str:
     return next(status for status, holds in rules if holds(connector))
 
 
-class StatusReporter:
+class StatusReporter(Feature):
     """Sends StatusNotification.req whenever a connector's derived status or error changes."""
 
     def __init__(self, ctx: Context) -> None:
@@ -154,6 +155,26 @@ class StatusReporter:
             # unplugged carries this info (OCTT TC_005_3_CS step 1).
             payload["info"] = "EV side disconnected"
         self.ctx.call("StatusNotification", payload)
+
+    def registration_accepted(self) -> None:
+        """BootNotification Accepted: report every connector (§4.2, §4.9)."""
+        self.send_all()
+
+    def triggers(self) -> Mapping[str, Trigger]:
+        return {"StatusNotification": self._trigger}
+
+    def _trigger(self, connector_id: int | None) -> Callable[[], None] | str:
+        """TriggerMessage StatusNotification (§5.17): the connector asked, or every one (connector 0
+        too) when absent; an unknown one is Rejected (OCTT TC_055_CS)."""
+        ids = connectors_for(self.ctx, connector_id, first=0)
+        if ids is None:
+            return "Rejected"
+
+        def send() -> None:
+            for cid in ids:
+                self.send(self.ctx.connectors[cid])
+
+        return send
 
     def send_all(self) -> None:
         """After (re)boot: the status of connector 0 and of every connector (§4.9, §4.2)."""

@@ -12,7 +12,7 @@ after a DeAuthorized stop until its idTag (or group) comes back (§3.5.4, erratu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ocpp_station.core.clock import format_datetime
@@ -20,15 +20,16 @@ from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
 from ocpp_station.core.events import MeterReading
 from ocpp_station.core.features.authorization import Authorization, IdTagInfo
+from ocpp_station.core.features.base import ConfigHook, Feature
 from ocpp_station.core.features.cable_hold import CableHolds
 from ocpp_station.core.features.intended_usage import IntendedUsage
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
-from ocpp_station.core.model import Connector, Transaction
+from ocpp_station.core.model import Connector, Restored, Transaction
 from ocpp_station.core.rpc import OutgoingCall
 
 
-class Transactions:
+class Transactions(Feature):
     def __init__(
         self,
         ctx: Context,
@@ -69,6 +70,18 @@ class Transactions:
             prepare=self._fill_transaction_id,
         )
         ctx.route("MeterValues", prepare=self._fill_transaction_id)
+
+    # -- declarations (core.features.base) -----------------------------------------------------------
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {"AuthorizationCacheEnabled": self._cache_toggled}
+
+    def restore(self, restored: Restored) -> None:
+        """The Authorization Cache the store kept (records kind ``auth_cache``, §3.5.1)."""
+        self.auth.cache.update(restored.auth_cache)
+
+    def _cache_toggled(self) -> None:
+        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
+            self.auth.clear()
 
     # -- helpers --------------------------------------------------------------------------------
     def _connector(self, connector_id: int) -> Connector:

@@ -1,0 +1,71 @@
+"""Features behind one protocol (issue #9 §2): what each declares, and the declared order of facts."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from ocpp_station.core.engine import FEATURE_ORDER, Engine
+from ocpp_station.core.features.base import FACTS, Feature, declares
+from ocpp_station.core.settings import EngineSettings
+from ocpp_station.wire.messages import MessageTrigger
+from tests.core.harness import Harness
+
+FEATURES = Path(__file__).resolve().parents[2] / "src" / "ocpp_station" / "core" / "features"
+
+
+def test_every_feature_is_composed_in_the_declared_order() -> None:
+    engine = Engine(EngineSettings(), now=0.0)
+    assert [type(f) for f in engine.features] == [type(getattr(engine, name)) for name in FEATURE_ORDER]
+    assert all(isinstance(f, Feature) for f in engine.features)
+    composed = {id(f) for f in engine.features}
+    for name, value in vars(engine).items():
+        if isinstance(value, Feature):
+            assert id(value) in composed, f"engine.{name} is a feature outside FEATURE_ORDER"
+
+
+def test_no_feature_reaches_into_the_engine() -> None:
+    for module in FEATURES.glob("*.py"):
+        tree = ast.parse(module.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module != "ocpp_station.core.engine", f"{module.name} imports the engine"
+
+
+def test_facts_are_heard_in_feature_order() -> None:
+    engine = Engine(EngineSettings(), now=0.0)
+    order = {id(f): i for i, f in enumerate(engine.features)}
+    for fact in FACTS:
+        hooks = engine._hear[fact]
+        owners = [hook.__self__ for hook in hooks]  # type: ignore[attr-defined]
+        assert [order[id(o)] for o in owners] == sorted(order[id(o)] for o in owners)
+        assert all(declares(o, fact) for o in owners)
+    # The connectors' statuses go out first when the BootNotification is accepted (§4.2).
+    assert engine._hear["registration_accepted"][0].__self__ is engine.status  # type: ignore[attr-defined]
+
+
+def test_every_trigger_message_is_declared_by_exactly_one_feature() -> None:
+    engine = Engine(EngineSettings(), now=0.0)
+    declared: dict[str, str] = {}
+    for feature in engine.features:
+        for message in feature.triggers():
+            assert message not in declared, (message, declared.get(message), type(feature).__name__)
+            declared[message] = type(feature).__name__
+    assert set(declared) == {m.value for m in MessageTrigger}
+    assert set(engine.remote_trigger.requestable) == set(declared)
+
+
+def test_supported_feature_profiles_keep_the_profile_order() -> None:
+    h = Harness()
+    conf = h.csms_result("GetConfiguration", {"key": ["SupportedFeatureProfiles"]})
+    assert conf["configurationKey"][0]["value"] == (
+        "Core,FirmwareManagement,LocalAuthListManagement,Reservation,SmartCharging,RemoteTrigger"
+    )
+
+
+def test_every_config_hook_names_a_key_of_the_table() -> None:
+    from ocpp_station.config.keys import lookup
+
+    engine = Engine(EngineSettings(), now=0.0)
+    for key in engine.configuration.on_change:
+        assert lookup(key) is not None, key
