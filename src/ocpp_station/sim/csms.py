@@ -34,9 +34,9 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from types import TracebackType
-from typing import Any, Final, Literal, Self
+from typing import Any, Final, Self
 from urllib.parse import unquote
 
 import orjson
@@ -44,6 +44,19 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ocpp_station.core.clock import format_datetime
 from ocpp_station.sim.files import FileDepot
+from ocpp_station.sim.records import (
+    RECORDERS,
+    CallErrorReceived,
+    Direction,
+    JsonDict,
+    Kind,
+    LogEntry,
+    StationDisconnected,
+    StationInfo,
+    StationNotConnected,
+    TransactionInfo,
+    clock_text,
+)
 from ocpp_station.wire.actions import printable
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call, CallError, CallResult, Frame, decode_frame, encode_frame
@@ -63,11 +76,8 @@ __all__ = [
 
 _logger = logging.getLogger(__name__)
 
-JsonDict = dict[str, Any]
 #: ``(chargePointId, request payload) -> response payload``; raise :class:`OcppError` to answer a CALLERROR.
 CallHandler = Callable[[str, JsonDict], JsonDict | Awaitable[JsonDict]]
-Direction = Literal["in", "out"]
-Kind = Literal["CALL", "CALLRESULT", "CALLERROR"]
 
 SUBPROTOCOL: Final = "ocpp1.6"
 #: How long closing a websocket waits for the station's close frame.
@@ -75,102 +85,6 @@ CLOSE_TIMEOUT_S: Final = 5.0
 #: How many log entries a wait_for timeout message shows.
 _TIMEOUT_CONTEXT_ENTRIES: Final = 10
 _BOOT_STATUSES: Final = ("Accepted", "Pending", "Rejected")
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One frame seen by the CSMS. ``action`` is the CALL's action, also on the answer to it (None for an
-    answer to no known CALL). A CALLERROR's payload is ``{"errorCode", "errorDescription", "errorDetails"}``."""
-
-    time: float
-    charge_point_id: str
-    direction: Direction
-    kind: Kind
-    message_id: str
-    action: str | None
-    payload: JsonDict
-
-    def describe(self) -> str:
-        """``17:40:01.123  CP_1 -> CSMS  CALL StartTransaction {"connectorId":1,...}``."""
-        route = (
-            f"{self.charge_point_id} -> CSMS" if self.direction == "in" else f"CSMS -> {self.charge_point_id}"
-        )
-        body = orjson.dumps(self.payload).decode()
-        return f"{_clock_text(self.time)}  {route}  {self.kind} {self.action or '?'} {body}"
-
-
-@dataclass(slots=True)
-class TransactionInfo:
-    """A transaction as the CSMS saw it (StartTransaction, MeterValues, StopTransaction)."""
-
-    transaction_id: int
-    connector_id: int | None
-    id_tag: str | None
-    meter_start: int | None
-    start_timestamp: str | None
-    id_tag_status: str | None = None
-    meter_stop: int | None = None
-    stop_timestamp: str | None = None
-    stop_id_tag: str | None = None
-    reason: str | None = None
-    #: MeterValue objects received for this transaction (MeterValues and StopTransaction.transactionData).
-    meter_values: list[JsonDict] = field(default_factory=list)
-
-    @property
-    def active(self) -> bool:
-        return self.stop_timestamp is None
-
-
-@dataclass(slots=True)
-class StationInfo:
-    """What the CSMS knows of one charge point. Kept across reconnections."""
-
-    charge_point_id: str
-    connected: bool = False
-    #: The last BootNotification request payload, and the status answered to it.
-    boot: JsonDict | None = None
-    boot_status: str | None = None
-    #: Latest status per connector id (from StatusNotification), and the full latest payload.
-    statuses: dict[int, str] = field(default_factory=dict)
-    status_notifications: dict[int, JsonDict] = field(default_factory=dict)
-    transactions: dict[int, TransactionInfo] = field(default_factory=dict)
-    #: MeterValues request payloads not tied to a known transaction.
-    meter_values: list[JsonDict] = field(default_factory=list)
-
-    def to_json(self) -> JsonDict:
-        return {
-            "id": self.charge_point_id,
-            "connected": self.connected,
-            "boot": self.boot,
-            "bootStatus": self.boot_status,
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "transactions": [asdict(tx) | {"active": tx.active} for tx in self.transactions.values()],
-        }
-
-
-class CallErrorReceived(Exception):
-    """The station answered a CSMS-initiated CALL with a CALLERROR (OCPP-J 1.6 §4.2.3)."""
-
-    def __init__(self, code: str, description: str, details: JsonDict) -> None:
-        super().__init__(f"{code}: {description}" if description else code)
-        self.code = code
-        self.description = description
-        self.details = details
-
-
-class StationNotConnected(KeyError):
-    """No websocket is open for this charge point id."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else "station not connected"
-
-
-class StationDisconnected(ConnectionError):
-    """The station's websocket closed before it answered a CALL."""
-
-
-def _clock_text(epoch_s: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(epoch_s)) + f".{int(epoch_s * 1000) % 1000:03d}"
 
 
 def _frame_log_fields(frame: Frame) -> tuple[Kind, JsonDict]:
@@ -195,62 +109,6 @@ def _looks_like_call(data: str) -> bool:
     except orjson.JSONDecodeError:
         return False
     return isinstance(value, list) and bool(value) and type(value[0]) is int and value[0] == 2
-
-
-# --- station state, recorded from (request, response) pairs: a table, whatever handler answered ---
-
-
-def _record_boot(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
-    station.boot = request
-    station.boot_status = response.get("status")
-
-
-def _record_status(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
-    connector_id = request["connectorId"]
-    station.statuses[connector_id] = request["status"]
-    station.status_notifications[connector_id] = request
-
-
-def _record_start(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
-    tx_id = response["transactionId"]
-    station.transactions[tx_id] = TransactionInfo(
-        transaction_id=tx_id,
-        connector_id=request["connectorId"],
-        id_tag=request["idTag"],
-        meter_start=request["meterStart"],
-        start_timestamp=request["timestamp"],
-        id_tag_status=response["idTagInfo"]["status"],
-    )
-
-
-def _record_stop(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
-    tx_id = request["transactionId"]
-    tx = station.transactions.get(tx_id)
-    if tx is None:  # started before this CSMS ran: remember what the stop tells
-        tx = TransactionInfo(tx_id, None, None, None, None)
-        station.transactions[tx_id] = tx
-    tx.meter_stop = request["meterStop"]
-    tx.stop_timestamp = request["timestamp"]
-    tx.stop_id_tag = request.get("idTag")
-    tx.reason = request.get("reason")
-    tx.meter_values.extend(request.get("transactionData", []))
-
-
-def _record_meter_values(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
-    tx = station.transactions.get(request.get("transactionId", -1))
-    if tx is None:
-        station.meter_values.append(request)
-    else:
-        tx.meter_values.extend(request["meterValue"])
-
-
-_RECORDERS: Final[dict[str, Callable[[StationInfo, JsonDict, JsonDict], None]]] = {
-    "BootNotification": _record_boot,
-    "StatusNotification": _record_status,
-    "StartTransaction": _record_start,
-    "StopTransaction": _record_stop,
-    "MeterValues": _record_meter_values,
-}
 
 
 class _Connection:
@@ -585,7 +443,7 @@ class CentralSystem:
 
     def _note(self, cp_id: str, text: str) -> None:
         if self.log_messages:
-            print(f"{_clock_text(time.time())}  {cp_id} {text}", flush=True)
+            print(f"{clock_text(time.time())}  {cp_id} {text}", flush=True)
 
     # --- the websocket side ---
 
@@ -724,7 +582,7 @@ class CentralSystem:
             problem = exc.description if isinstance(exc, OcppError) else str(exc)
             description = f"the CSMS handler for {call.action} gave an invalid answer: {problem}"
             return CallError(call.message_id, str(ErrorCode.InternalError), description)
-        recorder = _RECORDERS.get(call.action)
+        recorder = RECORDERS.get(call.action)
         if recorder is not None:
             recorder(self.stations[cp_id], call.payload, payload)
         return CallResult(call.message_id, payload)
