@@ -87,6 +87,29 @@ def test_an_apply_whose_nth_op_fails_leaves_nothing(store: Store) -> None:
     assert set(store.load("outbox")) == {key(1), key(4)}
 
 
+def test_configuration_and_availability_go_through_the_same_apply(store: Store) -> None:
+    """Issue #9: every write of an engine step is one apply, configuration and availability included."""
+    store.apply(
+        [
+            ("config", "", "HeartbeatInterval", "120"),
+            ("availability", "", "1", False),
+            ("put", "transactions", "1", {"localId": 1}),
+        ]
+    )
+    assert store.load_config() == {"HeartbeatInterval": "120"}
+    assert store.load_availability() == {1: False}
+    with pytest.raises(StoreError):  # one bad record: the configuration change is not kept either
+        store.apply([("config", "", "HeartbeatInterval", "60"), ("put", "outbox", key(1), {"x": object()})])
+    assert store.load_config() == {"HeartbeatInterval": "120"}
+    with pytest.raises(StoreError):
+        store.apply([("config", "", "HeartbeatInterval", 60)])  # not a string
+    with pytest.raises(StoreError):
+        store.apply([("move", "outbox", key(1), {})])  # not an operation
+    store.apply([("availability", "", "1", True), ("config", "", "HeartbeatInterval", "30")])
+    assert store.load_availability() == {1: True}
+    assert store.load_config() == {"HeartbeatInterval": "30"}
+
+
 def test_sqlite_apply_that_fails_midway_is_rolled_back_for_every_reader(tmp_path: Path) -> None:
     store = SqliteStore.in_dir(tmp_path)
     store.apply([("put", "outbox", key(1), {"before": True})])

@@ -7,8 +7,26 @@ from typing import Any, Protocol
 
 import orjson
 
-#: One write: ("put", kind, key, value) stores value (None deletes); ("clear", kind, "", None).
+#: One write: ("put", kind, key, value) stores the record value (None deletes); ("clear", kind, "", None);
+#: ("config", "", name, value) a configuration value the CSMS changed; ("availability", "", connector
+#: id, operative) a connector's availability. Every write of an engine step goes through one apply.
 Op = tuple[str, str, str, Any]
+
+
+def encode_op(op: Op) -> Op:
+    """``op`` ready to store: a record's value as JSON (checked first: a value that is not JSON fails
+    the whole apply, touching nothing), a configuration value as text, an availability as a bool."""
+    name, kind, key, value = op
+    if name == "config":
+        if not isinstance(value, str):
+            raise StoreError(f"configuration value of {key} is not a string")
+        return op
+    if name == "availability":
+        return (name, kind, str(int(key)), bool(value))
+    if name not in ("put", "clear"):
+        raise StoreError(f"unknown store operation {name!r}")
+    return (name, kind, key, None if value is None else encode_record(value))
+
 
 #: Record kinds (see ocpp_station.core.effects.Persist).
 KINDS = (

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from ocpp_station.storage.base import Op, encode_record
+from ocpp_station.storage.base import Op, encode_op
 
 
 class MemoryStore:
@@ -37,10 +37,14 @@ class MemoryStore:
         """All or nothing, as SqliteStore: every value is checked as JSON first, and kept encoded (a
         copy that later changes of the caller's objects cannot reach, compact for a fleet of stations;
         decoded only by :meth:`load`)."""
-        stored = [
-            (op, kind, key, None if value is None else encode_record(value)) for op, kind, key, value in ops
-        ]
+        stored = [encode_op(op) for op in ops]
         for op, kind, key, value in stored:
+            if op == "config":
+                self.config[key] = value
+                continue
+            if op == "availability":
+                self.availability[int(key)] = value
+                continue
             table = self.records.setdefault(kind, {})
             if op == "clear":
                 table.clear()

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from ocpp_station.storage.base import Op, StoreError, encode_record
+from ocpp_station.storage.base import Op, StoreError, encode_op
 
 log = logging.getLogger("ocpp_station.storage")
 
@@ -55,6 +55,15 @@ class _CheckFailed(sqlite3.DatabaseError):
 def _is_damage(exc: sqlite3.DatabaseError) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""
     return isinstance(exc, _CheckFailed) or name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+_UPSERT_CONFIG = (
+    "INSERT INTO config (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"
+)
+_UPSERT_AVAILABILITY = (
+    "INSERT INTO availability (connector_id, operative) VALUES (?, ?) "
+    "ON CONFLICT(connector_id) DO UPDATE SET operative = excluded.operative"
+)
 
 
 class SqliteStore:
@@ -128,10 +137,7 @@ class SqliteStore:
         return dict(self._db.execute("SELECT name, value FROM config").fetchall())
 
     def save_config(self, name: str, value: str) -> None:
-        self._write(
-            "INSERT INTO config (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-            (name, value),
-        )
+        self._write(_UPSERT_CONFIG, (name, value))
 
     def load_availability(self) -> dict[int, bool]:
         return {
@@ -139,11 +145,7 @@ class SqliteStore:
         }
 
     def save_availability(self, connector_id: int, operative: bool) -> None:
-        self._write(
-            "INSERT INTO availability (connector_id, operative) VALUES (?, ?) "
-            "ON CONFLICT(connector_id) DO UPDATE SET operative = excluded.operative",
-            (connector_id, int(operative)),
-        )
+        self._write(_UPSERT_AVAILABILITY, (connector_id, int(operative)))
 
     def load(self, kind: str) -> dict[str, Any]:
         rows = self._db.execute("SELECT key, value FROM records WHERE kind = ? ORDER BY key", (kind,))
@@ -153,13 +155,15 @@ class SqliteStore:
         if not ops:
             return
         # Encoded before the transaction: a value that is not JSON fails the whole apply, touching nothing.
-        encoded = [
-            (op, kind, key, None if value is None else encode_record(value)) for op, kind, key, value in ops
-        ]
+        encoded = [encode_op(op) for op in ops]
         try:
             self._db.execute("BEGIN IMMEDIATE")
             for op, kind, key, value in encoded:
-                if op == "clear":
+                if op == "config":
+                    self._db.execute(_UPSERT_CONFIG, (key, value))
+                elif op == "availability":
+                    self._db.execute(_UPSERT_AVAILABILITY, (int(key), int(value)))
+                elif op == "clear":
                     self._db.execute("DELETE FROM records WHERE kind = ?", (kind,))
                 elif value is None:
                     self._db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
