@@ -32,6 +32,8 @@ from ocpp_station.config.station import StationConfig
 from ocpp_station.transport.backoff import backoff_delays
 
 log = logging.getLogger("ocpp_station.station")
+#: Bytes written and not yet taken by the peer beyond which the link is dropped (see Link.send).
+MAX_UNSENT_BYTES = 4 * 1024 * 1024
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 #: A connection that stayed up this long resets the back-off.
@@ -144,6 +146,15 @@ class Link:
             return True  # closing: lost with the link, as a frame written to a dying socket is
         ws.protocol.send_text(data)
         ws.send_data()
+        transport = ws.transport
+        if transport is not None and transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
+            # Our CALLs are one at a time, but our answers are not: a peer that sends CALLs and
+            # does not read what we write would grow this buffer for ever. Drop it, as a dead link.
+            log.error(
+                "the central system reads nothing: %s bytes unsent, dropping the connection",
+                transport.get_write_buffer_size(),
+            )
+            transport.abort()
         return True
 
     # -- running ---------------------------------------------------------------------------------------
