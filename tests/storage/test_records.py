@@ -273,3 +273,25 @@ async def test_station_keeps_serving_on_a_full_disk_and_catches_up(
     await asyncio.sleep(0.2)
     assert store.load("transactions") == {}
     assert store.load("outbox") == {}
+
+
+async def test_a_configuration_change_the_store_refuses_is_kept_and_caught_up(
+    csms: CentralSystem, start_station: StationFactory, tmp_path: Path
+) -> None:
+    """ChangeConfiguration and ChangeAvailability go through the step's one store transaction: when the
+    database refuses writes they are kept and written once it takes them again (they used to be tried
+    once and forgotten). The refusal is SQLite's own: the connection made read-only."""
+    store = SqliteStore.in_dir(tmp_path / "data")
+    station = await start_station(station_config(csms.url), store=store)
+    store._db.execute("PRAGMA query_only = ON")
+    answer = await csms.call("CP_1", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "77"})
+    assert answer == {"status": "Accepted"}
+    answer = await csms.call("CP_1", "ChangeAvailability", {"connectorId": 1, "type": "Inoperative"})
+    assert answer == {"status": "Accepted"}
+    assert "readonly" in station.state()["storage"]
+    assert "HeartbeatInterval" not in store.load_config()
+    store._db.execute("PRAGMA query_only = OFF")
+    station.plug(1)  # the next engine step writes what was kept
+    await station.wait_for(lambda s: s["storage"] == "ok", timeout=10)
+    assert store.load_config()["HeartbeatInterval"] == "77"
+    assert store.load_availability()[1] is False

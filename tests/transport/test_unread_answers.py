@@ -35,6 +35,7 @@ async def test_a_peer_that_reads_nothing_is_dropped(
                 ws.transport.pause_reading()  # from now on nothing the station writes is read
                 for n in range(5000):  # each answer is the whole configuration, about 5 KB
                     await ws.send(json.dumps([2, f"c{n}", "GetConfiguration", {}]))
+                await ws.wait_closed()  # open until the station gives up on it
                 return
 
     async with serve(handler, "127.0.0.1", 0, subprotocols=["ocpp1.6"], max_queue=None) as server:

@@ -110,19 +110,13 @@ class EffectExecutor:
     def _set_ping(self, effect: fx.SetPingInterval) -> None:
         self._station.link.set_ping_interval(effect.interval_s)
 
-    def _store(self, action: Callable[[], None]) -> None:
-        try:
-            action()
-        except StoreError as exc:
-            log.error("%s", exc)
-
     def _store_config(self, effect: fx.StoreConfigValue) -> None:
-        store = self._station.store
-        self._store(lambda: store.save_config(effect.name, effect.value))
+        # With the step's other writes, in one transaction: a failing store keeps it and retries
+        # like every other write (issue #9: one path for every write).
+        self.pending_ops.append(("config", "", effect.name, effect.value))
 
     def _store_availability(self, effect: fx.StoreAvailability) -> None:
-        store = self._station.store
-        self._store(lambda: store.save_availability(effect.connector_id, effect.operative))
+        self.pending_ops.append(("availability", "", str(effect.connector_id), effect.operative))
 
     def _completed(self, effect: fx.CallCompleted) -> None:
         calls = self._station.calls
