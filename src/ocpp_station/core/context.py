@@ -95,15 +95,15 @@ class Context:
         payload: dict[str, Any],
         *,
         meta: dict[str, Any] | None = None,
-        transactional: bool = False,
         front: bool = False,
     ) -> None:
-        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow. A transaction
-        message is stored (Persist) before it can be sent."""
+        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow. Whether it is a
+        transaction message, stored (Persist) before it can be sent, is the message policy's
+        (``core/policy.py``), not the caller's."""
         meta = dict(meta or {})
         if self.triggering:
             meta["triggered"] = True  # requested by TriggerMessage: may pass the §4.2 gate
-        call = OutgoingCall(action, payload, meta, transactional)
+        call = OutgoingCall(action, payload, meta)
         # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
         self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
         if call.seq is not None:

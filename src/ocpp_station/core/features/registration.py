@@ -1,7 +1,7 @@
 """BootNotification and Heartbeat (OCPP 1.6 §4.2, §4.6) and the OCPP clock.
 
 The pre-boot gate itself (nothing but BootNotification before Accepted) lives in
-``ocpp_station.core.rpc.ALLOWED_BEFORE_ACCEPTED``.
+the message policy (``ocpp_station.core.policy``, ``before_accepted``).
 """
 
 from __future__ import annotations

@@ -279,7 +279,7 @@ class Transactions(Feature):
         }
         if tx.reservation_id is not None:
             payload["reservationId"] = tx.reservation_id
-        self.ctx.call("StartTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        self.ctx.call("StartTransaction", payload, meta={"tx": tx.local_id})
         for callback in self.on_started:
             callback(tx)
         if self.ctx.settings.spec(c.id).has_lock:
@@ -375,7 +375,7 @@ class Transactions(Feature):
         if tx.stop_data:
             payload["transactionData"] = tx.stop_data
         self.ctx.save_transaction(tx)
-        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id}, transactional=True)
+        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id})
 
     def stop_all(self, reason: str) -> None:
         for c in self.ctx.connectors[1:]:
