@@ -132,6 +132,24 @@ MEASURAND_TABLE: dict[str, MeasurandRow] = {
     )
 }
 
+
+def _wire_fields(row: MeasurandRow) -> dict[str, str]:
+    fields = {
+        "format": ValueFormat.Raw.value,
+        "measurand": row.measurand.value,
+        "location": row.location.value,
+    }
+    if row.unit is not None:
+        fields["unit"] = row.unit.value
+    return fields
+
+
+#: Each row's constant sampledValue fields, as wire text.
+_WIRE_FIELDS: dict[Measurand, dict[str, str]] = {
+    row.measurand: _wire_fields(row) for row in MEASURAND_TABLE.values()
+}
+_PHASE_TEXT: dict[Phase, str] = {phase: phase.value for phase in Phase}
+
 #: Every §7.31 measurand by wire name (those without a row are known but not supported).
 _MEASURANDS = frozenset(measurand.value for measurand in Measurand)
 _PHASE_SUFFIXES = tuple(sorted((phase.value for phase in Phase), key=len, reverse=True))
@@ -176,21 +194,16 @@ def sampled_values(
     """
     inputs = MeterInputs(reading, phases, voltage_v, interval_energy_wh)
     out: list[dict[str, Any]] = []
+    context_text = str(context)
 
     def add(row: MeasurandRow, value: float | None, phase: Phase | None = None) -> None:
         if value is None:
             return
-        sample: dict[str, Any] = {
-            "value": f"{value:.{row.digits}f}",
-            "context": str(context),
-            "format": ValueFormat.Raw.value,
-            "measurand": row.measurand.value,
-        }
+        # The row's constant fields as plain text, made once (this runs for every value of every sample).
+        sample: dict[str, Any] = {"value": f"{value:.{row.digits}f}", "context": context_text}
+        sample.update(_WIRE_FIELDS[row.measurand])
         if phase is not None:
-            sample["phase"] = phase.value
-        sample["location"] = row.location.value
-        if row.unit is not None:
-            sample["unit"] = row.unit.value
+            sample["phase"] = _PHASE_TEXT[phase]
         out.append(sample)
 
     for item in measurands:
