@@ -8,9 +8,12 @@ and forward 56 years (a charger without RTC that starts in 1970 and gets its fir
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.events import CablePlugged, Connected, IdTagPresented
@@ -191,3 +194,11 @@ def test_small_drift_is_not_a_jump() -> None:
         h.wall_skew = (h.wall_skew or 0.0) + 0.5  # slewed by NTP, half a second at a time
         h.advance(60)
     assert h.engine.ctx.clock_offset_s == offset
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))  # 1970 .. 2100
+def test_format_datetime_matches_the_datetime_module(epoch_s: float) -> None:
+    """The cached formatting (issue #9 hot path) gives exactly what datetime gives, to the millisecond."""
+    moment = datetime.fromtimestamp(epoch_s, UTC)
+    expected = moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    assert format_datetime(epoch_s) == expected

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 
 def format_datetime(epoch_s: float) -> str:
     """``2026-11-25T17:37:18.123Z``: UTC with millisecond precision, as §3.15 recommends."""
-    moment = datetime.fromtimestamp(epoch_s, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # As datetime.fromtimestamp: the fraction rounded to microseconds, then cut to milliseconds.
+    fraction, whole = math.modf(epoch_s)
+    micros = round(fraction * 1e6)
+    second = int(whole)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    elif micros < 0:
+        second, micros = second - 1, micros + 1_000_000
+    return f"{_seconds_text(second)}.{micros // 1000:03d}Z"
+
+
+@lru_cache(maxsize=256)
+def _seconds_text(second: int) -> str:
+    """``2026-11-25T17:37:18`` of a whole second (cached: many stamps share their second)."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def parse_datetime(text: str) -> float:
