@@ -317,14 +317,6 @@ def test_typed_values() -> None:
 
 
 # -- one-rule mutations of every example, at every depth ---------------------------------------------
-WRONG_VALUES: dict[str, list[Any]] = {
-    "integer": ["5", 1.5, True, None, [], {}],
-    "number": ["5", True, None, [], {}],
-    "string": [5, 1.5, True, None, [], {}],
-    "boolean": [5, "true", None, [], {}],
-    "array": [5, "x", {}, None],
-    "object": [5, "x", [], None],
-}
 Path_ = tuple[str | int, ...]
 
 
@@ -368,7 +360,7 @@ def mutations(
             if name in example:
                 yield from mutations(prop, example[name], definitions, (*path, name))
         return
-    for wrong in WRONG_VALUES[kind]:
+    for wrong in hostile.WRONG_VALUES[kind]:
         yield f"wrong-type {wrong!r}", path, ("set", wrong), ErrorCode.TypeConstraintViolation
     if "enum" in node:
         yield "bad-enum", path, ("set", "Bogus"), ErrorCode.PropertyConstraintViolation

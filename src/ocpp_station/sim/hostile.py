@@ -120,7 +120,7 @@ class HostileFrame:
 
 
 #: Values of another JSON type than the declared one (a bool is no integer in JSON Schema).
-_WRONG_VALUES: dict[str, list[Any]] = {
+WRONG_VALUES: dict[str, list[Any]] = {
     "integer": ["5", 1.5, True, None, [], {}],
     "number": ["5", True, None, [], {}],
     "string": [5, 1.5, True, None, [], {}],
@@ -150,7 +150,7 @@ def _mutations(rng: random.Random, action: str) -> list[tuple[str, Any, str | No
         declared = spec.get("type")
         if declared is None or name not in example:
             continue
-        wrong = rng.choice(_WRONG_VALUES[declared])
+        wrong = rng.choice(WRONG_VALUES[declared])
         out.append(("wrong-type", {**example, name: wrong}, "TypeConstraintViolation"))
         if "enum" in spec:
             out.append(
