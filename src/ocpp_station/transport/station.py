@@ -84,6 +84,8 @@ class Station(StationApi):
         self._loop: asyncio.AbstractEventLoop | None = None
         #: The TaskGroup of :meth:`run` while it runs: every task the station starts lives in it.
         self._tasks: asyncio.TaskGroup | None = None
+        #: Tasks started while run() is not running (no TaskGroup to own them).
+        self._loose_tasks: set[asyncio.Task[None]] = set()
         if store is None:
             if config.data_dir is not None:
                 store = SqliteStore.open_or_recover(config.data_dir, sync=config.durability.sync)
@@ -275,7 +277,10 @@ class Station(StationApi):
         tasks = self._tasks
         if tasks is not None:
             return tasks.create_task(guarded)
-        return asyncio.get_running_loop().create_task(guarded)
+        task = asyncio.get_running_loop().create_task(guarded)
+        self._loose_tasks.add(task)  # owned until done, like the TaskGroup's
+        task.add_done_callback(self._loose_tasks.discard)
+        return task
 
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
         try:
