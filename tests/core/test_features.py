@@ -36,12 +36,11 @@ def test_facts_are_heard_in_feature_order() -> None:
     engine = Engine(EngineSettings(), now=0.0)
     order = {id(f): i for i, f in enumerate(engine.features)}
     for fact in FACTS:
-        hooks = engine._hear[fact]
-        owners = [hook.__self__ for hook in hooks]  # type: ignore[attr-defined]
+        owners = [engine.features[i] for i in engine._hear[fact]]
         assert [order[id(o)] for o in owners] == sorted(order[id(o)] for o in owners)
-        assert all(declares(o, fact) for o in owners)
+        assert owners == [f for f in engine.features if declares(f, fact)]
     # The connectors' statuses go out first when the BootNotification is accepted (§4.2).
-    assert engine._hear["registration_accepted"][0].__self__ is engine.status  # type: ignore[attr-defined]
+    assert engine.features[engine._hear["registration_accepted"][0]] is engine.status
 
 
 def test_every_trigger_message_is_declared_by_exactly_one_feature() -> None:

@@ -272,6 +272,8 @@ def lookup(name: str) -> ConfigKey | None:
     return key
 
 
+_CORE_ONLY = frozenset({Profile.Core.value})
+
 #: Every key's default, by name.
 _DEFAULTS: dict[str, str] = {key.name: key.default for key in KEYS}
 
@@ -287,7 +289,7 @@ class ConfigValues:
         self._values: dict[str, str] = {}
         self._pinned: set[str] = set()
         #: Feature profiles this charge point supports (the engine sets SupportedFeatureProfiles).
-        self.profiles: set[str] = {Profile.Core.value}
+        self.profiles: frozenset[str] = _CORE_ONLY
         for name, value in (overrides or {}).items():
             key = lookup(name)
             if key is not None:

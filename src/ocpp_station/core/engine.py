@@ -72,6 +72,22 @@ FEATURE_ORDER = (
     "remote_trigger",
 )
 
+#: Which feature (by index in FEATURE_ORDER) hears each fact, by the features' classes.
+_HEARING_PLANS: dict[tuple[type, ...], dict[str, tuple[int, ...]]] = {}
+#: The SupportedFeatureProfiles sets, shared.
+_PROFILE_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dict[str, tuple[int, ...]]:
+    plan = _HEARING_PLANS.get(kinds)
+    if plan is None:
+        plan = {
+            fact: tuple(i for i, feature in enumerate(features) if declares(feature, fact)) for fact in FACTS
+        }
+        _HEARING_PLANS[kinds] = plan
+    return plan
+
+
 #: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
 WALL_JUMP_S = 2.0
 #: Incoming CALLs answered even before a BootNotification reply, in strict mode: none (§4.2).
@@ -138,14 +154,14 @@ class Engine:
         self.features: tuple[Feature, ...] = tuple(getattr(self, name) for name in FEATURE_ORDER)
         offered = {feature.PROFILE for feature in self.features if feature.supported}
         profiles = [profile.value for profile in Profile if profile.value in offered]  # the §3 order
-        config.profiles = set(profiles)
+        # One frozen set per combination, shared by every station that has it (a set costs 700 bytes).
+        config.profiles = _PROFILE_SETS.setdefault(tuple(profiles), frozenset(profiles))
         config.pin("SupportedFeatureProfiles", ",".join(profiles))
         if self.firmware.supported:
             config.pin("SupportedFileTransferProtocols", ",".join(settings.file_transfer_protocols))
-        # The facts, to the features that declared them, in FEATURE_ORDER.
-        self._hear: dict[str, tuple[Callable[..., None], ...]] = {
-            fact: tuple(getattr(f, fact) for f in self.features if declares(f, fact)) for fact in FACTS
-        }
+        # The facts, to the features that declared them, in FEATURE_ORDER: which features hear which
+        # fact depends only on their classes, so one plan serves every engine of the same make-up.
+        self._hear = _hearing_plan(tuple(type(f) for f in self.features), self.features)
         self.registration.on_clock_changed.append(lambda: self._tell("clock_changed"))
         self.transactions.on_ended.append(lambda cid: self._tell("transaction_ended", cid))
         self.transactions.on_idle.append(lambda cid: self._tell("connector_idle", cid))
@@ -532,8 +548,9 @@ class Engine:
         self._tell("registration_accepted")
 
     def _tell(self, fact: str, *args: Any) -> None:
-        for hook in self._hear[fact]:
-            hook(*args)
+        features = self.features
+        for index in self._hear[fact]:
+            getattr(features[index], fact)(*args)
 
     # -- views ---------------------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
