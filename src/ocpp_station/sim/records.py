@@ -1,8 +1,8 @@
 """The development CSMS's record of its stations: the frame log, what each station told it (boot,
-statuses, transactions, meter values) and the errors its API raises.
+statuses, transactions, meter values) and the errors its Python API raises.
 
 The station state is recorded from each (request, response) pair by a table of recorders, action ->
-recorder, whatever handler produced the answer (:mod:`ocpp_station.sim.csms`).
+recorder, whatever handler produced the answer (:mod:`ocpp_station.sim.csms_link`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
+
+from ocpp_station.wire.frames import Call, CallResult, Frame
 
 JsonDict = dict[str, Any]
 Direction = Literal["in", "out"]
@@ -35,6 +37,21 @@ class LogEntry:
     message_id: str
     action: str | None
     payload: JsonDict
+
+    @classmethod
+    def of_frame(
+        cls, time: float, charge_point_id: str, direction: Direction, frame: Frame, action: str | None
+    ) -> LogEntry:
+        """The entry for ``frame``, seen at ``time``."""
+        kind: Kind
+        if isinstance(frame, Call):
+            kind, payload = "CALL", frame.payload
+        elif isinstance(frame, CallResult):
+            kind, payload = "CALLRESULT", frame.payload
+        else:
+            details = {"errorCode": frame.error_code, "errorDescription": frame.description}
+            kind, payload = "CALLERROR", details | {"errorDetails": frame.details}
+        return cls(time, charge_point_id, direction, kind, frame.message_id, action, payload)
 
     def describe(self) -> str:
         """``17:40:01.123  CP_1 -> CSMS  CALL StartTransaction {"connectorId":1,...}``."""
