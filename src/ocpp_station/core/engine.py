@@ -9,9 +9,10 @@ clock is ``now + ctx.clock_offset_s``, the offset taken from the wall clock at s
 time at every clock sync. A jump of the wall clock (NTP, an RTC that starts in 1970, another process
 setting the time) moves no timer; see :meth:`Engine._wall_jumped` for what it does to OCPP time.
 
-It wires the feature modules together, routes frames (OCPP-J 1.6 §4) through tables, enforces the
-pre-boot gate (OCPP 1.6 §4.2) and the one-CALL-in-flight rule (OCPP-J 1.6 §4.1.1), and validates
-everything it sends against the official schemas.
+It composes the feature modules (``FEATURE_ORDER``), routes events through one table and tells the
+features the domain facts; the RPC pump (``core/rpc_pump.py``) routes frames (OCPP-J 1.6 §4), enforces
+the pre-boot gate (OCPP 1.6 §4.2) and the one-CALL-in-flight rule (OCPP-J 1.6 §4.1.1), and validates
+everything sent against the official schemas.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
 from ocpp_station.core.clock import shift_timestamps
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.effects import CallCompleted, Effect, SendFrame
+from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.availability import Availability
 from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares
 from ocpp_station.core.features.configuration import Configuration
@@ -43,11 +44,10 @@ from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Fault, Restored
 from ocpp_station.core.rpc import Outbox, OutgoingCall
+from ocpp_station.core.rpc_pump import RpcPump
 from ocpp_station.core.settings import EngineSettings
-from ocpp_station.wire import schemas
-from ocpp_station.wire.actions import is_known, printable
-from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
-from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
+from ocpp_station.wire.actions import is_known
+from ocpp_station.wire.errors import ErrorCode
 
 #: The features, in the order in which they hear every fact (registration accepted, clock changed,
 #: transaction ended, connector idle), restore what the store kept, and contribute triggers.
@@ -90,11 +90,6 @@ def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dic
 
 #: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
 WALL_JUMP_S = 2.0
-#: Incoming CALLs answered even before a BootNotification reply, in strict mode: none (§4.2).
-#: While Pending every CALL is answered (the CSMS may configure us); while Rejected none is (§4.2).
-_REPLAY_CACHE_SIZE = 64
-#: A replay token this close (in seconds of refill) counts as there.
-_REPLAY_SLACK_S = 1e-3
 
 
 class Engine:
@@ -122,7 +117,9 @@ class Engine:
         self.ctx = ctx = Context(settings, config, self.outbox, now)
         ctx.wall_skew = 0.0 if wall is None else wall - now
         ctx.clock_offset_s = ctx.wall_skew
-        ctx.reply = self._reply_later
+        #: Frames in, CALLs out, the reply cache (core/rpc_pump.py).
+        self.rpc = RpcPump(ctx, self.outbox)
+        ctx.reply = self.rpc.reply_later
         for connector_id, operative in (availability or {}).items():
             if 0 <= connector_id < len(ctx.connectors):
                 ctx.connectors[connector_id].operative = operative
@@ -173,16 +170,10 @@ class Engine:
                 if key in self.configuration.on_change:
                     raise ValueError(f"configuration key {key} hooked twice")
                 self.configuration.on_change[key] = hook
-        #: The last answers we sent, by message id (a dict keeps insertion order; an OrderedDict costs
-        #: 700 bytes more per station even when empty).
-        self._recent: dict[str, tuple[str, bytes]] = {}
         self._clean_shutdown = False
         #: Built from a store: once Booted settled the restored transactions, TxProfiles of those
         #: not resumed are dropped.
         self._restored = False
-        self._replay_left = 0
-        self._tokens = 0.0
-        self._tokens_at = 0.0
         if restored is not None:
             self._restore(restored)
         self.status.refresh()
@@ -218,7 +209,8 @@ class Engine:
             if abs(jump) > WALL_JUMP_S:
                 self._wall_jumped(jump)
         _EVENT_ROUTES[type(event)](self, event)
-        self._settle()
+        self.rpc.settle()
+        self.reset.check()
         ctx.effects = []  # the caller owns these now (a frame kept here would live until the next event)
         return effects
 
@@ -237,226 +229,10 @@ class Engine:
     def config(self) -> ConfigValues:
         return self.ctx.config
 
-    # -- settling: after every event --------------------------------------------------------------
-    def _settle(self) -> None:
-        ctx = self.ctx
-        while ctx.after_reply:
-            ctx.after_reply.pop(0)()
-        while self.outbox.dropped:
-            self._failed(self.outbox.dropped.pop(0), "Dropped", "offline queue full")
-        flight = self.outbox.in_flight
-        if flight is not None and flight.timeout_at <= ctx.now:
-            self._timed_out()
-        self._pump()
-        self.reset.check()
-
-    def _pump(self) -> None:
-        ctx = self.ctx
-        while ctx.connected:
-            rate = ctx.settings.replay_rate_per_s
-            if self._replay_left > 0 and rate > 0:
-                # A backlog after a reconnect goes out at replay_rate_per_s after a burst of
-                # replay_burst, not all at once: a fleet coming back does not flood its CSMS (issue #3).
-                self._tokens = min(
-                    ctx.settings.replay_burst, self._tokens + (ctx.now - self._tokens_at) * rate
-                )
-                self._tokens_at = ctx.now
-                wait = (1 - self._tokens) / rate
-                # Under a millisecond short is float rounding on an epoch-sized clock (a timer set
-                # that close would fire at the same ``now`` and find the same shortfall, forever).
-                if wait > _REPLAY_SLACK_S:
-                    ctx.timers.set("replay", ctx.now + wait, lambda now: None)
-                    return
-            call = self.outbox.next_ready(ctx.now, ctx.accepted)
-            if call is None:
-                return
-            prepare = ctx.prepare.get(call.action)
-            if prepare is not None and not prepare(call):
-                self._completed(call, error="Dropped", description="could not be prepared")
-                continue
-            try:
-                schemas.validate_request(call.action, call.payload)
-            except OcppError as exc:
-                # Strict on output: a payload of ours that breaks the schema is a bug; never send it.
-                log.error("not sending invalid %s: %s", call.action, exc.description)
-                self._completed(call, error=str(ErrorCode.InternalError), description=exc.description)
-                continue
-            message_id = self.outbox.start(call, ctx.now, ctx.settings.call_timeout_s)
-            call.attempts += 1
-            if self._replay_left > 0:
-                self._replay_left -= 1
-                self._tokens -= 1
-            ctx.emit(SendFrame(encode_call(message_id, call.action, call.payload)))
-            return
-
     # -- connection ---------------------------------------------------------------------------------
     def _connected(self, event: ev.Connected) -> None:
-        self.ctx.connected = True
-        self._replay_left = self.outbox.backlog()
-        self._tokens = float(self.ctx.settings.replay_burst)
-        self._tokens_at = self.ctx.now
+        self.rpc.connected()
         self.registration.on_connected()
-
-    def _disconnected(self, event: ev.Disconnected) -> None:
-        self.ctx.connected = False
-        call = self.outbox.abandon()
-        if call is not None:
-            self._requeue_or_fail(call, "Dropped")
-        # Not kept for later (Heartbeat: the next one is due after the reconnect anyway).
-        for dropped in self.outbox.remove_where(lambda queued: queued.policy.dropped_offline):
-            self._completed(dropped, error="Dropped", description="offline")
-
-    def _timed_out(self) -> None:
-        call = self.outbox.abandon()
-        if call is not None:
-            log.warning("%s timed out after %s s", call.action, self.ctx.settings.call_timeout_s)
-            self._requeue_or_fail(call, "Timeout")
-
-    def _requeue_or_fail(self, call: OutgoingCall, reason: str) -> None:
-        if call.kept:  # transaction messages, StatusNotification (core/policy.py)
-            call.attempts = max(call.attempts - 1, 0)  # an unanswered attempt does not count
-            self.outbox.add(call, front=True)
-        else:
-            self._failed(call, reason, "")
-
-    # -- frames in ----------------------------------------------------------------------------------
-    def _frame(self, data: bytes | str) -> None:
-        try:
-            frame = decode_frame(data)
-        except OcppError as exc:
-            if exc.code is ErrorCode.ProtocolError:
-                log.warning("ignoring frame: %s", exc.description)  # OCPP-J 1.6 §4.1.3
-                return
-            if self._silenced():
-                log.warning("Rejected by the CSMS: not answering a bad frame (OCPP 1.6 §4.2)")
-                return
-            self._send_error(exc.message_id or "-1", exc)
-            return
-        if isinstance(frame, Call):
-            self._incoming_call(frame)
-        elif isinstance(frame, CallResult):
-            self._call_result(frame)
-        else:
-            self._call_error(frame)
-
-    def _silenced(self) -> bool:
-        """While Rejected the charge point SHALL NOT respond to any CSMS message (OCPP 1.6 §4.2)."""
-        return self.ctx.registration == "Rejected" and self.ctx.settings.strict
-
-    def _send_error(self, message_id: str, exc: OcppError) -> None:
-        self.ctx.emit(
-            SendFrame(encode_frame(CallError(message_id, exc.code, exc.description[:255], exc.details)))
-        )
-
-    def _incoming_call(self, call: Call) -> None:
-        ctx = self.ctx
-        strict = ctx.settings.strict
-        if self._silenced():
-            log.warning("Rejected by the CSMS: not answering %s (OCPP 1.6 §4.2)", printable(call.action))
-            return
-        try:
-            # The action is resolved against the fixed table before anything else looks at it: no
-            # file, path or code is ever derived from frame content (issue #8).
-            if not is_known(call.action):
-                raise OcppError(ErrorCode.NotImplemented, f"unknown action {printable(call.action)}")
-            cached = self._recent.get(call.message_id)
-            if cached is not None and cached[0] == call.action:
-                # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
-                ctx.emit(SendFrame(cached[1]))
-                return
-            handler = ctx.incoming.get(call.action)
-            if handler is None:
-                raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
-            if ctx.registration is None and strict:
-                raise OcppError(ErrorCode.GenericError, "BootNotification not yet answered (OCPP 1.6 §4.2)")
-            schemas.validate_request(call.action, call.payload, strict=strict)
-            response = handler(call)
-        except OcppError as exc:
-            self._send_error(call.message_id, exc)
-            return
-        except Exception:
-            # A defect of ours must not cost the link: the CSMS gets InternalError (OCPP-J §4.2.3).
-            log.exception("%s handler failed", call.action)
-            self._send_error(call.message_id, OcppError(ErrorCode.InternalError, "internal error"))
-            return
-        if response is not None:
-            self._reply(call.message_id, call.action, response)
-
-    def _reply(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
-        try:
-            schemas.validate_response(action, payload)
-        except OcppError as exc:
-            log.error("our %s response is invalid: %s", action, exc.description)
-            self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
-            return
-        data = encode_frame(CallResult(message_id, payload))
-        # Kept for replays: a copy of exactly its size (orjson's output holds a 4 KB buffer).
-        self._recent[message_id] = (action, bytes(memoryview(data)))
-        if len(self._recent) > _REPLAY_CACHE_SIZE:
-            del self._recent[next(iter(self._recent))]
-        self.ctx.emit(SendFrame(data))
-
-    def _reply_later(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
-        self._reply(message_id, action, payload)
-
-    def _call_result(self, frame: CallResult) -> None:
-        call = self.outbox.finish(frame.message_id)
-        if call is None:
-            log.warning("ignoring CALLRESULT with unknown id %s", printable(frame.message_id))
-            return
-        try:
-            schemas.validate_response(call.action, frame.payload, strict=self.ctx.settings.strict)
-        except OcppError as exc:
-            log.warning("invalid %s response from the CSMS: %s", call.action, exc.description)
-            self._retry_or_fail(call, str(exc.code), exc.description)
-            return
-        handler = self.ctx.results.get(call.action)
-        if handler is not None:
-            handler(call, frame.payload)
-        self._completed(call, result=frame.payload)
-
-    def _call_error(self, frame: CallError) -> None:
-        call = self.outbox.finish(frame.message_id)
-        if call is None:
-            log.warning("ignoring CALLERROR with unknown id %s", printable(frame.message_id))
-            return
-        code = parse_error_code(frame.error_code)
-        reason = str(code) if code is not None else frame.error_code
-        if code is None and self.ctx.settings.strict:
-            log.warning("CALLERROR with unknown code %s", printable(frame.error_code))
-        self._retry_or_fail(call, reason, frame.description)
-
-    def _retry_or_fail(self, call: OutgoingCall, reason: str, description: str) -> None:
-        """A CALLERROR, or a CALLRESULT that breaks the schema. OCPP 1.6 §4.7: a transaction message
-        is retried TransactionMessageAttempts times, waiting longer each time, then dropped."""
-        if call.transactional:
-            if call.attempts < self.ctx.config.get_int("TransactionMessageAttempts"):
-                interval = self.ctx.config.get_int("TransactionMessageRetryInterval")
-                call.not_before = self.ctx.now + interval * call.attempts
-                self.outbox.add(call, front=True)
-                self.ctx.persist_call(call)
-                return
-            log.error("%s dropped after %s attempts (%s)", call.action, call.attempts, reason)
-        self._failed(call, reason, description)
-
-    def _failed(self, call: OutgoingCall, reason: str, description: str) -> None:
-        handler = self.ctx.failures.get(call.action)
-        if handler is not None:
-            handler(call, reason)
-        self._completed(call, error=reason, description=description)
-
-    def _completed(
-        self,
-        call: OutgoingCall,
-        *,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-        description: str = "",
-    ) -> None:
-        self.ctx.forget_call(call)
-        ref = call.meta.get("ref")
-        if ref is not None:
-            self.ctx.emit(CallCompleted(ref, result, error, description))
 
     # -- hardware and API events ----------------------------------------------------------------------
     def _for_connector(self, connector_id: int, action: Callable[[int], None]) -> None:
@@ -589,8 +365,8 @@ class Engine:
 #: Each event to what handles it: one table for every engine (issue #9: nothing per instance).
 _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.Connected: Engine._connected,
-    ev.Disconnected: Engine._disconnected,
-    ev.FrameReceived: lambda self, e: self._frame(e.data),
+    ev.Disconnected: lambda self, e: self.rpc.disconnected(),
+    ev.FrameReceived: lambda self, e: self.rpc.frame(e.data),
     ev.TimerDue: lambda self, e: self.ctx.timers.fire(self.ctx.now),
     ev.MeterRead: lambda self, e: self.transactions.meters(e.readings),
     ev.CablePlugged: lambda self, e: self._for_connector(e.connector_id, self.transactions.plugged),
