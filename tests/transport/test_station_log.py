@@ -101,3 +101,26 @@ def test_a_huge_frame_is_kept_cut_with_its_length() -> None:
         assert texts[2] == '<- [2,"1","Heartbeat",{}]'
     finally:
         log.close()
+
+
+def test_the_log_is_bounded_in_bytes_too() -> None:
+    """fileTransfer.logBytes (issue #9): whatever the lines hold, the text kept stays under the budget,
+    the oldest lines going first."""
+    log = StationLog(1000, max_bytes=10_000)
+    try:
+        for n in range(100):
+            log.frame(False, f"{n:03d}" + "x" * 997)  # about 1 KB each
+        texts = [text for _, text in log.lines]
+        assert sum(len(t) for t in texts) <= 10_000
+        assert len(texts) == 9 and texts[-1].startswith("<- 099")  # the newest kept
+        for _ in range(2000):  # the line bound and the byte bound together
+            log.add("y")
+        assert len(log.lines) == 1000 and sum(len(t) for _, t in log.lines) == 1000
+    finally:
+        log.close()
+
+
+def test_a_log_without_bytes_keeps_nothing() -> None:
+    log = StationLog(2000, max_bytes=0)
+    log.add("anything")
+    assert list(log.lines) == [] and not log.enabled

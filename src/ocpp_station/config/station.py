@@ -104,6 +104,9 @@ class FileTransferPolicy:
     #: Recent log lines and frames kept in memory for GetDiagnostics (0: none; a fleet simulation
     #: of thousands of stations may want few).
     log_lines: int = 2000
+    #: ... and at most this many bytes of their text, the oldest dropped first (issue #9: bounded in
+    #: bytes whatever the lines hold).
+    log_bytes: int = 1024 * 1024
 
 
 #: What the file transfer adapter can do (ocpp_station.transport.file_transfer).
@@ -204,7 +207,16 @@ def _connector(r: _Reader, data: dict[str, Any], path: str) -> ConnectorSpec:
 
 def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
     path = "fileTransfer"
-    known = {"protocols", "retries", "retryInterval", "timeout", "maxBytes", "uploadMethod", "logLines"}
+    known = {
+        "protocols",
+        "retries",
+        "retryInterval",
+        "timeout",
+        "maxBytes",
+        "uploadMethod",
+        "logLines",
+        "logBytes",
+    }
     unknown = set(data) - known
     if unknown:
         raise r.fail(
@@ -230,6 +242,7 @@ def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
         max_bytes=int(r.get(data, "maxBytes", path, lambda v, p: r.number(v, p, 1), 64 * 1024 * 1024)),
         upload_method=method,
         log_lines=int(r.get(data, "logLines", path, r.number, 2000)),
+        log_bytes=int(r.get(data, "logBytes", path, r.number, 1024 * 1024)),
     )
 
 

@@ -110,7 +110,7 @@ class Station(StationApi):
         #: The restart after a Reset, while it runs (stop() waits for it).
         self._restart_task: asyncio.Task[None] | None = None
         #: This station's recent log lines and frames, for GetDiagnostics.
-        self.log = StationLog(config.file_transfer.log_lines)
+        self.log = StationLog(config.file_transfer.log_lines, config.file_transfer.log_bytes)
         self._temp_dir: tempfile.TemporaryDirectory[str] | None = None
         self._transfers: FileTransfers | None = None
         self.engine = self._build_engine()

@@ -50,6 +50,8 @@ log = logging.getLogger("ocpp_station.transfers")
 
 #: Lines a station keeps for its diagnostics by default (``fileTransfer.logLines``).
 LOG_LINES = 2000
+#: Text a station log keeps at most by default (``fileTransfer.logBytes``).
+LOG_BYTES = 1024 * 1024
 #: A frame longer than this is kept cut, with its length: a CSMS sending 1 MB frames must not make
 #: a station's log hold ``LOG_LINES`` MB (issue #8, hostile frames).
 FRAME_TEXT_MAX = 4096
@@ -65,10 +67,15 @@ class StationLog:
     Open from construction until :meth:`close` (or until it is garbage-collected): while open, log
     records emitted in :meth:`active` blocks reach it."""
 
-    def __init__(self, size: int = LOG_LINES) -> None:
+    def __init__(self, size: int = LOG_LINES, max_bytes: int = LOG_BYTES) -> None:
         #: A log that keeps nothing shares one empty deque (a deque allocates a 64-slot block).
-        self.lines: deque[tuple[float, str]] = deque(maxlen=size) if size > 0 else _KEEPS_NOTHING
-        self.enabled = size > 0
+        self.lines: deque[tuple[float, str]] = (
+            deque(maxlen=size) if size > 0 and max_bytes > 0 else _KEEPS_NOTHING
+        )
+        self.enabled = size > 0 and max_bytes > 0
+        #: The text kept is at most this long in all (characters), the oldest lines dropped first.
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._release: weakref.finalize[[], StationLog] | None = None
         if self.enabled:
             _HANDLER.add_user()
@@ -83,8 +90,15 @@ class StationLog:
             self._release()
 
     def add(self, text: str, at: float | None = None) -> None:
-        if self.enabled:
-            self.lines.append((time.time() if at is None else at, text))
+        if not self.enabled:
+            return
+        lines = self.lines
+        if len(lines) == lines.maxlen:
+            self._bytes -= len(lines[0][1])  # the deque drops it on append
+        lines.append((time.time() if at is None else at, text))
+        self._bytes += len(text)
+        while self._bytes > self.max_bytes and len(lines) > 1:
+            self._bytes -= len(lines.popleft()[1])
 
     def frame(self, outgoing: bool, data: bytes | str) -> None:
         if not self.enabled:
