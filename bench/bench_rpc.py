@@ -31,40 +31,10 @@ import websockets
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-SAMPLES = [
-    {
-        "value": "1234.5",
-        "context": "Sample.Periodic",
-        "measurand": "Energy.Active.Import.Register",
-        "unit": "Wh",
-    },
-    {"value": "7360.0", "context": "Sample.Periodic", "measurand": "Power.Active.Import", "unit": "W"},
-    {
-        "value": "32.0",
-        "context": "Sample.Periodic",
-        "measurand": "Current.Import",
-        "phase": "L1",
-        "unit": "A",
-    },
-    {
-        "value": "32.0",
-        "context": "Sample.Periodic",
-        "measurand": "Current.Import",
-        "phase": "L2",
-        "unit": "A",
-    },
-    {
-        "value": "32.0",
-        "context": "Sample.Periodic",
-        "measurand": "Current.Import",
-        "phase": "L3",
-        "unit": "A",
-    },
-    {"value": "230.1", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L1-N", "unit": "V"},
-    {"value": "229.8", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L2-N", "unit": "V"},
-    {"value": "230.4", "context": "Sample.Periodic", "measurand": "Voltage", "phase": "L3-N", "unit": "V"},
-    {"value": "57", "context": "Sample.Periodic", "measurand": "SoC", "unit": "Percent", "location": "EV"},
-]
+from ocpp_station.sim.examples import meter_value_samples
+
+#: The 9 sampled values of a 3-phase charger, as the station's metering makes them.
+SAMPLES: list[dict[str, Any]] = meter_value_samples()
 PAYLOAD: dict[str, Any] = {
     "connectorId": 1,
     "transactionId": 42,

@@ -67,6 +67,8 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
+from ocpp_station.sim.examples import meter_value_samples
+
 HEARTBEAT_S = 10
 SAMPLE_S = 2
 ID_TAG = "BENCHTAG"
@@ -75,25 +77,8 @@ MEASURANDS = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,V
 TIMESTAMP = "2026-11-29T12:00:00.000Z"
 
 
-def _sample(
-    value: str, measurand: str, unit: str, phase: str | None = None, location: str = "Outlet"
-) -> dict[str, str]:
-    out = {"value": value, "context": "Sample.Periodic", "format": "Raw", "measurand": measurand}
-    if phase:
-        out["phase"] = phase
-    out["location"] = location
-    out["unit"] = unit
-    return out
-
-
-#: The 9 sampled values, shaped exactly as the station's Metering sends them.
-SAMPLES: list[dict[str, str]] = [
-    _sample("12346", "Energy.Active.Import.Register", "Wh"),
-    _sample("22080.0", "Power.Active.Import", "W"),
-    *(_sample("32.0", "Current.Import", "A", phase) for phase in ("L1", "L2", "L3")),
-    *(_sample("230.0", "Voltage", "V", phase) for phase in ("L1-N", "L2-N", "L3-N")),
-    _sample("57", "SoC", "Percent", location="EV"),
-]
+#: The 9 sampled values, exactly as the station's Metering sends them.
+SAMPLES: list[dict[str, Any]] = meter_value_samples()
 MODES = ("raw", "station", "mobilityhouse", "engine")
 LABELS = {
     "raw": "raw websockets",

@@ -30,33 +30,12 @@ import jsonschema
 import msgspec
 import orjson
 
+from ocpp_station.sim.examples import meter_value_samples
 from ocpp_station.wire import schemas
 from ocpp_station.wire.messages import REQUESTS
 
-SAMPLES: list[dict[str, Any]] = [
-    {
-        "value": "1234.5",
-        "context": "Sample.Periodic",
-        "measurand": "Energy.Active.Import.Register",
-        "unit": "Wh",
-    },
-    {"value": "7360.0", "context": "Sample.Periodic", "measurand": "Power.Active.Import", "unit": "W"},
-    *(
-        {
-            "value": "32.0",
-            "context": "Sample.Periodic",
-            "measurand": "Current.Import",
-            "phase": p,
-            "unit": "A",
-        }
-        for p in ("L1", "L2", "L3")
-    ),
-    *(
-        {"value": "230.1", "context": "Sample.Periodic", "measurand": "Voltage", "phase": p, "unit": "V"}
-        for p in ("L1-N", "L2-N", "L3-N")
-    ),
-    {"value": "55", "context": "Sample.Periodic", "measurand": "SoC", "location": "EV", "unit": "Percent"},
-]
+#: The 9 sampled values of a 3-phase charger, as the station's metering makes them.
+SAMPLES: list[dict[str, Any]] = meter_value_samples()
 
 PAYLOADS: dict[str, dict[str, Any]] = {
     "MeterValues": {

@@ -26,77 +26,14 @@ from typing import Any, Literal
 
 import orjson
 
+from ocpp_station.sim.examples import CENTRAL_SYSTEM_REQUESTS
 from ocpp_station.wire.actions import ACTIONS, Initiator
 from ocpp_station.wire.schemas import load_schema
 
 Answer = Literal["error", "unaddressed", "ignore"]
 
-#: A schema-valid request of every action a central system sends (OCPP 1.6 §5, security whitepaper §4).
-EXAMPLES: dict[str, dict[str, Any]] = {
-    "CancelReservation": {"reservationId": 7},
-    "ChangeAvailability": {"connectorId": 1, "type": "Operative"},
-    "ChangeConfiguration": {"key": "HeartbeatInterval", "value": "300"},
-    "ClearCache": {},
-    "ClearChargingProfile": {
-        "id": 3,
-        "connectorId": 1,
-        "chargingProfilePurpose": "TxProfile",
-        "stackLevel": 0,
-    },
-    "DataTransfer": {"vendorId": "com.example", "messageId": "ping", "data": "x"},
-    "GetCompositeSchedule": {"connectorId": 1, "duration": 60, "chargingRateUnit": "A"},
-    "GetConfiguration": {"key": ["HeartbeatInterval"]},
-    "GetDiagnostics": {"location": "http://127.0.0.1:1/upload", "retries": 1, "retryInterval": 1},
-    "GetLocalListVersion": {},
-    "RemoteStartTransaction": {"connectorId": 1, "idTag": "TAG"},
-    "RemoteStopTransaction": {"transactionId": 1},
-    "ReserveNow": {
-        "connectorId": 1,
-        "expiryDate": "2030-01-01T00:00:00Z",
-        "idTag": "TAG",
-        "reservationId": 7,
-    },
-    "Reset": {"type": "Soft"},
-    "SendLocalList": {"listVersion": 1, "updateType": "Full", "localAuthorizationList": []},
-    "SetChargingProfile": {
-        "connectorId": 0,
-        "csChargingProfiles": {
-            "chargingProfileId": 1,
-            "stackLevel": 0,
-            "chargingProfilePurpose": "ChargePointMaxProfile",
-            "chargingProfileKind": "Relative",
-            "chargingSchedule": {
-                "chargingRateUnit": "A",
-                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}],
-            },
-        },
-    },
-    "TriggerMessage": {"requestedMessage": "Heartbeat"},
-    "UnlockConnector": {"connectorId": 1},
-    "UpdateFirmware": {"location": "http://127.0.0.1:1/fw.img", "retrieveDate": "2030-01-01T00:00:00Z"},
-    "CertificateSigned": {"certificateChain": "-----BEGIN CERTIFICATE-----"},
-    "DeleteCertificate": {
-        "certificateHashData": {
-            "hashAlgorithm": "SHA256",
-            "issuerNameHash": "a" * 64,
-            "issuerKeyHash": "b" * 64,
-            "serialNumber": "01",
-        }
-    },
-    "ExtendedTriggerMessage": {"requestedMessage": "Heartbeat"},
-    "GetInstalledCertificateIds": {"certificateType": "CentralSystemRootCertificate"},
-    "GetLog": {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "ftp://127.0.0.1:1/"}},
-    "InstallCertificate": {"certificateType": "CentralSystemRootCertificate", "certificate": "x"},
-    "SignedUpdateFirmware": {
-        "requestId": 1,
-        "firmware": {
-            "location": "http://127.0.0.1:1/fw",
-            "retrieveDateTime": "2030-01-01T00:00:00Z",
-            "signingCertificate": "x",
-            "signature": "x",
-        },
-    },
-}
+#: A schema-valid request of every action a central system sends (mutated into hostile ones).
+EXAMPLES = CENTRAL_SYSTEM_REQUESTS
 
 #: Actions a charge point answers; the others are the charge point's own (a CSMS sending them gets
 #: NotSupported from us: known to OCPP, not answered by a charge point).
