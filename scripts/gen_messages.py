@@ -417,7 +417,10 @@ def _render_tables() -> str:
         "#: The request struct of every action of :data:`ocpp_station.wire.actions.ACTIONS`.\n"
         f"REQUESTS: Final[Mapping[str, type[OcppStruct]]] = MappingProxyType({{\n{requests}\n}})\n\n"
         "#: The response struct of every action of :data:`ocpp_station.wire.actions.ACTIONS`.\n"
-        f"RESPONSES: Final[Mapping[str, type[OcppStruct]]] = MappingProxyType({{\n{responses}\n}})"
+        f"RESPONSES: Final[Mapping[str, type[OcppStruct]]] = MappingProxyType({{\n{responses}\n}})\n\n"
+        "#: The action of every request struct (the inverse of :data:`REQUESTS`).\n"
+        "REQUEST_ACTIONS: Final[Mapping[type[OcppStruct], str]] = MappingProxyType(\n"
+        "    {struct: action for action, struct in REQUESTS.items()}\n)"
     )
 
 
@@ -435,9 +438,10 @@ name wherever the schemas use it. Attributes are snake_case, each with its wire 
 * An optional property is :data:`msgspec.UNSET` when absent, never ``None``: JSON ``null`` is no valid
   value of any OCPP 1.6 property, so a decoder must reject it (TypeConstraintViolation) rather than
   read it as "absent". UNSET fields are left out on encode.
-* Date-times are aware :class:`datetime.datetime` (``DateTime``: RFC 3339 with a zone designator, as
-  OCPP 1.6 §3.15 asks). Lenient input (zone missing, read as UTC) is
-  :func:`ocpp_station.wire.schemas.parse_request`'s job, not a second set of types.
+* Date-times are :class:`~ocpp_station.wire.timestamps.Timestamp` (``DateTime``): POSIX seconds, what
+  the engine computes with; on the wire RFC 3339 in UTC with milliseconds (OCPP 1.6 §3.15). Encode
+  and decode with the hooks of :mod:`ocpp_station.wire.timestamps` (strict: a zone designator is
+  required; lenient: a missing one is read as UTC), as :mod:`ocpp_station.wire.schemas` does.
 * ``multipleOf`` (the 0.1 of charging limits) is checked in ``__post_init__`` the way fastjsonschema
   does it (decimal arithmetic on the number's shortest repr): msgspec's own ``multiple_of`` uses
   binary floating point and rejects 16.0 as a multiple of 0.1.
@@ -446,7 +450,6 @@ How the file is generated, and why msgspec: docs/messages.md.
 """
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -454,11 +457,13 @@ from typing import Annotated, Final
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from ocpp_station.wire.timestamps import Timestamp
+
 #: fastjsonschema's regular expression for the JSON Schema format ``uri``.
 URI_PATTERN: Final = {URI_PATTERN!r}
 
-#: An RFC 3339 date-time with a zone designator (OCPP 1.6 §3.15), as an aware datetime.
-DateTime = Annotated[datetime, Meta(tz=True)]
+#: An OCPP date-time (OCPP 1.6 §3.15): POSIX seconds, RFC 3339 text on the wire.
+DateTime = Timestamp
 
 #: A string of the JSON Schema format ``uri``.
 Uri = Annotated[str, Meta(pattern=URI_PATTERN)]

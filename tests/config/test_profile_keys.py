@@ -263,7 +263,7 @@ def test_the_messages_of_a_profile_come_with_it() -> None:
     supported = set(supported_profiles(h))
     for profile, actions in PROFILE_CSMS_MESSAGES.items():
         for action in actions:
-            routed = action in h.engine.ctx.incoming
+            routed = action in h.engine.rpc.answered()
             assert routed == (profile in supported), f"{action} ({profile}) routed={routed}"
             if not routed:
                 answer = h.csms_call(action, {})

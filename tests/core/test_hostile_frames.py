@@ -33,7 +33,7 @@ def expected_ok(frame: HostileFrame, answers: list[list[Any]], supported: set[st
 def test_hostile_frames_get_the_spec_answer_and_change_nothing() -> None:
     h = Harness()
     engine = h.engine
-    supported = set(engine.ctx.incoming)
+    supported = set(engine.rpc.answered())
     before = (
         engine.snapshot(),
         {key.name: value for key, value in engine.config.items()},

@@ -54,7 +54,7 @@ async def test_fuzz_hostile_frames_over_a_real_websocket(start_station: StationF
         port = next(iter(server.sockets)).getsockname()[1]
         station = await start_station(station_config(f"ws://127.0.0.1:{port}/ocpp/"))
         await asyncio.sleep(0.2)  # the StatusNotifications after the boot
-        supported = set(station.engine.ctx.incoming)
+        supported = set(station.engine.rpc.answered())
         state_before = station.state()
         config_before = {key.name: value for key, value in station.engine.config.items()}
         ws = csms.ws

@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 
-def format_datetime(epoch_s: float) -> str:
-    """``2026-11-25T17:37:18.123Z``: UTC with millisecond precision, as §3.15 recommends."""
-    # As datetime.fromtimestamp: the fraction rounded to microseconds, then cut to milliseconds.
-    fraction, whole = math.modf(epoch_s)
-    micros = round(fraction * 1e6)
-    second = int(whole)
-    if micros >= 1_000_000:
-        second, micros = second + 1, micros - 1_000_000
-    elif micros < 0:
-        second, micros = second - 1, micros + 1_000_000
-    return f"{_seconds_text(second)}.{micros // 1000:03d}Z"
+from ocpp_station.wire.timestamps import Timestamp, format_datetime, parse_datetime
 
+__all__ = ["format_datetime", "next_aligned", "parse_datetime", "shift_message", "shift_timestamps"]
 
-@lru_cache(maxsize=256)
-def _seconds_text(second: int) -> str:
-    """``2026-11-25T17:37:18`` of a whole second (cached: many stamps share their second)."""
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def parse_datetime(text: str) -> float:
-    """POSIX seconds of an RFC 3339 date-time; a missing zone designator is read as UTC.
-
-    Raises ValueError for text that is not a date-time.
-    """
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 def next_aligned(epoch_s: float, interval_s: int) -> float:
@@ -66,3 +38,19 @@ def shift_timestamps(payload: Any, jump_s: float) -> None:
     elif isinstance(payload, list):
         for item in payload:
             shift_timestamps(item, jump_s)
+
+
+def shift_message(message: _S, jump_s: float) -> _S:
+    """``message`` (a typed message, or a part of one) with every ``timestamp`` moved by ``jump_s``
+    seconds: the date-times the charge point stamped itself (a clock correction, §4.2), not those
+    the CSMS gave (an expiryDate)."""
+    changes: dict[str, Any] = {}
+    for field in msgspec.structs.fields(message):
+        value = getattr(message, field.name)
+        if field.encode_name == "timestamp" and isinstance(value, Timestamp):
+            changes[field.name] = Timestamp(value + jump_s)
+        elif isinstance(value, msgspec.Struct):
+            changes[field.name] = shift_message(value, jump_s)
+        elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct):
+            changes[field.name] = [shift_message(item, jump_s) for item in value]
+    return msgspec.structs.replace(message, **changes) if changes else message

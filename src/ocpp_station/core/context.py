@@ -15,6 +15,7 @@ from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.core.timers import Timers
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct, RegistrationStatus
 
 log = logging.getLogger("ocpp_station.engine")
 
@@ -44,14 +45,16 @@ class Context:
         self.wall_skew = 0.0
         self.connected = False
         #: None until the CSMS answered BootNotification; then Accepted, Pending or Rejected.
-        self.registration: str | None = None
+        self.registration: RegistrationStatus | None = None
         self.connectors: list[Connector] = [Connector(i) for i in range(settings.connector_count + 1)]
         self.incoming: dict[str, CallHandler] = {}
         self.results: dict[str, ResultHandler] = {}
         self.failures: dict[str, FailureHandler] = {}
         self.prepare: dict[str, PrepareHandler] = {}
-        #: Set by the engine: sends a CALLRESULT for a deferred incoming CALL.
-        self.reply: Callable[[str, str, dict[str, Any]], None] = lambda message_id, action, payload: None
+        #: Set by the engine: sends the CALLRESULT (a typed response) of a deferred incoming CALL.
+        self.reply: Callable[[str, str, OcppStruct | dict[str, Any]], None] = (
+            lambda message_id, action, payload: None
+        )
         self.after_reply: list[Callable[[], None]] = []
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
         self.triggering = False
@@ -91,19 +94,22 @@ class Context:
 
     def call(
         self,
-        action: str,
-        payload: dict[str, Any],
+        request: OcppStruct | str,
+        payload: dict[str, Any] | None = None,
         *,
         meta: dict[str, Any] | None = None,
         front: bool = False,
     ) -> None:
-        """Queue a CALL of ours; the engine sends it when §4.1.1 and §4.2 allow. Whether it is a
-        transaction message, stored (Persist) before it can be sent, is the message policy's
-        (``core/policy.py``), not the caller's."""
+        """Queue a CALL of ours, a typed request (:mod:`ocpp_station.wire.messages`); the engine sends
+        it when §4.1.1 and §4.2 allow. Whether it is a transaction message, stored (Persist) before it
+        can be sent, is the message policy's (``core/policy.py``), not the caller's."""
         meta = dict(meta or {})
         if self.triggering:
             meta["triggered"] = True  # requested by TriggerMessage: may pass the §4.2 gate
-        call = OutgoingCall(action, payload, meta)
+        if isinstance(request, str):  # TRANSITION: an action and a dict payload
+            call = OutgoingCall(request, payload or {}, meta)
+        else:
+            call = OutgoingCall(REQUEST_ACTIONS[type(request)], request, meta)
         # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
         self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
         if call.seq is not None:

@@ -23,11 +23,11 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
-from ocpp_station.core.clock import shift_timestamps
+from ocpp_station.core.clock import shift_message, shift_timestamps
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.availability import Availability
-from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares
+from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares, routes_of
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
@@ -46,8 +46,9 @@ from ocpp_station.core.model import Fault, Restored
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.rpc_pump import RpcPump
 from ocpp_station.core.settings import EngineSettings
+from ocpp_station.wire import schemas
 from ocpp_station.wire.actions import is_known
-from ocpp_station.wire.errors import ErrorCode
+from ocpp_station.wire.errors import ErrorCode, OcppError
 
 #: The features, in the order in which they hear every fact (registration accepted, clock changed,
 #: transaction ended, connector idle), restore what the store kept, and contribute triggers.
@@ -149,6 +150,9 @@ class Engine:
         self.remote_trigger = RemoteTrigger(ctx, triggers)
         #: Every feature, in the declared order in which it hears the facts (issue #9 §2).
         self.features: tuple[Feature, ...] = tuple(getattr(self, name) for name in FEATURE_ORDER)
+        # Who answers what: declared on the features' classes, one table per make-up.
+        self.rpc.features = self.features
+        self.rpc.routes = routes_of(self.features)
         offered = {feature.PROFILE for feature in self.features if feature.supported}
         profiles = [profile.value for profile in Profile if profile.value in offered]  # the §3 order
         # One frozen set per combination, shared by every station that has it (a set costs 700 bytes).
@@ -266,13 +270,23 @@ class Engine:
         if not is_known(event.action):
             self.ctx.emit(CallCompleted(event.ref, None, str(ErrorCode.NotImplemented), "unknown action"))
             return
-        self.ctx.call(event.action, dict(event.payload), meta={"ref": event.ref})
+        try:
+            # Typed like every CALL of ours: a payload its schema refuses is answered at once, naming
+            # the field, instead of going out (strict on output).
+            request = schemas.parse_request(event.action, event.payload)
+        except OcppError as exc:
+            self.ctx.emit(CallCompleted(event.ref, None, str(exc.code), exc.description))
+            return
+        self.ctx.call(request, meta={"ref": event.ref})
 
     def _clock_corrected(self, jump_s: float) -> None:
         """The first clock sync moved the OCPP clock by ``jump_s``: shift the timestamps of what is
         still queued and of open transactions, which were stamped with the unsynced clock."""
         for call in self.outbox:
-            shift_timestamps(call.payload, jump_s)
+            if isinstance(call.payload, dict):  # TRANSITION
+                shift_timestamps(call.payload, jump_s)
+            else:
+                call.payload = shift_message(call.payload, jump_s)
             if call.seq is not None:
                 self.ctx.persist_call(call)
         for tx in self.transactions.open.values():
@@ -355,7 +369,7 @@ class Engine:
             "connectors": connectors,
             "queue": len(self.outbox) + (self.outbox.in_flight is not None),
             "firmware": {
-                "version": self.registration.boot_payload().get("firmwareVersion"),
+                "version": self.registration.boot_request().firmware_version or None,
                 "update": self.firmware.firmware_status,
                 "diagnostics": self.firmware.diagnostics_status,
             },

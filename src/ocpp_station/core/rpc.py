@@ -23,16 +23,41 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from ocpp_station.core.policy import MESSAGE_POLICY, MessagePolicy, policy_of
+from ocpp_station.wire.messages import REQUESTS, OcppStruct
+from ocpp_station.wire.schemas import to_builtins
+from ocpp_station.wire.timestamps import strict_dec_hook
 
 #: Only these may go out before BootNotification is Accepted (OCPP 1.6 §4.2), from the policy table.
 ALLOWED_BEFORE_ACCEPTED = frozenset(action for action, p in MESSAGE_POLICY.items() if p.before_accepted)
 
 
+#: TRANSITION: actions whose features take typed payloads back from the store.
+TYPED_RECORDS: set[str] = set()
+
+
+def field_of(payload: OcppStruct | dict[str, Any], wire_name: str) -> Any:
+    """The value of the field ``wire_name`` (e.g. ``connectorId``) of a payload, None when absent."""
+    if isinstance(payload, dict):
+        return payload.get(wire_name)
+    attribute = _ATTRIBUTES.get((type(payload), wire_name))
+    if attribute is None:
+        names = {f.encode_name: f.name for f in msgspec.structs.fields(type(payload))}
+        attribute = _ATTRIBUTES[type(payload), wire_name] = names.get(wire_name, "")
+    value = getattr(payload, attribute, None) if attribute else None
+    return None if value is msgspec.UNSET else value
+
+
+_ATTRIBUTES: dict[tuple[type, str], str] = {}
+
+
 @dataclass(slots=True)
 class OutgoingCall:
     action: str
-    payload: dict[str, Any]
+    #: The typed request (:mod:`ocpp_station.wire.messages`); a dict only while features move over.
+    payload: OcppStruct | dict[str, Any]
     #: Serializable routing data for the result handler (e.g. {"tx": local_id}).
     meta: dict[str, Any] = field(default_factory=dict)
     transactional: bool = False
@@ -61,9 +86,10 @@ class OutgoingCall:
         return not (self.transactional or self.policy.uncapped)
 
     def to_record(self) -> dict[str, Any]:
+        payload = self.payload
         return {
             "action": self.action,
-            "payload": self.payload,
+            "payload": payload if isinstance(payload, dict) else to_builtins(payload),
             "meta": self.meta,
             "attempts": self.attempts,
             "notBefore": self.not_before,
@@ -71,9 +97,17 @@ class OutgoingCall:
 
     @classmethod
     def from_record(cls, seq: int, record: dict[str, Any]) -> OutgoingCall:
+        action = record["action"]
+        payload: OcppStruct | dict[str, Any] = record["payload"]
+        struct = REQUESTS.get(action)
+        if struct is not None and action in TYPED_RECORDS:  # TRANSITION
+            try:
+                payload = msgspec.convert(payload, struct, dec_hook=strict_dec_hook)
+            except msgspec.ValidationError:
+                pass  # kept as stored: refused when it is due to be sent (strict on output)
         return cls(
-            record["action"],
-            record["payload"],
+            action,
+            payload,
             record.get("meta", {}),
             transactional=True,
             attempts=int(record.get("attempts", 0)),
@@ -121,11 +155,11 @@ class Outbox:
         """
         key = call.policy.collapse_by
         if key is not None and collapse:
-            value = call.payload.get(key)
+            value = field_of(call.payload, key)
             same = [
                 queued
                 for queued in self._queue
-                if queued.action == call.action and queued.payload.get(key) == value
+                if queued.action == call.action and field_of(queued.payload, key) == value
             ]
             if front and same:
                 return

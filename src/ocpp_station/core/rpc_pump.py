@@ -19,11 +19,22 @@ from typing import Any
 
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, SendFrame
+from ocpp_station.core.features.base import Feature, Routes
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.wire import schemas
 from ocpp_station.wire.actions import is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError, parse_error_code
-from ocpp_station.wire.frames import Call, CallError, CallResult, decode_frame, encode_call, encode_frame
+from ocpp_station.wire.frames import (
+    Call,
+    CallError,
+    CallResult,
+    decode_frame,
+    encode_call,
+    encode_call_body,
+    encode_frame,
+    encode_result_body,
+)
+from ocpp_station.wire.messages import OcppStruct
 
 #: The answers kept for a CALL sent again (a CSMS resending after a reconnect).
 REPLAY_CACHE_SIZE = 64
@@ -37,6 +48,9 @@ class RpcPump:
     def __init__(self, ctx: Context, outbox: Outbox) -> None:
         self.ctx = ctx
         self.outbox = outbox
+        #: The features and who of them handles which message (set by the engine once composed).
+        self.features: tuple[Feature, ...] = ()
+        self.routes = Routes({}, {}, {}, {})
         #: The last answers we sent, by message id (a dict keeps insertion order; an OrderedDict costs
         #: 700 bytes more per station even when empty).
         self._recent: dict[str, tuple[str, bytes]] = {}
@@ -78,12 +92,22 @@ class RpcPump:
             call = self.outbox.next_ready(ctx.now, ctx.accepted)
             if call is None:
                 return
-            prepare = ctx.prepare.get(call.action)
-            if prepare is not None and not prepare(call):
+            route = self.routes.prepare.get(call.action)
+            if route is not None:
+                prepared: bool = route[1](self.features[route[0]], call)
+            else:
+                legacy = ctx.prepare.get(call.action)
+                prepared = legacy is None or legacy(call)
+            if not prepared:
                 self._completed(call, error="Dropped", description="could not be prepared")
                 continue
             try:
-                schemas.validate_request(call.action, call.payload)
+                payload = call.payload
+                if isinstance(payload, dict):
+                    schemas.validate_request(call.action, payload)
+                    body = None
+                else:
+                    body = schemas.encode_checked(payload, call.action)
             except OcppError as exc:
                 # Strict on output: a payload of ours that breaks the schema is a bug; never send it.
                 log.error("not sending invalid %s: %s", call.action, exc.description)
@@ -94,8 +118,18 @@ class RpcPump:
             if self._replay_left > 0:
                 self._replay_left -= 1
                 self._tokens -= 1
-            ctx.emit(SendFrame(encode_call(message_id, call.action, call.payload)))
+            if body is None:
+                assert isinstance(payload, dict)
+                frame = encode_call(message_id, call.action, payload)
+            else:
+                frame = encode_call_body(message_id, call.action, body)
+            ctx.emit(SendFrame(frame))
             return
+
+    def answered(self) -> frozenset[str]:
+        """The actions of the CSMS's CALLs this charge point answers (the others: NotSupported)."""
+        typed = {a for a, (i, _) in self.routes.answers.items() if self.features[i].supported}
+        return frozenset(typed | set(self.ctx.incoming))
 
     # -- connection ---------------------------------------------------------------------------------
     def connected(self) -> None:
@@ -172,13 +206,22 @@ class RpcPump:
                 # The same CALL again (a CSMS resending after a reconnect): answer as before, once.
                 ctx.emit(SendFrame(cached[1]))
                 return
+            route = self.routes.answers.get(call.action)
             handler = ctx.incoming.get(call.action)
-            if handler is None:
+            if route is not None and not self.features[route[0]].supported:
+                route = None
+            if route is None and handler is None:
                 raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
             if ctx.registration is None and strict:
                 raise OcppError(ErrorCode.GenericError, "BootNotification not yet answered (OCPP 1.6 §4.2)")
-            schemas.validate_request(call.action, call.payload, strict=strict)
-            response = handler(call)
+            response: OcppStruct | dict[str, Any] | None
+            if route is not None:
+                request = schemas.parse_request(call.action, call.payload, strict=strict)
+                response = route[1](self.features[route[0]], request, call)
+            else:
+                assert handler is not None
+                schemas.validate_request(call.action, call.payload, strict=strict)
+                response = handler(call)
         except OcppError as exc:
             self._send_error(call.message_id, exc)
             return
@@ -190,21 +233,24 @@ class RpcPump:
         if response is not None:
             self._reply(call.message_id, call.action, response)
 
-    def _reply(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
+    def _reply(self, message_id: str, action: str, payload: OcppStruct | dict[str, Any]) -> None:
         try:
-            schemas.validate_response(action, payload)
+            if isinstance(payload, dict):
+                schemas.validate_response(action, payload)
+                data = encode_frame(CallResult(message_id, payload))
+            else:
+                data = encode_result_body(message_id, schemas.encode_checked(payload, action + "Response"))
         except OcppError as exc:
             log.error("our %s response is invalid: %s", action, exc.description)
             self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
             return
-        data = encode_frame(CallResult(message_id, payload))
         # Kept for replays: a copy of exactly its size (orjson's output holds a 4 KB buffer).
         self._recent[message_id] = (action, bytes(memoryview(data)))
         if len(self._recent) > REPLAY_CACHE_SIZE:
             del self._recent[next(iter(self._recent))]
         self.ctx.emit(SendFrame(data))
 
-    def reply_later(self, message_id: str, action: str, payload: dict[str, Any]) -> None:
+    def reply_later(self, message_id: str, action: str, payload: OcppStruct | dict[str, Any]) -> None:
         self._reply(message_id, action, payload)
 
     def _call_result(self, frame: CallResult) -> None:
@@ -213,14 +259,18 @@ class RpcPump:
             log.warning("ignoring CALLRESULT with unknown id %s", printable(frame.message_id))
             return
         try:
-            schemas.validate_response(call.action, frame.payload, strict=self.ctx.settings.strict)
+            response = schemas.parse_response(call.action, frame.payload, strict=self.ctx.settings.strict)
         except OcppError as exc:
             log.warning("invalid %s response from the CSMS: %s", call.action, exc.description)
             self._retry_or_fail(call, str(exc.code), exc.description)
             return
-        handler = self.ctx.results.get(call.action)
-        if handler is not None:
-            handler(call, frame.payload)
+        route = self.routes.result.get(call.action)
+        if route is not None:
+            route[1](self.features[route[0]], call, response)
+        else:
+            handler = self.ctx.results.get(call.action)
+            if handler is not None:
+                handler(call, frame.payload)
         self._completed(call, result=frame.payload)
 
     def _call_error(self, frame: CallError) -> None:
@@ -248,9 +298,13 @@ class RpcPump:
         self._failed(call, reason, description)
 
     def _failed(self, call: OutgoingCall, reason: str, description: str) -> None:
-        handler = self.ctx.failures.get(call.action)
-        if handler is not None:
-            handler(call, reason)
+        route = self.routes.failure.get(call.action)
+        if route is not None:
+            route[1](self.features[route[0]], call, reason)
+        else:
+            handler = self.ctx.failures.get(call.action)
+            if handler is not None:
+                handler(call, reason)
         self._completed(call, error=reason, description=description)
 
     def _completed(

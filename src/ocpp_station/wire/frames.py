@@ -71,6 +71,16 @@ def encode_call(message_id: str, action: str, payload: dict[str, Any]) -> bytes:
     return orjson.dumps([CALL, message_id, action, payload])
 
 
+def encode_call_body(message_id: str, action: str, body: bytes) -> bytes:
+    """A CALL around a payload already encoded (a typed message's JSON text)."""
+    return b"".join((b"[2,", orjson.dumps(message_id), b",", orjson.dumps(action), b",", body, b"]"))
+
+
+def encode_result_body(message_id: str, body: bytes) -> bytes:
+    """A CALLRESULT around a payload already encoded (a typed message's JSON text)."""
+    return b"".join((b"[3,", orjson.dumps(message_id), b",", body, b"]"))
+
+
 def _payload(value: Any, message_id: str) -> dict[str, Any]:
     # OCPP-J 1.6 §4.2.1/§4.2.2: "JSON allows for two different notations: null or an empty object {}".
     if value is None:

@@ -44,6 +44,13 @@ import orjson
 from ocpp_station.wire.actions import SCHEMA_NAMES, is_known, printable
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.messages import REQUESTS, RESPONSES, OcppStruct
+from ocpp_station.wire.timestamps import (
+    LENIENT_DATETIME,
+    STRICT_DATETIME,
+    enc_hook,
+    lenient_dec_hook,
+    strict_dec_hook,
+)
 
 Validator = Callable[[Any], Any]
 
@@ -87,15 +94,8 @@ MSGSPEC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 _AT = re.compile(r" - at `(\$[^`]*)`\Z")
-_NO_ZONE_MESSAGE = "Expected `datetime` with a timezone component"
 #: How much of msgspec's message goes into a CALLERROR description (an enum error quotes the value).
 _MESSAGE_LIMIT = 120
-
-# RFC 3339 date-time, as OCPP 1.6 §3.15 asks ("SHALL be formatted as ... UTC, with Z or offset").
-_STRICT_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)$")
-# Lenient: the zone designator may be missing (read as UTC by ocpp_station.core.clock.parse_datetime).
-_LENIENT_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:?\d\d)?$")
-_ZONELESS_DATETIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(?:\.\d+)?$")
 
 
 def shipped_schema_names() -> list[str]:
@@ -172,17 +172,45 @@ def _parse(
         raise OcppError(
             ErrorCode.NotImplemented, f"unknown action {printable(action)}", message_id=message_id
         )
-    struct = table[action]
     try:
-        return msgspec.convert(payload, struct)
+        return msgspec.convert(
+            payload, table[action], dec_hook=strict_dec_hook if strict else lenient_dec_hook
+        )
     except msgspec.ValidationError as exc:
-        error = exc
-    if not strict and str(error).startswith(_NO_ZONE_MESSAGE):
-        try:
-            return msgspec.convert(with_utc_zones(payload, struct), struct)
-        except msgspec.ValidationError as exc:
-            error = exc
-    raise msgspec_error(action + suffix, error, message_id) from None
+        raise msgspec_error(action + suffix, exc, message_id) from None
+
+
+#: Encodes a typed message: date-times as OCPP text (:mod:`ocpp_station.wire.timestamps`).
+_ENCODER = msgspec.json.Encoder(enc_hook=enc_hook)
+#: A strict decoder per struct, for the check of what we send.
+_DECODERS: dict[type[OcppStruct], msgspec.json.Decoder[Any]] = {}
+
+
+def encode(message: OcppStruct) -> bytes:
+    """The JSON text of a typed message (not checked: :func:`encode_checked` is what goes out)."""
+    return _ENCODER.encode(message)
+
+
+def encode_checked(message: OcppStruct, name: str) -> bytes:
+    """The JSON text of a message we send, checked against its schema first (strict on output: a
+    struct built with a value its schema refuses, a too long idTag say, is a bug of ours and raises
+    :class:`OcppError` naming schema ``name`` and the field)."""
+    data = _ENCODER.encode(message)
+    decoder = _DECODERS.get(type(message))
+    if decoder is None:
+        decoder = _DECODERS[type(message)] = msgspec.json.Decoder(type(message), dec_hook=strict_dec_hook)
+    try:
+        decoder.decode(data)
+    except msgspec.ValidationError as exc:
+        raise msgspec_error(name, exc) from None
+    return data
+
+
+def to_builtins(message: OcppStruct) -> dict[str, Any]:
+    """The payload of a typed message as JSON-ready builtins (wire names; date-times as text): what a
+    record of the store or an API answer holds."""
+    value: dict[str, Any] = msgspec.to_builtins(message, enc_hook=enc_hook)
+    return value
 
 
 def msgspec_error(name: str, exc: msgspec.ValidationError, message_id: str | None = None) -> OcppError:
@@ -200,73 +228,13 @@ def msgspec_error(name: str, exc: msgspec.ValidationError, message_id: str | Non
     return OcppError(code, f"{name}: {where}: {message}", message_id=message_id, details=details)
 
 
-def with_utc_zones(payload: Any, struct: type[OcppStruct]) -> Any:
-    """Lenient input: ``payload`` with ``Z`` after every date-time of ``struct`` that has no zone
-    designator (OCPP 1.6 §3.15 asks for UTC; a missing zone is read as UTC). A copy where something
-    changes: the payload itself is never modified."""
-    return _add_zones(payload, _datetime_tree(struct))
-
-
-# A tree of where date-times sit in a struct: wire name -> subtree for objects, a 1-tuple (subtree,)
-# for the items of an array, True for a date-time.
-_Tree = dict[str, Any]
-
-
-@cache
-def _datetime_tree(struct: type[OcppStruct]) -> _Tree:
-    info = msgspec.inspect.type_info(struct)
-    assert isinstance(info, msgspec.inspect.StructType)
-    return _struct_tree(info)
-
-
-def _struct_tree(info: msgspec.inspect.StructType) -> _Tree:
-    tree: _Tree = {}
-    for f in info.fields:
-        sub = _type_tree(f.type)
-        if sub is not None:
-            tree[f.encode_name] = sub
-    return tree
-
-
-def _type_tree(t: msgspec.inspect.Type) -> Any:
-    if isinstance(t, msgspec.inspect.DateTimeType):
-        return True
-    if isinstance(t, msgspec.inspect.UnionType):
-        subs = [s for s in map(_type_tree, t.types) if s is not None]
-        return subs[0] if subs else None
-    if isinstance(t, msgspec.inspect.ListType):
-        item = _type_tree(t.item_type)
-        return (item,) if item is not None else None
-    if isinstance(t, msgspec.inspect.StructType):
-        return _struct_tree(t) or None
-    return None
-
-
-def _add_zones(value: Any, tree: Any) -> Any:
-    if tree is True:
-        if isinstance(value, str) and _ZONELESS_DATETIME.match(value):
-            return value + "Z"
-        return value
-    if isinstance(tree, tuple):
-        if not isinstance(value, list):
-            return value
-        items = [_add_zones(item, tree[0]) for item in value]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    if not isinstance(value, dict):
-        return value
-    changed = {k: _add_zones(value[k], sub) for k, sub in tree.items() if k in value}
-    if all(changed[k] is value[k] for k in changed):
-        return value
-    return {**value, **changed}
-
-
 # -- the reference: the compiled official schemas (fastjsonschema) ------------------------------------
 @cache
 def _compiled(name: str, strict: bool) -> Validator:
     import fastjsonschema  # a dev dependency: the reference in tests and the bench baseline
 
     schema = load_schema(name)
-    formats = {"date-time": (_STRICT_DATETIME if strict else _LENIENT_DATETIME).pattern}
+    formats = {"date-time": (STRICT_DATETIME if strict else LENIENT_DATETIME).pattern}
     validator: Validator = fastjsonschema.compile(schema, formats=formats, use_default=False)
     return validator
 

@@ -1,9 +1,24 @@
 """What a feature module declares to the engine (issue #9 §2): one protocol for every feature.
 
 A feature is a class built with the :class:`~ocpp_station.core.context.Context` (and the features it
-builds on). In its constructor it routes the CALLs it answers and the results it consumes
-(``ctx.route``: one owner per message). Everything else it owns it *declares* by overriding the
-members below; the defaults declare nothing. The engine composes the features in one declared order
+builds on). The messages it owns it declares on its methods, with the typed request of the action
+(:mod:`ocpp_station.wire.messages`): one owner per message, checked when the engine composes them.
+
+=================================  ================================================================
+decorator                          the method, and what it is called with
+=================================  ================================================================
+``@answers(ResetRequest)``         answers the CSMS's CALL: ``(request, call)`` -> the typed
+                                   response, or None to answer later with ``ctx.reply``
+``@on_result(HeartbeatRequest)``   consumes the CALLRESULT of our CALL: ``(outgoing, response)``
+``@on_failure(AuthorizeRequest)``  our CALL failed: ``(outgoing, reason)``, a CALLERROR code,
+                                   "Timeout" or "Dropped"
+``@prepares(MeterValuesRequest)``  fills in what is only known at send time: ``(outgoing)`` ->
+                                   False drops the CALL
+=================================  ================================================================
+
+The routes are a class's, not an instance's: one table serves every engine of the same make-up
+(a fleet keeps thousands). A feature that is not ``supported`` answers its CALLs NotSupported.
+Everything else it owns it *declares* by overriding the members below; the defaults declare nothing. The engine composes the features in one declared order
 (:data:`ocpp_station.core.engine.FEATURE_ORDER`) and hands every domain fact to them in that order, so
 the order of hooks is written down, not an accident of construction; no feature reaches into another's
 internals or into the engine.
@@ -25,8 +40,11 @@ member                        what it declares
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct
 
 if TYPE_CHECKING:
     from ocpp_station.core.context import Context
@@ -43,10 +61,57 @@ ConfigHook = Callable[[], None]
 FACTS = ("registration_accepted", "clock_changed", "transaction_ended", "connector_idle")
 
 
+#: The kinds of route a feature declares, by decorator.
+ROLES = ("answers", "result", "failure", "prepare")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _declare(role: str, request: type[OcppStruct]) -> Callable[[_F], _F]:
+    action = REQUEST_ACTIONS[request]  # KeyError: not a request struct
+
+    def mark(function: _F) -> _F:
+        routes = getattr(function, "__ocpp_routes__", ())
+        setattr(function, "__ocpp_routes__", (*routes, (role, action)))  # noqa: B010
+        return function
+
+    return mark
+
+
+def answers(request: type[OcppStruct]) -> Callable[[_F], _F]:
+    """The method answers the CSMS's CALL of ``request``'s action."""
+    return _declare("answers", request)
+
+
+def on_result(request: type[OcppStruct]) -> Callable[[_F], _F]:
+    """The method consumes the CALLRESULT of our CALL of ``request``'s action."""
+    return _declare("result", request)
+
+
+def on_failure(request: type[OcppStruct]) -> Callable[[_F], _F]:
+    """The method hears that our CALL of ``request``'s action failed."""
+    return _declare("failure", request)
+
+
+def prepares(request: type[OcppStruct]) -> Callable[[_F], _F]:
+    """The method completes our CALL of ``request``'s action when it is sent."""
+    return _declare("prepare", request)
+
+
 class Feature:
     """Base of every feature module: the declarations, empty by default."""
 
     PROFILE: ClassVar[str] = "Core"
+    #: (role, action, function) of every method declared by a decorator, collected per class.
+    ROUTES: ClassVar[tuple[tuple[str, str, Callable[..., Any]], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        routes = list(cls.ROUTES)
+        for value in vars(cls).values():
+            for role, action in getattr(value, "__ocpp_routes__", ()):
+                routes.append((role, action, value))
+        cls.ROUTES = tuple(routes)
 
     @property
     def supported(self) -> bool:
@@ -79,6 +144,36 @@ class Feature:
 
     def connector_idle(self, connector_id: int) -> None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """Who handles each message, for one make-up of features: role -> action -> (index of the
+    feature in the engine's list, the function to call with it). Shared by every engine of that
+    make-up; nothing here is per station."""
+
+    answers: Mapping[str, tuple[int, Callable[..., Any]]]
+    result: Mapping[str, tuple[int, Callable[..., Any]]]
+    failure: Mapping[str, tuple[int, Callable[..., Any]]]
+    prepare: Mapping[str, tuple[int, Callable[..., Any]]]
+
+
+_ROUTES: dict[tuple[type, ...], Routes] = {}
+
+
+def routes_of(features: Sequence[Feature]) -> Routes:
+    """The routing table of ``features`` (in their order); ValueError when two claim a message."""
+    kinds = tuple(type(feature) for feature in features)
+    routes = _ROUTES.get(kinds)
+    if routes is None:
+        tables: dict[str, dict[str, tuple[int, Callable[..., Any]]]] = {role: {} for role in ROLES}
+        for index, kind in enumerate(kinds):
+            for role, action, function in kind.ROUTES:
+                if action in tables[role]:
+                    raise ValueError(f"{action} is already routed ({role})")
+                tables[role][action] = (index, function)
+        routes = _ROUTES[kinds] = Routes(**tables)
+    return routes
 
 
 def declares(feature: Feature, member: str) -> bool:

@@ -7,25 +7,32 @@ the message policy (``ocpp_station.core.policy``, ``before_accepted``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from ocpp_station.core.clock import parse_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import SetSystemClock
-from ocpp_station.core.features.base import ConfigHook, Feature, Trigger
+from ocpp_station.core.features.base import ConfigHook, Feature, Trigger, on_failure, on_result
 from ocpp_station.core.rpc import OutgoingCall
-
-_BOOT_FIELDS = (
-    "chargePointVendor",
-    "chargePointModel",
-    "chargePointSerialNumber",
-    "chargeBoxSerialNumber",
-    "firmwareVersion",
-    "iccid",
-    "imsi",
-    "meterType",
-    "meterSerialNumber",
+from ocpp_station.wire.messages import (
+    BootNotificationRequest,
+    BootNotificationResponse,
+    HeartbeatRequest,
+    HeartbeatResponse,
+    RegistrationStatus,
+    TriggerMessageStatus,
 )
+
+#: The station's identity (EngineSettings.identity, by wire name) -> BootNotification.req attribute.
+_BOOT_FIELDS = {
+    "chargePointVendor": "charge_point_vendor",
+    "chargePointModel": "charge_point_model",
+    "chargePointSerialNumber": "charge_point_serial_number",
+    "chargeBoxSerialNumber": "charge_box_serial_number",
+    "firmwareVersion": "firmware_version",
+    "iccid": "iccid",
+    "imsi": "imsi",
+    "meterType": "meter_type",
+    "meterSerialNumber": "meter_serial_number",
+}
 
 
 class Registration(Feature):
@@ -48,15 +55,16 @@ class Registration(Feature):
         #: Called after any clock sync that moved the OCPP clock by more than a second: what runs on
         #: the CSMS clock (charging schedules, retrieveDate) re-arms its timers.
         self.on_clock_changed: list[Callable[[], None]] = []
-        ctx.route("BootNotification", result=self._boot_result, failure=self._boot_failed)
-        ctx.route("Heartbeat", result=self._heartbeat_result)
 
     # -- BootNotification (§4.2) ------------------------------------------------------------
-    def boot_payload(self) -> dict[str, Any]:
+    def boot_request(self) -> BootNotificationRequest:
         identity = dict(self.ctx.settings.identity)
         if self.ctx.firmware_version is not None:
             identity["firmwareVersion"] = self.ctx.firmware_version  # installed by UpdateFirmware
-        return {name: str(identity[name]) for name in _BOOT_FIELDS if identity.get(name)}
+        values = {
+            attribute: str(identity[name]) for name, attribute in _BOOT_FIELDS.items() if identity.get(name)
+        }
+        return BootNotificationRequest(**values)
 
     def on_connected(self) -> None:
         if self.ctx.accepted:
@@ -70,15 +78,16 @@ class Registration(Feature):
         if self._boot_queued:
             return
         self._boot_queued = True
-        self.ctx.call("BootNotification", self.boot_payload(), front=True)
+        self.ctx.call(self.boot_request(), front=True)
 
-    def _boot_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+    @on_result(BootNotificationRequest)
+    def _boot_result(self, call: OutgoingCall, response: BootNotificationResponse) -> None:
         self._boot_queued = False
-        status = payload["status"]
-        interval = int(payload["interval"])
-        self._sync_clock(payload["currentTime"])
+        status = response.status
+        interval = response.interval
+        self._sync_clock(response.current_time)
         self.ctx.registration = status
-        if status == "Accepted":
+        if status is RegistrationStatus.Accepted:
             if interval > 0:
                 self.ctx.config.set("HeartbeatInterval", str(interval))
             self.ctx.timers.cancel("boot-retry")
@@ -90,6 +99,7 @@ class Registration(Feature):
         self.ctx.timers.set("boot-retry", self._retry_until, self._retry)
         log.info("BootNotification %s; next attempt in %s s", status, wait)
 
+    @on_failure(BootNotificationRequest)
     def _boot_failed(self, call: OutgoingCall, reason: str) -> None:
         self._boot_queued = False
         wait = self.ctx.settings.boot_retry_s
@@ -111,13 +121,13 @@ class Registration(Feature):
     def _trigger_boot(self, connector_id: int | None) -> Callable[[], None] | str:
         """TriggerMessage BootNotification: only while not Accepted (§4.2 allows it while Pending);
         once Accepted it is Rejected (errata 3.35 RECOMMENDED, 3.40); it does not reset the registration."""
-        return "Rejected" if self.ctx.accepted else self.send_boot
+        return TriggerMessageStatus.Rejected if self.ctx.accepted else self.send_boot
 
     def _trigger_heartbeat(self, connector_id: int | None) -> Callable[[], None] | str:
         def send() -> None:
             # One already waiting to go out complies with the request (§5.17).
             if not any(queued.action == "Heartbeat" for queued in self.ctx.outbox):
-                self.ctx.call("Heartbeat", {})
+                self.ctx.call(HeartbeatRequest())
 
         return send
 
@@ -137,21 +147,17 @@ class Registration(Feature):
     def _heartbeat_due(self, now: float) -> None:
         if self.ctx.connected and self.ctx.accepted:
             if not any(call.action == "Heartbeat" for call in self.ctx.outbox):
-                self.ctx.call("Heartbeat", {})
+                self.ctx.call(HeartbeatRequest())
         self.schedule_heartbeat()
 
-    def _heartbeat_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
-        self._sync_clock(payload["currentTime"])
+    @on_result(HeartbeatRequest)
+    def _heartbeat_result(self, call: OutgoingCall, response: HeartbeatResponse) -> None:
+        self._sync_clock(response.current_time)
 
     def restored_clock(self, offset_s: float) -> None:
         self._stored_offset_s = offset_s
 
-    def _sync_clock(self, current_time: str) -> None:
-        try:
-            csms_now = parse_datetime(current_time)
-        except ValueError:
-            log.warning("ignoring unreadable currentTime %r", current_time)
-            return
+    def _sync_clock(self, csms_now: float) -> None:
         offset = csms_now - self.ctx.now
         jump = offset - self.ctx.clock_offset_s
         if not self.synced and abs(jump) > 1.0:

@@ -7,13 +7,20 @@ the station with its stored state and anything still queued.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import Reboot, UnlockConnector
-from ocpp_station.core.features.base import Feature
+from ocpp_station.core.features.base import Feature, answers
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    ResetRequest,
+    ResetResponse,
+    ResetStatus,
+    ResetType,
+    UnlockConnectorRequest,
+    UnlockConnectorResponse,
+    UnlockStatus,
+)
 
 
 class Reset(Feature):
@@ -24,17 +31,14 @@ class Reset(Feature):
         #: Wait for every queued message before rebooting, not only transaction messages (firmware).
         self._drain_all = False
         self._unlock_requests: dict[int, tuple[str, str]] = {}
-        ctx.route("Reset", incoming=self._reset)
-        ctx.route("UnlockConnector", incoming=self._unlock)
 
     # -- Reset ----------------------------------------------------------------------------------
-    def _reset(self, call: Call) -> dict[str, Any]:
-        hard = call.payload["type"] == "Hard"
-        if self.pending_hard is not None:
-            return {"status": "Accepted"}
-        self.pending_hard = hard
-        self.ctx.after_reply.append(self._begin)
-        return {"status": "Accepted"}
+    @answers(ResetRequest)
+    def _reset(self, request: ResetRequest, call: Call) -> ResetResponse:
+        if self.pending_hard is None:
+            self.pending_hard = request.type is ResetType.Hard
+            self.ctx.after_reply.append(self._begin)
+        return ResetResponse(status=ResetStatus.Accepted)
 
     def _begin(self) -> None:
         self.transactions.stop_all("HardReset" if self.pending_hard else "SoftReset")
@@ -71,12 +75,13 @@ class Reset(Feature):
         self._drain_all = False
 
     # -- UnlockConnector --------------------------------------------------------------------------
-    def _unlock(self, call: Call) -> dict[str, Any] | None:
-        connector_id: int = call.payload["connectorId"]
+    @answers(UnlockConnectorRequest)
+    def _unlock(self, request: UnlockConnectorRequest, call: Call) -> UnlockConnectorResponse | None:
+        connector_id = request.connector_id
         if not 1 <= connector_id < len(self.ctx.connectors):
-            return {"status": "NotSupported"}
+            return UnlockConnectorResponse(status=UnlockStatus.NotSupported)
         if not self.ctx.settings.spec(connector_id).has_lock:
-            return {"status": "NotSupported"}
+            return UnlockConnectorResponse(status=UnlockStatus.NotSupported)
         c = self.ctx.connectors[connector_id]
         if c.transaction is not None:
             self.transactions.stop(connector_id, "UnlockCommand", unlock=False)
@@ -88,4 +93,5 @@ class Reset(Feature):
         request = self._unlock_requests.pop(connector_id, None)
         if request is not None:
             message_id, action = request
-            self.ctx.reply(message_id, action, {"status": "Unlocked" if unlocked else "UnlockFailed"})
+            status = UnlockStatus.Unlocked if unlocked else UnlockStatus.UnlockFailed
+            self.ctx.reply(message_id, action, UnlockConnectorResponse(status=status))
