@@ -33,6 +33,7 @@ from ocpp_station.core.settings import ConnectorSpec, EngineSettings
 from ocpp_station.sim.csms import CentralSystem, LogEntry
 from ocpp_station.transport.station import Station
 from ocpp_station.wire.errors import ErrorCode, OcppError
+from ocpp_station.wire.messages import StatusNotificationRequest
 from tests.core.harness import Harness, charging
 from tests.durability.tcp_proxy import TcpProxy
 from tests.stations import StationFactory, station_config
@@ -642,7 +643,8 @@ def test_offline_status_notifications_collapse_to_the_latest_per_connector() -> 
     h.feed(FaultCleared(2))
     h.feed(FaultRaised(2, "HighTemperature"))
     statuses = [call.payload for call in h.engine.outbox if call.action == "StatusNotification"]
-    assert [(p["connectorId"], p["status"]) for p in statuses] == [(1, "Finishing"), (2, "Faulted")]
+    assert all(isinstance(p, StatusNotificationRequest) for p in statuses)
+    assert [(p.connector_id, p.status) for p in statuses] == [(1, "Finishing"), (2, "Faulted")]
     mark = h.mark()
     h.reconnect()
     sent = [(p["connectorId"], p["status"], p["errorCode"]) for p in h.sent("StatusNotification")[-2:]]
