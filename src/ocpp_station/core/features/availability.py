@@ -3,21 +3,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import StoreAvailability
-from ocpp_station.core.features.base import Feature
+from ocpp_station.core.features.base import Feature, answers
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    AvailabilityStatus,
+    AvailabilityType,
+    ChangeAvailabilityRequest,
+    ChangeAvailabilityResponse,
+)
 
 
 class Availability(Feature):
     def __init__(self, ctx: Context, status: StatusReporter) -> None:
         self.ctx = ctx
         self.status = status
-        ctx.route("ChangeAvailability", incoming=self._change)
 
     def _set(self, c: Connector, operative: bool) -> None:
         c.scheduled_operative = None
@@ -31,11 +34,14 @@ class Availability(Feature):
         c.scheduled_operative = operative
         self.ctx.emit(StoreAvailability(c.id, operative))
 
-    def _change(self, call: Call) -> dict[str, Any]:
-        connector_id: int = call.payload["connectorId"]
-        operative = call.payload["type"] == "Operative"
+    @answers(ChangeAvailabilityRequest)
+    def _change(self, request: ChangeAvailabilityRequest, call: Call) -> ChangeAvailabilityResponse:
+        """ChangeAvailability.req (§5.2, §6.7): Accepted, Scheduled while a transaction runs, Rejected
+        for an unknown connector."""
+        connector_id = request.connector_id
+        operative = request.type is AvailabilityType.Operative
         if not 0 <= connector_id < len(self.ctx.connectors):
-            return {"status": "Rejected"}
+            return ChangeAvailabilityResponse(status=AvailabilityStatus.Rejected)
         targets = self.ctx.connectors if connector_id == 0 else [self.ctx.connectors[connector_id]]
         busy = [c for c in targets if c.transaction is not None]
         for c in targets:
@@ -48,7 +54,10 @@ class Availability(Feature):
             self._set(self.ctx.connectors[0], True)
             self._schedule(self.ctx.connectors[0], False)
         self.ctx.after_reply.append(self.status.refresh)
-        return {"status": "Scheduled" if busy and not operative else "Accepted"}
+        scheduled = busy and not operative
+        return ChangeAvailabilityResponse(
+            status=AvailabilityStatus.Scheduled if scheduled else AvailabilityStatus.Accepted
+        )
 
     def transaction_ended(self, connector_id: int) -> None:
         """Apply an availability change that was Scheduled for this connector's transaction, at once
