@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+
+from msgspec import UNSET
 
 from ocpp_station.config.keys import Access, InvalidValue, lookup
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import SetPingInterval, StoreConfigValue
-from ocpp_station.core.features.base import ConfigHook, Feature
+from ocpp_station.core.features.base import ConfigHook, Feature, answers
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    ChangeConfigurationRequest,
+    ChangeConfigurationResponse,
+    ConfigurationStatus,
+    GetConfigurationRequest,
+    GetConfigurationResponse,
+    KeyValue,
+)
 
 
 class Configuration(Feature):
@@ -18,8 +27,6 @@ class Configuration(Feature):
         self.ctx = ctx
         #: What to do right after a key changed, by key name (filled by the engine).
         self.on_change: dict[str, Callable[[], None]] = {}
-        ctx.route("GetConfiguration", incoming=self._get)
-        ctx.route("ChangeConfiguration", incoming=self._change)
 
     def config_hooks(self) -> Mapping[str, ConfigHook]:
         # WebSocketPingInterval (§9.1.34): the shell's ping loop follows it at once.
@@ -29,8 +36,11 @@ class Configuration(Feature):
             )
         }
 
-    def _get(self, call: Call) -> dict[str, Any]:
-        requested: list[str] = call.payload.get("key") or []
+    @answers(GetConfigurationRequest)
+    def _get(self, request: GetConfigurationRequest, call: Call) -> GetConfigurationResponse:
+        """GetConfiguration.req (§5.8, §6.29): the keys asked for, or every readable key of the
+        supported profiles; more than GetConfigurationMaxKeys (§9.1.9) is a CALLERROR."""
+        requested = request.key or []
         limit = self.ctx.config.get_int("GetConfigurationMaxKeys")
         if len(requested) > limit:
             raise OcppError(
@@ -38,45 +48,41 @@ class Configuration(Feature):
                 f"{len(requested)} keys requested, GetConfigurationMaxKeys is {limit}",
                 message_id=call.message_id,
             )
-        known: list[dict[str, Any]] = []
+        config = self.ctx.config
+        known: list[KeyValue] = []
         unknown: list[str] = []
         if not requested:
-            for key, value in self.ctx.config.items():
+            for key, value in config.items():
                 if key.access is not Access.W:
-                    known.append(
-                        {"key": key.name, "readonly": self.ctx.config.is_readonly(key), "value": value}
-                    )
+                    known.append(KeyValue(key=key.name, readonly=config.is_readonly(key), value=value))
         for name in requested:
             found = lookup(name)
-            if found is None or found.access is Access.W or not self.ctx.config.supports(found):
+            if found is None or found.access is Access.W or not config.supports(found):
                 unknown.append(name)
             else:
                 known.append(
-                    {
-                        "key": found.name,
-                        "readonly": self.ctx.config.is_readonly(found),
-                        "value": self.ctx.config.get(found.name),
-                    }
+                    KeyValue(key=found.name, readonly=config.is_readonly(found), value=config.get(found.name))
                 )
-        response: dict[str, Any] = {"configurationKey": known}
-        if unknown:
-            response["unknownKey"] = unknown
-        return response
+        return GetConfigurationResponse(configuration_key=known, unknown_key=unknown or UNSET)
 
-    def _change(self, call: Call) -> dict[str, Any]:
-        key = lookup(call.payload["key"])
+    @answers(ChangeConfigurationRequest)
+    def _change(self, request: ChangeConfigurationRequest, call: Call) -> ChangeConfigurationResponse:
+        """ChangeConfiguration.req (§5.3, §6.9): NotSupported for a key unknown here, Rejected for a
+        read-only key or a value the key does not accept, RebootRequired for a key that needs one."""
+        key = lookup(request.key)
         if key is None or not self.ctx.config.supports(key):
-            return {"status": "NotSupported"}
+            return ChangeConfigurationResponse(status=ConfigurationStatus.NotSupported)
         if self.ctx.config.is_readonly(key):
-            return {"status": "Rejected"}
+            return ChangeConfigurationResponse(status=ConfigurationStatus.Rejected)
         try:
-            value = key.check(call.payload["value"])
+            value = key.check(request.value)
         except InvalidValue:
-            return {"status": "Rejected"}
+            return ChangeConfigurationResponse(status=ConfigurationStatus.Rejected)
         changed = self.ctx.config.get(key.name) != value
         self.ctx.config.set(key.name, value)
         self.ctx.emit(StoreConfigValue(key.name, value))
         hook = self.on_change.get(key.name)
         if changed and hook is not None:
             self.ctx.after_reply.append(hook)
-        return {"status": "RebootRequired" if key.reboot_required else "Accepted"}
+        status = ConfigurationStatus.RebootRequired if key.reboot_required else ConfigurationStatus.Accepted
+        return ChangeConfigurationResponse(status=status)
