@@ -50,3 +50,20 @@ def test_data_transfer_failing_vendor_handler_is_rejected() -> None:
     h = Harness(EngineSettings(data_transfer_handlers={"com.acme": broken}))
     assert h.csms_result("DataTransfer", {"vendorId": "com.acme"}) == {"status": "Rejected"}
     assert h.csms_result("GetConfiguration", {"key": ["HeartbeatInterval"]})["configurationKey"]
+
+
+def test_data_transfer_handler_status_outside_the_enumeration_is_an_internal_error() -> None:
+    """A vendor handler answering a status DataTransfer.conf does not have (§7.20) is our bug: the
+    CSMS gets InternalError, never an invalid DataTransfer.conf; absent and empty fields reach the
+    handler as None and "" respectively."""
+    seen: list[tuple[str | None, str | None]] = []
+
+    def odd(message_id: str | None, data: str | None) -> tuple[str, str | None]:
+        seen.append((message_id, data))
+        return "Maybe", None
+
+    h = Harness(EngineSettings(data_transfer_handlers={"com.acme": odd}))
+    answer = h.csms_call("DataTransfer", {"vendorId": "com.acme", "messageId": ""})
+    assert answer[0] == 4 and answer[2] == "InternalError", answer
+    assert seen == [("", None)]
+    assert h.csms_result("GetConfiguration", {"key": ["HeartbeatInterval"]})["configurationKey"]
