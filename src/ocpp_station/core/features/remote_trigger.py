@@ -27,11 +27,13 @@ module only answers TriggerMessage and marks what is queued.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+
+from msgspec import UNSET
 
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.features.base import Feature, Trigger
+from ocpp_station.core.features.base import Feature, Trigger, answers
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import TriggerMessageRequest, TriggerMessageResponse, TriggerMessageStatus
 
 
 class RemoteTrigger(Feature):
@@ -42,20 +44,22 @@ class RemoteTrigger(Feature):
         #: requestedMessage -> trigger, as the features declared them; a MessageTrigger missing
         #: here is answered NotImplemented.
         self.requestable: dict[str, Trigger] = dict(triggers)
-        ctx.route("TriggerMessage", incoming=self._trigger_message)
 
-    def _trigger_message(self, call: Call) -> dict[str, Any]:
-        requested = call.payload["requestedMessage"]
-        connector_id: int | None = call.payload.get("connectorId")
+    @answers(TriggerMessageRequest)
+    def _trigger_message(self, request: TriggerMessageRequest, call: Call) -> TriggerMessageResponse:
+        """TriggerMessage.req (§5.17, §6.51): the trigger its owner declared decides Accepted or a
+        refusal; what it sends is queued after the TriggerMessage.conf."""
+        requested = request.requested_message
+        connector_id = None if request.connector_id is UNSET else request.connector_id
         trigger = self.requestable.get(requested)
         if trigger is None:
-            return {"status": "NotImplemented"}
+            return TriggerMessageResponse(status=TriggerMessageStatus.NotImplemented)
         outcome = trigger(connector_id)
         if isinstance(outcome, str):
             log.info("TriggerMessage %s (connector %s): %s", requested, connector_id, outcome)
-            return {"status": outcome}
+            return TriggerMessageResponse(status=TriggerMessageStatus(outcome))
         self.ctx.after_reply.append(lambda: self._queue_triggered(outcome))
-        return {"status": "Accepted"}
+        return TriggerMessageResponse(status=TriggerMessageStatus.Accepted)
 
     def _queue_triggered(self, send: Callable[[], None]) -> None:
         """Run ``send`` and mark what it queued as requested by TriggerMessage (may pass the §4.2 gate)."""
