@@ -21,6 +21,7 @@ from ocpp_station.core.events import (
     UnlockCompleted,
 )
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo
 from tests.core.harness import Harness, Unanswered
 
 
@@ -64,7 +65,9 @@ def test_a_tag_of_the_same_group_releases_the_cable_after_authorize() -> None:
 def test_a_tag_of_the_same_group_known_locally_releases_without_asking() -> None:
     h = Harness()
     deauthorize(h)
-    h.engine.transactions.auth.cache["CHILD_A2"] = {"status": "Accepted", "parentIdTag": "PARENT_A"}
+    h.engine.transactions.auth.cache["CHILD_A2"] = IdTagInfo(
+        status=AuthorizationStatus.Accepted, parent_id_tag="PARENT_A"
+    )
     mark, effects = h.mark(), len(h.effects)
     h.feed(IdTagPresented("CHILD_A2", 1))
     assert h.actions(mark) == []

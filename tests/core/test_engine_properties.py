@@ -67,6 +67,7 @@ from ocpp_station.core.events import (
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
 from ocpp_station.wire import schemas
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo, StopTransactionRequest
 from tests.core.harness import Harness
 
 T0 = 1_764_000_000.0
@@ -650,7 +651,7 @@ class EngineMachine(RuleBasedStateMachine):
         open_ids = {str(local) for local in self.engine.transactions.open}
         stored_tx = set(self.store.get("transactions", {}))
         assert open_ids == stored_tx, f"open transactions {open_ids} != store {stored_tx}"
-        cache = dict(self.engine.transactions.auth.cache)
+        cache = {tag: schemas.to_builtins(info) for tag, info in self.engine.transactions.auth.cache.items()}
         stored_cache = self.store.get("auth_cache", {})
         assert cache == stored_cache, f"authorization cache {cache} != store {stored_cache}"
 
@@ -720,7 +721,7 @@ def test_authorization_cache_entry_is_stored() -> None:
     h = Harness()
     h.feed(CablePlugged(1))
     h.feed(IdTagPresented("TAG"))
-    assert h.engine.transactions.auth.cache == {"TAG": {"status": "Accepted"}}
+    assert h.engine.transactions.auth.cache == {"TAG": IdTagInfo(status=AuthorizationStatus.Accepted)}
     stored = [e for e in h.effects if isinstance(e, Persist) and e.kind == "auth_cache"]
     assert stored and stored[-1] == Persist("auth_cache", "TAG", {"status": "Accepted"})
 
@@ -778,4 +779,5 @@ def test_resumed_transaction_does_not_stop_before_it_started() -> None:
     assert after.ctx.connectors[1].transaction is not None  # resumed
     after.handle(CableUnplugged(1), h.now)
     (stop,) = [call.payload for call in after.outbox if call.action == "StopTransaction"]
-    assert parse_datetime(stop["timestamp"]) >= parse_datetime(start["timestamp"])
+    assert isinstance(stop, StopTransactionRequest)
+    assert stop.timestamp >= parse_datetime(start["timestamp"])

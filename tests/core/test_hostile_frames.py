@@ -4,6 +4,7 @@ CALLERROR, the rest is ignored, nothing changes, and valid CALLs keep being answ
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import orjson
@@ -63,10 +64,15 @@ def test_hostile_frames_get_the_spec_answer_and_change_nothing() -> None:
 def test_a_failing_handler_answers_internal_error_and_keeps_going() -> None:
     h = Harness()
 
-    def broken(call: Any) -> dict[str, Any]:
+    def broken(feature: Any, request: Any, call: Any) -> Any:
         raise KeyError("bug")
 
-    h.engine.ctx.incoming["ClearCache"] = broken
+    # The routes are shared by every engine of this make-up: this engine gets a patched copy.
+    routes = h.engine.rpc.routes
+    index, _ = routes.answers["ClearCache"]
+    h.engine.rpc.routes = dataclasses.replace(
+        routes, answers={**routes.answers, "ClearCache": (index, broken)}
+    )
     answer = h.csms_call("ClearCache", {})
     assert answer[:3] == [4, answer[1], "InternalError"]
     assert h.csms_result("GetLocalListVersion", {}) == {"listVersion": 0}

@@ -10,6 +10,7 @@ from ocpp_station.core.effects import Persist, PersistClear
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import CablePlugged, IdTagPresented
 from ocpp_station.core.model import Restored
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo
 from tests.core.harness import T0, Harness
 
 
@@ -110,7 +111,7 @@ def test_full_update_replaces_the_list() -> None:
     h = Harness()
     assert send_list(h, 1, [entry("A"), entry("B", "Blocked")]) == "Accepted"
     assert send_list(h, 3, [entry("C")]) == "Accepted"
-    assert h.engine.local_list.entries == {"C": {"status": "Accepted"}}
+    assert h.engine.local_list.entries == {"C": IdTagInfo(status=AuthorizationStatus.Accepted)}
     assert list_version(h) == 3
     # A full update may also go back to a lower version.
     assert send_list(h, 2, [entry("D")]) == "Accepted"
@@ -122,7 +123,10 @@ def test_differential_adds_updates_and_deletes() -> None:
     assert send_list(h, 1, [entry("A"), entry("B")]) == "Accepted"
     update = [entry("A", "Blocked"), entry("B", None), entry("C")]
     assert send_list(h, 2, update, "Differential") == "Accepted"
-    assert h.engine.local_list.entries == {"A": {"status": "Blocked"}, "C": {"status": "Accepted"}}
+    assert h.engine.local_list.entries == {
+        "A": IdTagInfo(status=AuthorizationStatus.Blocked),
+        "C": IdTagInfo(status=AuthorizationStatus.Accepted),
+    }
     # Deleting an idTag that is not there is no error.
     assert send_list(h, 3, [entry("Z", None)], "Differential") == "Accepted"
     assert list_version(h) == 3
@@ -213,7 +217,7 @@ def test_disabled_list_reports_minus_1_and_is_kept() -> None:
     assert h.engine.transactions.auth.local_entry("A") is None
     h.csms_result("ChangeConfiguration", {"key": "LocalAuthListEnabled", "value": "true"})
     assert list_version(h) == 4
-    assert h.engine.transactions.auth.local_entry("A") == {"status": "Accepted"}
+    assert h.engine.transactions.auth.local_entry("A") == IdTagInfo(status=AuthorizationStatus.Accepted)
 
 
 def test_profile_and_keys_are_announced() -> None:
@@ -238,14 +242,14 @@ def test_list_survives_a_restart() -> None:
     engine = restarted(h)
     assert engine.local_list.version == 7
     assert engine.local_list.entries == {
-        "A": {"status": "Accepted"},
-        "B": {"status": "Blocked"},
-        "D": {"status": "Accepted", "parentIdTag": "P"},
+        "A": IdTagInfo(status=AuthorizationStatus.Accepted),
+        "B": IdTagInfo(status=AuthorizationStatus.Blocked),
+        "D": IdTagInfo(status=AuthorizationStatus.Accepted, parent_id_tag="P"),
     }
     # A full update after that replaces what was stored.
     assert send_list(h, 8, [entry("E")]) == "Accepted"
     engine = restarted(h)
-    assert engine.local_list.entries == {"E": {"status": "Accepted"}}
+    assert engine.local_list.entries == {"E": IdTagInfo(status=AuthorizationStatus.Accepted)}
     assert engine.local_list.version == 8
 
 
@@ -262,7 +266,7 @@ def test_restore_via_harness_reboot_keeps_working() -> None:
     h = Harness()
     assert send_list(h, 1, [entry("A")]) == "Accepted"
     engine = restarted(h)
-    assert engine.transactions.auth.local_entry("A") == {"status": "Accepted"}
+    assert engine.transactions.auth.local_entry("A") == IdTagInfo(status=AuthorizationStatus.Accepted)
     assert engine.local_list.current_version() == 1
 
 
@@ -283,9 +287,9 @@ def test_list_entries_authorize_with_local_pre_authorize() -> None:
 def test_list_has_priority_over_the_cache_and_is_not_cached() -> None:
     h = Harness(config={"LocalPreAuthorize": "true"})
     auth = h.engine.transactions.auth
-    auth.cache["TAG"] = {"status": "Accepted"}
+    auth.cache["TAG"] = IdTagInfo(status=AuthorizationStatus.Accepted)
     assert send_list(h, 1, [entry("TAG", "Blocked")]) == "Accepted"
-    assert auth.local_entry("TAG") == {"status": "Blocked"}
+    assert auth.local_entry("TAG") == IdTagInfo(status=AuthorizationStatus.Blocked)
     # An Authorize.conf for a listed idTag does not go into the cache.
     assert send_list(h, 2, [entry("TAG2")], "Differential") == "Accepted"
     h.feed(CablePlugged(1))
@@ -342,7 +346,7 @@ def test_conflicting_start_transaction_conf_reports_local_list_conflict() -> Non
     assert len(conflicts) == 1
     assert conflicts[0]["connectorId"] == 0 and conflicts[0]["status"] == "Available"
     # The list itself is not changed by it (§3.5.2: only SendLocalList does).
-    assert h.engine.local_list.entries["LOCAL1"] == {"status": "Accepted"}
+    assert h.engine.local_list.entries["LOCAL1"] == IdTagInfo(status=AuthorizationStatus.Accepted)
 
 
 def test_agreeing_answers_report_no_conflict() -> None:

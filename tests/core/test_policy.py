@@ -12,7 +12,9 @@ import pytest
 from ocpp_station.core.events import TimerDue
 from ocpp_station.core.policy import MESSAGE_POLICY, Transactional, policy_of
 from ocpp_station.core.rpc import Outbox, OutgoingCall
+from ocpp_station.wire import schemas
 from ocpp_station.wire.actions import ACTIONS, Initiator
+from ocpp_station.wire.messages import AuthorizeRequest
 from tests.core.harness import Harness, Unanswered
 
 SENT_BY_US = sorted(action for action, who in ACTIONS.items() if Initiator.CHARGE_POINT in who)
@@ -112,7 +114,7 @@ PAYLOADS: dict[str, dict[str, Any]] = {
 
 
 def _queue(h: Harness, action: str) -> OutgoingCall:
-    h.engine.ctx.call(action, dict(PAYLOADS[action]))
+    h.engine.ctx.call(schemas.parse_request(action, PAYLOADS[action]))  # typed, as the features queue it
     h.feed(TimerDue())  # the engine sends what is ready after each event
     calls: list[OutgoingCall] = [*_in_flight(h), *h.engine.outbox]
     return next(c for c in reversed(calls) if c.action == action)
@@ -131,7 +133,7 @@ def test_a_lost_link_keeps_or_drops_by_the_table(action: str, in_flight: bool) -
     h.responders[action] = lambda p: Unanswered()
     if not in_flight:  # something else is in flight, the call waits behind it
         h.responders["Authorize"] = lambda p: Unanswered()
-        h.engine.ctx.call("Authorize", {"idTag": "BLOCKER"})
+        h.engine.ctx.call(AuthorizeRequest(id_tag="BLOCKER"))
         h.feed(TimerDue())
         assert [c.action for c in _in_flight(h)] == ["Authorize"]
     call = _queue(h, action)

@@ -29,6 +29,7 @@ from ocpp_station.core.events import (
 )
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo
 from tests.core.harness import Harness, authorized, charging
 
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
@@ -418,7 +419,7 @@ def test_connector_zero_reservation_keeps_a_plugged_reserved_connector_reserved(
 
 def test_other_tag_authorized_from_cache_still_refused() -> None:
     h = Harness(config={"LocalPreAuthorize": "true"})
-    h.engine.transactions.auth.cache["TAG2"] = {"status": "Accepted"}
+    h.engine.transactions.auth.cache["TAG2"] = IdTagInfo(status=AuthorizationStatus.Accepted)
     assert reserve(h, 1, "TAG") == "Accepted"
     mark = h.mark()
     h.feed(IdTagPresented("TAG2"))

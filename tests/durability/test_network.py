@@ -32,6 +32,7 @@ from ocpp_station.core.events import (
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
 from ocpp_station.sim.csms import CentralSystem, LogEntry
 from ocpp_station.transport.station import Station
+from ocpp_station.wire import schemas
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.messages import StatusNotificationRequest
 from tests.core.harness import Harness, charging
@@ -142,7 +143,8 @@ async def queued_samples(station: Station, count: int) -> None:
     """Wait until ``count`` periodic MeterValues wait in the station's queue (taken while offline)."""
 
     def enough(state: dict[str, Any]) -> bool:
-        return sum(is_sample(call.action, call.payload) for call in station.engine.outbox) >= count
+        outbox = station.engine.outbox
+        return sum(is_sample(call.action, schemas.to_builtins(call.payload)) for call in outbox) >= count
 
     await station.wait_for(enough)
 
@@ -594,7 +596,9 @@ def test_replay_after_reconnect_is_throttled() -> None:
     charging(h)
     h.disconnect()
     h.advance(300)  # 30 samples
-    queued_samples = [call.payload["meterValue"][0]["timestamp"] for call in h.engine.outbox]
+    queued_samples = [
+        schemas.to_builtins(call.payload)["meterValue"][0]["timestamp"] for call in h.engine.outbox
+    ]
     assert len(queued_samples) == 30
     sent_at: list[tuple[float, str]] = []
 
@@ -699,6 +703,10 @@ def test_queue_cap_drops_oldest_non_transaction_messages_never_transaction_messa
     assert [a for a, _ in sent].count("StopTransaction") == 1
     idle_values = [p for a, p in sent if a == "MeterValues" and p["connectorId"] == 2]
     # The newest ones survive, the oldest went first.
-    newest = [call.payload["meterValue"][0]["timestamp"] for call in others if call.action == "MeterValues"]
+    newest = [
+        schemas.to_builtins(call.payload)["meterValue"][0]["timestamp"]
+        for call in others
+        if call.action == "MeterValues"
+    ]
     assert [p["meterValue"][0]["timestamp"] for p in idle_values] == newest
     assert all("transactionId" not in p for p in idle_values)

@@ -37,7 +37,8 @@ from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
 from ocpp_station.storage.base import KINDS
 from ocpp_station.storage.memory import MemoryStore
-from tests.core.harness import Harness, charging
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo, MeterValuesRequest, OcppStruct
+from tests.core.harness import T0, Harness, charging
 
 T_SETTINGS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 RESUMING = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()), resume_transactions=True)
@@ -169,7 +170,11 @@ def periodic(h: Harness, mark: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-def stamp(payload: dict[str, Any]) -> float:
+def stamp(payload: OcppStruct | dict[str, Any]) -> float:
+    """The time of the first meterValue of a MeterValues.req, typed (queued) or as sent."""
+    if isinstance(payload, MeterValuesRequest):
+        return payload.meter_value[0].timestamp
+    assert isinstance(payload, dict)
     return parse_datetime(payload["meterValue"][0]["timestamp"])
 
 
@@ -182,7 +187,7 @@ def id_tag_cached(h: Harness, id_tag: str = "TAG") -> None:
     charging(h, id_tag=id_tag)
     h.feed(IdTagPresented(id_tag))
     h.feed(CableUnplugged(1))
-    assert h.engine.transactions.auth.local_entry(id_tag) == {"status": "Accepted"}
+    assert h.engine.transactions.auth.local_entry(id_tag) == IdTagInfo(status=AuthorizationStatus.Accepted)
     assert h.statuses(1)[-1] == "Available"
 
 
@@ -547,3 +552,58 @@ def test_TC_039_offline_transaction_power_cycle_between_start_and_stop() -> None
     assert stop["reason"] == "PowerLoss" and stop["transactionId"] == h.next_tx_id
     assert stop["meterStop"] == 400
     assert statuses_since(h, mark, 1)[0] in ("Finishing", "Preparing")
+
+
+def test_records_of_an_earlier_version_still_load() -> None:
+    """A data dir written before the typed messages: a queued StopTransaction without the
+    transactionId its schema requires (filled in when sent), its transactionData, a MeterValues and an
+    Authorization Cache entry as JSON records. They load; the stop goes out with the CSMS id."""
+    sampled = {"value": "1200", "context": "Transaction.End", "measurand": "Energy.Active.Import.Register"}
+    data = [{"timestamp": "2025-11-24T15:59:00.000Z", "sampledValue": [{**sampled, "unit": "Wh"}]}]
+    records: dict[str, dict[str, Any]] = {
+        "transactions": {
+            "1": {
+                "localId": 1,
+                "connectorId": 1,
+                "idTag": "TAG",
+                "meterStart": 1000,
+                "startedAt": T0 - 120,
+                "transactionId": 4711,
+                "stopping": True,
+                "stopData": data,
+            }
+        },
+        "outbox": {
+            "000000000001": {
+                "action": "MeterValues",
+                "payload": {
+                    "connectorId": 1,
+                    "meterValue": [{"timestamp": "2025-11-24T15:58:30.000Z", "sampledValue": [sampled]}],
+                },
+                "meta": {"tx": 1},
+            },
+            "000000000002": {
+                "action": "StopTransaction",
+                "payload": {
+                    "meterStop": 1200,
+                    "timestamp": "2025-11-24T15:59:00.000Z",
+                    "reason": "Local",
+                    "transactionData": data,
+                },
+                "meta": {"tx": 1},
+            },
+        },
+        "auth_cache": {"TAG2": {"status": "Accepted", "expiryDate": "2030-01-01T00:00:00.000Z"}},
+    }
+    h = Harness(T_SETTINGS, records=records, connect=False)
+    assert h.engine.transactions.open[1].stop_data[0].sampled_value[0].value == "1200"
+    assert h.engine.transactions.auth.cache["TAG2"].status == AuthorizationStatus.Accepted
+    mark = h.mark()
+    h.feed(Connected())
+    h.advance(5)
+    (values,) = sent_since(h, mark, "MeterValues")
+    assert values["transactionId"] == 4711 and values["meterValue"][0]["sampledValue"] == [sampled]
+    (stop,) = sent_since(h, mark, "StopTransaction")
+    assert stop["transactionId"] == 4711 and stop["meterStop"] == 1200 and stop["reason"] == "Local"
+    assert stop["transactionData"] == data
+    assert 1 not in h.engine.transactions.open  # answered: forgotten

@@ -26,6 +26,7 @@ from ocpp_station.core import events as ev
 from ocpp_station.core.clock import shift_message, shift_timestamps
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
+from ocpp_station.core.features.authorization import Authorization
 from ocpp_station.core.features.availability import Availability
 from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares, routes_of
 from ocpp_station.core.features.configuration import Configuration
@@ -58,6 +59,7 @@ from ocpp_station.wire.errors import ErrorCode, OcppError
 FEATURE_ORDER = (
     "status",
     "registration",
+    "authorization",
     "transactions",
     "recovery",
     "remote",
@@ -127,7 +129,8 @@ class Engine:
         self.status = StatusReporter(ctx)
         self.metering = Metering(ctx)
         self.registration = Registration(ctx, self._accepted, self._clock_corrected)
-        self.transactions = Transactions(ctx, self.status, self.metering)
+        self.authorization = Authorization(ctx)
+        self.transactions = Transactions(ctx, self.status, self.metering, self.authorization)
         self.recovery = TransactionRecovery(ctx, self.transactions)
         self.remote = RemoteTransactions(ctx, self.transactions)
         self.configuration = Configuration(ctx)
@@ -136,7 +139,7 @@ class Engine:
         self.data_transfer = DataTransfer(ctx)
         # Feature profiles beyond Core (issue #4): each says whether it is supported, and
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
-        self.local_list = LocalAuthList(ctx, self.transactions.auth)
+        self.local_list = LocalAuthList(ctx, self.authorization)
         self.reservations = Reservations(ctx, self.transactions, self.status)
         self.smart_charging = SmartCharging(ctx, self.transactions)
         self.firmware = FirmwareManagement(ctx, self.transactions, self.status, self.reset.reboot_when_sent)
@@ -292,8 +295,7 @@ class Engine:
         for tx in self.transactions.open.values():
             tx.started_at += jump_s
             tx.last_at += jump_s
-            for value in tx.stop_data:
-                shift_timestamps(value, jump_s)
+            tx.stop_data = [shift_message(value, jump_s) for value in tx.stop_data]
             self.ctx.save_transaction(tx)
 
     def _wall_jumped(self, jump_s: float) -> None:

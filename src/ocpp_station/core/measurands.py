@@ -3,7 +3,7 @@ errata 3.14.3 phases, 3.14.4 unsupported measurands, 3.86 Frequency).
 
 :data:`MEASURAND_TABLE` is the one place that says what the meter can give: the configuration keys
 (MeterValuesSampledData, MeterValuesAlignedData, StopTxnSampledData, StopTxnAlignedData, §9.1.15-§9.1.28)
-accept exactly its measurands and phases, and metering (:func:`sampled_values`) builds every
+accept exactly its measurands and phases, and metering (:func:`samples`) builds every
 sampledValue from its rows. A §7.31 measurand without a row is one this charge point cannot give: a
 ChangeConfiguration naming it is Rejected (erratum 3.14.4). A row whose reader answers None leaves the
 value out of that reading (SoC without an EV reporting it, an Interval outside clock-aligned data).
@@ -16,9 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ocpp_station.wire.messages import Location, Measurand, Phase, ReadingContext, UnitOfMeasure, ValueFormat
+from ocpp_station.wire.messages import (
+    Location,
+    Measurand,
+    Phase,
+    ReadingContext,
+    SampledValue,
+    StopTransactionSampledValue,
+    StopTransactionUnitOfMeasure,
+    UnitOfMeasure,
+    ValueFormat,
+)
+from ocpp_station.wire.schemas import to_builtins
 
 if TYPE_CHECKING:  # a type only: importing core.events here would pull the engine into config.keys
     from ocpp_station.core.events import MeterReading
@@ -133,22 +144,23 @@ MEASURAND_TABLE: dict[str, MeasurandRow] = {
 }
 
 
-def _wire_fields(row: MeasurandRow) -> dict[str, str]:
-    fields = {
-        "format": ValueFormat.Raw.value,
-        "measurand": row.measurand.value,
-        "location": row.location.value,
-    }
+def _fields(
+    row: MeasurandRow, units: type[UnitOfMeasure] | type[StopTransactionUnitOfMeasure]
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {"format": ValueFormat.Raw, "measurand": row.measurand, "location": row.location}
     if row.unit is not None:
-        fields["unit"] = row.unit.value
+        fields["unit"] = units(row.unit.value)
     return fields
 
 
-#: Each row's constant sampledValue fields, as wire text.
-_WIRE_FIELDS: dict[Measurand, dict[str, str]] = {
-    row.measurand: _wire_fields(row) for row in MEASURAND_TABLE.values()
+#: Each row's constant sampledValue fields, by the struct they go into: MeterValues.req and
+#: StopTransaction.req transactionData have distinct types (their units differ in the schemas).
+_CONSTANT_FIELDS: dict[type[Any], dict[Measurand, dict[str, Any]]] = {
+    SampledValue: {row.measurand: _fields(row, UnitOfMeasure) for row in MEASURAND_TABLE.values()},
+    StopTransactionSampledValue: {
+        row.measurand: _fields(row, StopTransactionUnitOfMeasure) for row in MEASURAND_TABLE.values()
+    },
 }
-_PHASE_TEXT: dict[Phase, str] = {phase: phase.value for phase in Phase}
 
 #: Every §7.31 measurand by wire name (those without a row are known but not supported).
 _MEASURANDS = frozenset(measurand.value for measurand in Measurand)
@@ -177,6 +189,52 @@ def check_item(item: str) -> None:
         raise ValueError(f"measurand {name!r} is not measured on phase {phase}")
 
 
+#: A sampledValue of MeterValues.req or of StopTransaction.req transactionData (OCPP 1.6 §7.45).
+_Sample = TypeVar("_Sample", SampledValue, StopTransactionSampledValue)
+
+
+def samples(
+    kind: type[_Sample],
+    measurands: Iterable[str],
+    reading: MeterReading,
+    context: ReadingContext,
+    *,
+    phases: int,
+    voltage_v: float,
+    interval_energy_wh: float | None = None,
+) -> list[_Sample]:
+    """The sampledValue elements (§7.45) of type ``kind`` for ``measurands`` (configuration items)
+    from one reading.
+
+    A measurand read per phase and named without a phase gives its total, or one value per phase the
+    connector has when it has no total (Current.Import, Voltage); named with a phase (``Voltage.L1``)
+    it gives just that phase. Items without a row and values a reader does not have are left out.
+    """
+    inputs = MeterInputs(reading, phases, voltage_v, interval_energy_wh)
+    out: list[_Sample] = []
+    constant = _CONSTANT_FIELDS[kind]
+    for item in measurands:
+        name, only_phase = split_phase(item)
+        row = MEASURAND_TABLE.get(name)
+        if row is None:
+            continue
+        fields = constant[row.measurand]
+        if row.per_phase is None or (only_phase is None and row.total is not None):
+            assert row.total is not None
+            value = row.total(inputs)
+            if value is not None:
+                out.append(kind(value=f"{value:.{row.digits}f}", context=context, **fields))
+            continue
+        wanted = None if only_phase is None else row.phase_index(only_phase)
+        for index in range(min(phases, len(LINES))):
+            if only_phase is None or index == wanted:
+                value = row.per_phase(inputs, index)
+                if value is not None:
+                    phase = row.phase_names[index]
+                    out.append(kind(value=f"{value:.{row.digits}f}", context=context, phase=phase, **fields))
+    return out
+
+
 def sampled_values(
     measurands: Iterable[str],
     reading: MeterReading,
@@ -186,37 +244,15 @@ def sampled_values(
     voltage_v: float,
     interval_energy_wh: float | None = None,
 ) -> list[dict[str, Any]]:
-    """The sampledValue elements (§7.45) for ``measurands`` (configuration items) from one reading.
-
-    A measurand read per phase and named without a phase gives its total, or one value per phase the
-    connector has when it has no total (Current.Import, Voltage); named with a phase (``Voltage.L1``)
-    it gives just that phase. Items without a row and values a reader does not have are left out.
-    """
-    inputs = MeterInputs(reading, phases, voltage_v, interval_energy_wh)
-    out: list[dict[str, Any]] = []
-    context_text = str(context)
-
-    def add(row: MeasurandRow, value: float | None, phase: Phase | None = None) -> None:
-        if value is None:
-            return
-        # The row's constant fields as plain text, made once (this runs for every value of every sample).
-        sample: dict[str, Any] = {"value": f"{value:.{row.digits}f}", "context": context_text}
-        sample.update(_WIRE_FIELDS[row.measurand])
-        if phase is not None:
-            sample["phase"] = _PHASE_TEXT[phase]
-        out.append(sample)
-
-    for item in measurands:
-        name, only_phase = split_phase(item)
-        row = MEASURAND_TABLE.get(name)
-        if row is None:
-            continue
-        if row.per_phase is None or (only_phase is None and row.total is not None):
-            assert row.total is not None
-            add(row, row.total(inputs))
-            continue
-        wanted = None if only_phase is None else row.phase_index(only_phase)
-        for index in range(min(phases, len(LINES))):
-            if only_phase is None or index == wanted:
-                add(row, row.per_phase(inputs, index), row.phase_names[index])
-    return out
+    """The MeterValues.req sampledValue elements of :func:`samples` in their wire form (JSON-ready
+    dicts: example payloads, tests)."""
+    values = samples(
+        SampledValue,
+        measurands,
+        reading,
+        ReadingContext(context),
+        phases=phases,
+        voltage_v=voltage_v,
+        interval_energy_wh=interval_energy_wh,
+    )
+    return [to_builtins(value) for value in values]

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from ocpp_station.core.events import MeterReading
+from ocpp_station.wire.messages import ChargingProfile, StopTransactionMeterValue
+from ocpp_station.wire.schemas import to_builtins
+from ocpp_station.wire.timestamps import enc_hook, lenient_dec_hook
+
+#: What a stored ``stopData`` holds (the wire form of StopTransaction.req transactionData).
+_STOP_DATA = list[StopTransactionMeterValue]
 
 
 @dataclass(slots=True)
@@ -28,15 +36,18 @@ class Transaction:
     started_at: float  # OCPP clock
     transaction_id: int | None = None
     reservation_id: int | None = None
-    tx_profile: dict[str, Any] | None = None
+    #: The TxProfile of a RemoteStartTransaction.req (§5.11): the request's typed chargingProfile, or
+    #: its wire form (JSON) as a stored record gives it back.
+    tx_profile: ChargingProfile | dict[str, Any] | None = None
     #: The CSMS answered StartTransaction with a non-Accepted idTagInfo (OCPP 1.6 §5.x).
     deauthorized: bool = False
     stopping: bool = False
     #: Stopped DeAuthorized with its cable kept locked until its idTag (or one of its group) is
     #: presented (§3.5.4, erratum 3.5): the record outlives the StopTransaction.conf while this holds.
     cable_held: bool = False
-    #: meterValue elements for StopTransaction.req transactionData (StopTxnSampled/AlignedData).
-    stop_data: list[dict[str, Any]] = field(default_factory=list)
+    #: meterValue elements for StopTransaction.req transactionData (StopTxnSampled/AlignedData, §9.1.25,
+    #: §9.1.27).
+    stop_data: list[StopTransactionMeterValue] = field(default_factory=list)
     #: The last meter register known to be stored, and when (OCPP clock): a PowerLoss stop uses it.
     meter_last_wh: int = 0
     last_at: float = 0.0
@@ -52,11 +63,15 @@ class Transaction:
             "startedAt": self.started_at,
             "transactionId": self.transaction_id,
             "reservationId": self.reservation_id,
-            "txProfile": self.tx_profile,
+            "txProfile": (
+                to_builtins(self.tx_profile)
+                if isinstance(self.tx_profile, ChargingProfile)
+                else self.tx_profile
+            ),
             "deauthorized": self.deauthorized,
             "stopping": self.stopping,
             "cableHeld": self.cable_held,
-            "stopData": self.stop_data,
+            "stopData": msgspec.to_builtins(self.stop_data, enc_hook=enc_hook),
             "meterLast": max(self.meter_last_wh, self.meter_start_wh),
             "lastAt": max(self.last_at, self.started_at),
         }
@@ -76,7 +91,7 @@ class Transaction:
             deauthorized=bool(record.get("deauthorized", False)),
             stopping=bool(record.get("stopping", False)),
             cable_held=bool(record.get("cableHeld", False)),
-            stop_data=list(record.get("stopData", [])),
+            stop_data=msgspec.convert(record.get("stopData", []), _STOP_DATA, dec_hook=lenient_dec_hook),
             meter_last_wh=int(record.get("meterLast", record["meterStart"])),
             last_at=float(record.get("lastAt", record["startedAt"])),
         )

@@ -34,8 +34,9 @@ from ocpp_station.wire.timestamps import strict_dec_hook
 ALLOWED_BEFORE_ACCEPTED = frozenset(action for action, p in MESSAGE_POLICY.items() if p.before_accepted)
 
 
-#: TRANSITION: actions whose features take typed payloads back from the store.
-TYPED_RECORDS: set[str] = set()
+#: TRANSITION: actions whose features take typed payloads back from the store. A StopTransaction
+#: record of an earlier version has no transactionId and stays a dict: typed when it is prepared.
+TYPED_RECORDS: set[str] = {"StartTransaction", "StopTransaction", "MeterValues"}
 
 
 def field_of(payload: OcppStruct | dict[str, Any], wire_name: str) -> Any:

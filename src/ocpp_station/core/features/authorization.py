@@ -1,58 +1,105 @@
 """Authorization: Authorize.req, the Authorization Cache and offline rules (OCPP 1.6 §3.5, §4.1, §5.4).
 
 ``request(id_tag, meta)`` decides now (cache, local pre-authorization, offline rules) or sends
-Authorize.req; either way the decision reaches ``on_decision(id_tag, id_tag_info, meta)``, where
-``id_tag_info`` is the IdTagInfo to act on (status "Accepted" means go).
+Authorize.req; either way the decision reaches ``on_decision(id_tag, id_tag_info, meta)`` (set by
+:class:`~.transactions.Transactions`), where ``id_tag_info`` is the :class:`IdTagInfo` to act on
+(status Accepted means go).
+
+The cache holds the IdTagInfo structs of the Central System's answers; it is stored as records of
+kind ``auth_cache``, key the idTag, value the IdTagInfo in its wire form (§3.5.1: cache values SHOULD
+persist across reboots).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ocpp_station.core.clock import parse_datetime
+import msgspec
+from msgspec import UnsetType
+
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import PersistClear
+from ocpp_station.core.features.base import ConfigHook, Feature, answers, on_failure, on_result
+from ocpp_station.core.model import Restored
 from ocpp_station.core.rpc import OutgoingCall
+from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    AuthorizationStatus,
+    AuthorizeRequest,
+    AuthorizeResponse,
+    ClearCacheRequest,
+    ClearCacheResponse,
+    ClearCacheStatus,
+    IdTagInfo,
+)
+from ocpp_station.wire.schemas import to_builtins
+from ocpp_station.wire.timestamps import lenient_dec_hook
 
-IdTagInfo = dict[str, Any]
+__all__ = ["ACCEPTED", "CACHE_CAPACITY", "INVALID", "Authorization", "Decision", "IdTagInfo"]
+
 Decision = Callable[[str, IdTagInfo, dict[str, Any]], None]
 
 #: Entries kept in the Authorization Cache; NOT-valid entries are evicted first, then the oldest (§3.5.1).
 CACHE_CAPACITY = 1000
 
+#: The decisions made without the Central System (frozen: shared).
+ACCEPTED = IdTagInfo(status=AuthorizationStatus.Accepted)
+INVALID = IdTagInfo(status=AuthorizationStatus.Invalid)
 
-def _validity(info: IdTagInfo) -> str | None:
+
+def _validity(info: IdTagInfo) -> AuthorizationStatus:
     """The status for comparing list and Central System: ConcurrentTx is a valid id too (§3.5.2)."""
-    status = info.get("status")
-    return "Accepted" if status == "ConcurrentTx" else status
+    status = info.status
+    return AuthorizationStatus.Accepted if status is AuthorizationStatus.ConcurrentTx else status
 
 
-class Authorization:
-    def __init__(self, ctx: Context, on_decision: Decision) -> None:
+def _undecided(id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+    log.warning("idTag %s decided (%s) before anyone listened", id_tag, info.status)
+
+
+class Authorization(Feature):
+    """Authorize.req and ClearCache.req (§4.1, §5.4), the Authorization Cache (§3.5.1)."""
+
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._on_decision = on_decision
+        #: Hears every decision: set by :class:`~.transactions.Transactions`.
+        self.on_decision: Decision = _undecided
         self.cache: OrderedDict[str, IdTagInfo] = OrderedDict()
         #: The Local Authorization List, when the LocalAuthListManagement profile provides one.
         self.local_list: Callable[[str], IdTagInfo | None] = lambda id_tag: None
         #: Called when the Central System's IdTagInfo contradicts the Local List (§3.5.2).
         self.on_list_conflict: Callable[[str, IdTagInfo, IdTagInfo], None] = lambda tag, listed, info: None
-        ctx.route("Authorize", result=self._authorize_result, failure=self._authorize_failed)
-        ctx.route("ClearCache", incoming=self._clear_cache)
+
+    # -- declarations (core.features.base) -----------------------------------------------------------
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {"AuthorizationCacheEnabled": self._cache_toggled}
+
+    def restore(self, restored: Restored) -> None:
+        """The Authorization Cache the store kept (records kind ``auth_cache``, §3.5.1)."""
+        for id_tag, record in restored.auth_cache.items():
+            try:
+                self.cache[id_tag] = msgspec.convert(record, IdTagInfo, dec_hook=lenient_dec_hook)
+            except msgspec.ValidationError as exc:
+                log.warning("dropping unreadable Authorization Cache record %s: %s", id_tag, exc)
+
+    def _cache_toggled(self) -> None:
+        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
+            self.clear()
 
     # -- lookups --------------------------------------------------------------------------------
     def _effective(self, info: IdTagInfo | None) -> IdTagInfo | None:
         """The entry with an elapsed expiryDate read as Expired (§3.5.1)."""
         if info is None:
             return None
-        expiry = info.get("expiryDate")
-        if info.get("status") == "Accepted" and expiry:
-            try:
-                if parse_datetime(expiry) <= self.ctx.ocpp_time():
-                    return {**info, "status": "Expired"}
-            except ValueError:
-                return {**info, "status": "Expired"}
+        expiry = info.expiry_date
+        if (
+            info.status is AuthorizationStatus.Accepted
+            and not isinstance(expiry, UnsetType)
+            and expiry <= self.ctx.ocpp_time()
+        ):
+            return msgspec.structs.replace(info, status=AuthorizationStatus.Expired)
         return info
 
     def local_entry(self, id_tag: str) -> IdTagInfo | None:
@@ -79,10 +126,15 @@ class Authorization:
         self.cache.pop(id_tag, None)
         self.cache[id_tag] = info
         # §3.5.1: cache values SHOULD persist across reboots and power outages (issue #3).
-        self.ctx.persist("auth_cache", id_tag, info)
+        self.ctx.persist("auth_cache", id_tag, to_builtins(info))
         while len(self.cache) > CACHE_CAPACITY:
             invalid = next(
-                (tag for tag, entry in self.cache.items() if entry.get("status") != "Accepted"), None
+                (
+                    tag
+                    for tag, entry in self.cache.items()
+                    if entry.status is not AuthorizationStatus.Accepted
+                ),
+                None,
             )
             evicted = invalid if invalid is not None else next(iter(self.cache))
             self.cache.pop(evicted)
@@ -90,7 +142,7 @@ class Authorization:
 
     def parent_of(self, id_tag: str) -> str | None:
         entry = self.local_entry(id_tag)
-        return None if entry is None else entry.get("parentIdTag")
+        return None if entry is None else entry.parent_id_tag or None
 
     # -- deciding -------------------------------------------------------------------------------
     def request(self, id_tag: str, meta: dict[str, Any]) -> None:
@@ -99,12 +151,12 @@ class Authorization:
         if online:
             if (
                 known is not None
-                and known.get("status") == "Accepted"
+                and known.status is AuthorizationStatus.Accepted
                 and self.ctx.config.get_bool("LocalPreAuthorize")
             ):
-                self._on_decision(id_tag, known, meta)
+                self.on_decision(id_tag, known, meta)
                 return
-            self.ctx.call("Authorize", {"idTag": id_tag}, meta={**meta, "idTag": id_tag})
+            self.ctx.call(AuthorizeRequest(id_tag=id_tag), meta={**meta, "idTag": id_tag})
             return
         self._offline(id_tag, meta)
 
@@ -112,32 +164,38 @@ class Authorization:
         """§3.5 and §3.5.4: cache/list when LocalAuthorizeOffline, else unknown ids if allowed."""
         known = self.local_entry(id_tag)
         if known is not None:
-            if known.get("status") != "Accepted":
-                self._on_decision(id_tag, known, meta)
+            if known.status is not AuthorizationStatus.Accepted:
+                self.on_decision(id_tag, known, meta)
             elif self.ctx.config.get_bool("LocalAuthorizeOffline"):
-                self._on_decision(id_tag, known, meta)
+                self.on_decision(id_tag, known, meta)
             else:
-                self._on_decision(id_tag, {"status": "Invalid"}, meta)
+                self.on_decision(id_tag, INVALID, meta)
             return
         if self.ctx.config.get_bool("AllowOfflineTxForUnknownId"):
-            self._on_decision(id_tag, {"status": "Accepted"}, meta)
+            self.on_decision(id_tag, ACCEPTED, meta)
             return
-        self._on_decision(id_tag, {"status": "Invalid"}, meta)
+        self.on_decision(id_tag, INVALID, meta)
 
-    def _authorize_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
-        id_tag = call.payload["idTag"]
-        info: IdTagInfo = payload["idTagInfo"]
-        self.remember(id_tag, info)
-        self._on_decision(id_tag, self._effective(info) or info, call.meta)
+    @on_result(AuthorizeRequest)
+    def _authorize_result(self, call: OutgoingCall, response: AuthorizeResponse) -> None:
+        request = call.payload
+        assert isinstance(request, AuthorizeRequest)
+        info = response.id_tag_info
+        self.remember(request.id_tag, info)
+        self.on_decision(request.id_tag, self._effective(info) or info, call.meta)
 
+    @on_failure(AuthorizeRequest)
     def _authorize_failed(self, call: OutgoingCall, reason: str) -> None:
-        log.info("Authorize for %s failed (%s): deciding offline", call.payload["idTag"], reason)
-        self._offline(call.payload["idTag"], call.meta)
+        request = call.payload
+        assert isinstance(request, AuthorizeRequest)
+        log.info("Authorize for %s failed (%s): deciding offline", request.id_tag, reason)
+        self._offline(request.id_tag, call.meta)
 
     # -- ClearCache (§5.4) ----------------------------------------------------------------------
-    def _clear_cache(self, call: Any) -> dict[str, Any]:
+    @answers(ClearCacheRequest)
+    def _clear_cache(self, request: ClearCacheRequest, call: Call) -> ClearCacheResponse:
         self.clear()
-        return {"status": "Accepted"}
+        return ClearCacheResponse(status=ClearCacheStatus.Accepted)
 
     def clear(self) -> None:
         self.cache.clear()

@@ -17,9 +17,9 @@ from functools import partial
 from typing import Any, Protocol
 
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.features.authorization import IdTagInfo
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
+from ocpp_station.wire.messages import IdTagInfo
 
 #: An authorized idTag waiting for the cable: the idTag, what it was authorized with, the start's meta.
 Waiting = tuple[str, IdTagInfo, dict[str, Any]]
@@ -133,7 +133,7 @@ class IntendedUsage:
                 meta.get("connector") is None
                 and not self.ctx.connectors[other].plugged
                 and self.idle(c)
-                and self.allows(c, id_tag, info.get("parentIdTag"))
+                and self.allows(c, id_tag, info.parent_id_tag or None)
             ):
                 del self._waiting[other]
                 self._clear_waiting(self.ctx.connectors[other])

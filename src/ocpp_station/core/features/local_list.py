@@ -20,15 +20,30 @@ update is written in the same engine step, so the shell stores it atomically.
 
 from __future__ import annotations
 
-from typing import Any
+import msgspec
+from msgspec import UnsetType
 
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import PersistClear
-from ocpp_station.core.features.authorization import Authorization, IdTagInfo
-from ocpp_station.core.features.base import Feature
+from ocpp_station.core.features.authorization import Authorization
+from ocpp_station.core.features.base import Feature, answers
 from ocpp_station.core.features.status import derive_status
 from ocpp_station.core.model import Restored
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    ChargePointErrorCode,
+    ChargePointStatus,
+    GetLocalListVersionRequest,
+    GetLocalListVersionResponse,
+    IdTagInfo,
+    SendLocalListRequest,
+    SendLocalListResponse,
+    StatusNotificationRequest,
+    UpdateStatus,
+    UpdateType,
+)
+from ocpp_station.wire.schemas import to_builtins
+from ocpp_station.wire.timestamps import Timestamp, lenient_dec_hook
 
 KIND = "local_list"
 VERSION_KEY = "version"
@@ -46,8 +61,6 @@ class LocalAuthList(Feature):
         self.version = 0
         auth.local_list = self.lookup
         auth.on_list_conflict = self._conflict
-        ctx.route("SendLocalList", incoming=self._send_local_list)
-        ctx.route("GetLocalListVersion", incoming=self._get_version)
 
     # -- state ------------------------------------------------------------------------------------
     @property
@@ -77,67 +90,72 @@ class LocalAuthList(Feature):
             if key == VERSION_KEY:
                 self.version = int(value.get("version", 0))
             elif key.startswith(TAG_PREFIX) and isinstance(value, dict):
-                self.entries[key[len(TAG_PREFIX) :]] = dict(value)
+                try:
+                    info = msgspec.convert(value, IdTagInfo, dec_hook=lenient_dec_hook)
+                except msgspec.ValidationError as exc:
+                    log.warning("dropping unreadable Local Authorization List record %s: %s", key, exc)
+                    continue
+                self.entries[key[len(TAG_PREFIX) :]] = info
 
     # -- GetLocalListVersion (§5.10) --------------------------------------------------------------
-    def _get_version(self, call: Call) -> dict[str, Any]:
-        return {"listVersion": self.current_version()}
+    @answers(GetLocalListVersionRequest)
+    def _get_version(self, request: GetLocalListVersionRequest, call: Call) -> GetLocalListVersionResponse:
+        return GetLocalListVersionResponse(list_version=self.current_version())
 
     # -- SendLocalList (§5.15) --------------------------------------------------------------------
-    def _send_local_list(self, call: Call) -> dict[str, Any]:
-        status = self._update(call.payload)
-        log.info(
-            "SendLocalList %s version %s: %s",
-            call.payload.get("updateType"),
-            call.payload.get("listVersion"),
-            status,
-        )
-        return {"status": status}
+    @answers(SendLocalListRequest)
+    def _send_local_list(self, request: SendLocalListRequest, call: Call) -> SendLocalListResponse:
+        status = self._update(request)
+        log.info("SendLocalList %s version %s: %s", request.update_type, request.list_version, status)
+        return SendLocalListResponse(status=status)
 
-    def _update(self, payload: dict[str, Any]) -> str:
+    def _update(self, request: SendLocalListRequest) -> UpdateStatus:
         if not self.enabled:
-            return "NotSupported"
-        version = int(payload["listVersion"])
-        full = payload["updateType"] == "Full"
-        data: list[dict[str, Any]] = list(payload.get("localAuthorizationList") or [])
+            return UpdateStatus.NotSupported
+        version = request.list_version
+        full = request.update_type is UpdateType.Full
+        data = request.local_authorization_list or []
         if version == 0 and full and not data:
             # Erratum 3.52 forbids 0 but field CSMSs clear the list so: tolerated, the list is emptied.
             log.warning("SendLocalList Full with listVersion 0 (erratum 3.52): clearing the list")
         elif version < 1:
             # Errata 3.52: 0 and -1 have a special meaning in GetLocalListVersion.conf.
-            return "Failed"
+            return UpdateStatus.Failed
         if len(data) > self.ctx.config.get_int("SendLocalListMaxLength"):
-            return "Failed"
-        tags = [item["idTag"] for item in data]
+            return UpdateStatus.Failed
+        tags = [item.id_tag for item in data]
         if len(set(tags)) != len(tags):
-            return "Failed"  # one idTag twice in one update: ambiguous
-        if full and any("idTagInfo" not in item for item in data):
-            return "Failed"  # §6.41: idTagInfo is required in a full update
+            return UpdateStatus.Failed  # one idTag twice in one update: ambiguous
+        if full and any(isinstance(item.id_tag_info, UnsetType) for item in data):
+            return UpdateStatus.Failed  # §6.41: idTagInfo is required in a full update
         if not full and version <= self.current_version():
-            return "VersionMismatch"
+            return UpdateStatus.VersionMismatch
         if full:
-            entries: dict[str, IdTagInfo] = {item["idTag"]: dict(item["idTagInfo"]) for item in data}
+            entries = {
+                item.id_tag: item.id_tag_info for item in data if not isinstance(item.id_tag_info, UnsetType)
+            }
         else:
             entries = dict(self.entries)
             for item in data:
-                if "idTagInfo" in item:
-                    entries[item["idTag"]] = dict(item["idTagInfo"])
+                if isinstance(item.id_tag_info, UnsetType):
+                    entries.pop(item.id_tag, None)
                 else:
-                    entries.pop(item["idTag"], None)
+                    entries[item.id_tag] = item.id_tag_info
         if len(entries) > self.ctx.config.get_int("LocalAuthListMaxLength"):
-            return "Failed"
+            return UpdateStatus.Failed
         self._store(entries, version, full=full, changed=tags)
-        return "Accepted"
+        return UpdateStatus.Accepted
 
     def _store(self, entries: dict[str, IdTagInfo], version: int, *, full: bool, changed: list[str]) -> None:
         ctx = self.ctx
         if full:
             ctx.emit(PersistClear(KIND))
             for tag, info in entries.items():
-                ctx.persist(KIND, TAG_PREFIX + tag, info)
+                ctx.persist(KIND, TAG_PREFIX + tag, to_builtins(info))
         else:
             for tag in changed:
-                ctx.persist(KIND, TAG_PREFIX + tag, entries.get(tag))
+                entry = entries.get(tag)
+                ctx.persist(KIND, TAG_PREFIX + tag, None if entry is None else to_builtins(entry))
         ctx.persist(KIND, VERSION_KEY, {"version": version})
         self.entries = entries
         self.version = version
@@ -149,17 +167,16 @@ class LocalAuthList(Feature):
         log.warning(
             "idTag %s: Local Authorization List says %s, Central System %s",
             id_tag,
-            listed.get("status"),
-            central.get("status"),
+            listed.status,
+            central.status,
         )
         station = self.ctx.connectors[0]
         self.ctx.call(
-            "StatusNotification",
-            {
-                "connectorId": 0,
-                "errorCode": "LocalListConflict",
-                "status": station.reported_status or derive_status(station),
-                "timestamp": self.ctx.timestamp(),
-                "info": f"idTag {id_tag}"[:50],
-            },
+            StatusNotificationRequest(
+                connector_id=0,
+                error_code=ChargePointErrorCode.LocalListConflict,
+                status=ChargePointStatus(station.reported_status or derive_status(station)),
+                timestamp=Timestamp(self.ctx.ocpp_time()),
+                info=f"idTag {id_tag}"[:50],
+            )
         )

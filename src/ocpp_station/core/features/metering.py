@@ -11,13 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import TypeVar
 
-from ocpp_station.core.clock import format_datetime, next_aligned
+from ocpp_station.core.clock import next_aligned
 from ocpp_station.core.context import Context
 from ocpp_station.core.features.base import ConfigHook, Feature, Trigger, connectors_for
-from ocpp_station.core.measurands import sampled_values
+from ocpp_station.core.measurands import samples
 from ocpp_station.core.model import Transaction
+from ocpp_station.wire.messages import (
+    MeterValue,
+    MeterValuesRequest,
+    ReadingContext,
+    SampledValue,
+    StopTransactionMeterValue,
+    StopTransactionSampledValue,
+    TriggerMessageStatus,
+)
+from ocpp_station.wire.timestamps import Timestamp
+
+_Sample = TypeVar("_Sample", SampledValue, StopTransactionSampledValue)
 
 
 class Metering(Feature):
@@ -32,11 +44,17 @@ class Metering(Feature):
         (OCTT TC_070_CS, TC_071_CS: "Energy.Active.Import.Register is assumed as default")."""
         return self.ctx.config.get_list(key) or ["Energy.Active.Import.Register"]
 
-    def _meter_value(
-        self, connector_id: int, measurands: list[str], context: str, interval_energy_wh: float | None = None
-    ) -> dict[str, Any] | None:
+    def _read(
+        self,
+        kind: type[_Sample],
+        connector_id: int,
+        measurands: list[str],
+        context: ReadingContext,
+        interval_energy_wh: float | None,
+    ) -> list[_Sample]:
         spec = self.ctx.settings.spec(connector_id)
-        samples = sampled_values(
+        return samples(
+            kind,
             measurands,
             self.ctx.meter(connector_id),
             context,
@@ -44,31 +62,63 @@ class Metering(Feature):
             voltage_v=spec.voltage_v,
             interval_energy_wh=interval_energy_wh,
         )
-        if not samples:
-            return None
-        return {"timestamp": self.ctx.timestamp(), "sampledValue": samples}
 
-    def sampled_now(self, connector_id: int, context: str) -> dict[str, Any] | None:
+    def _meter_value(
+        self,
+        connector_id: int,
+        measurands: list[str],
+        context: ReadingContext,
+        interval_energy_wh: float | None = None,
+        at: float | None = None,
+    ) -> MeterValue | None:
+        """A MeterValues.req meterValue (§7.30) of ``measurands`` as of now, stamped ``at`` (OCPP
+        time; None: now); None when the meter gives none of them."""
+        values = self._read(SampledValue, connector_id, measurands, context, interval_energy_wh)
+        if not values:
+            return None
+        return MeterValue(
+            timestamp=Timestamp(self.ctx.ocpp_time() if at is None else at), sampled_value=values
+        )
+
+    def _stop_value(
+        self,
+        connector_id: int,
+        measurands: list[str],
+        context: ReadingContext,
+        interval_energy_wh: float | None = None,
+        at: float | None = None,
+    ) -> StopTransactionMeterValue | None:
+        """The same as a StopTransaction.req transactionData element (a type of its own in the schema)."""
+        values = self._read(
+            StopTransactionSampledValue, connector_id, measurands, context, interval_energy_wh
+        )
+        if not values:
+            return None
+        stamp = Timestamp(self.ctx.ocpp_time() if at is None else at)
+        return StopTransactionMeterValue(timestamp=stamp, sampled_value=values)
+
+    def sampled_now(self, connector_id: int, context: ReadingContext) -> MeterValue | None:
         """A meterValue of the MeterValuesSampledData measurands as of now (TriggerMessage: "Trigger",
         OCPP 1.6 §5.17), or None when the meter gives none of them."""
         return self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), context)
 
-    def send(self, connector_id: int, meter_value: dict[str, Any], tx: Transaction | None) -> None:
-        payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [meter_value]}
+    def send(self, connector_id: int, meter_value: MeterValue, tx: Transaction | None) -> None:
+        request = MeterValuesRequest(connector_id=connector_id, meter_value=[meter_value])
         if tx is None:
-            self.ctx.call("MeterValues", payload)
+            self.ctx.call(request)
         else:
             # Transaction-related by its meta (core/policy.py); transactionId is filled in when sent
             # (Transactions.prepare), once the CSMS gave one.
-            self.ctx.call("MeterValues", payload, meta={"tx": tx.local_id})
+            self.ctx.call(request, meta={"tx": tx.local_id})
 
     # -- sampled data --------------------------------------------------------------------------
     def transaction_started(self, tx: Transaction) -> None:
         cid = tx.connector_id
-        begin = self._meter_value(cid, self._measurands("MeterValuesSampledData"), "Transaction.Begin")
+        begin_context = ReadingContext.Transaction_Begin
+        begin = self._meter_value(cid, self._measurands("MeterValuesSampledData"), begin_context)
         if begin is not None and self.ctx.config.get_int("MeterValueSampleInterval") > 0:
             self.send(cid, begin, tx)
-        self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.Begin")
+        self._collect_stop_data(tx, "StopTxnSampledData", begin_context)
         self._schedule_sample(cid)
 
     def transaction_resumed(self, tx: Transaction) -> None:
@@ -77,12 +127,12 @@ class Metering(Feature):
 
     def transaction_ending(self, tx: Transaction) -> None:
         self.ctx.timers.cancel(("sample", tx.connector_id))
-        self._collect_stop_data(tx, "StopTxnSampledData", "Transaction.End")
+        self._collect_stop_data(tx, "StopTxnSampledData", ReadingContext.Transaction_End)
 
-    def _collect_stop_data(self, tx: Transaction, key: str, context: str) -> None:
+    def _collect_stop_data(self, tx: Transaction, key: str, context: ReadingContext) -> None:
         measurands = self.ctx.config.get_list(key)
         if measurands:
-            value = self._meter_value(tx.connector_id, measurands, context)
+            value = self._stop_value(tx.connector_id, measurands, context)
             if value is not None:
                 tx.stop_data.append(value)
 
@@ -99,8 +149,9 @@ class Metering(Feature):
         tx = self.ctx.connectors[connector_id].transaction
         if tx is None:
             return
-        value = self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), "Sample.Periodic")
-        self._collect_stop_data(tx, "StopTxnSampledData", "Sample.Periodic")
+        periodic = ReadingContext.Sample_Periodic
+        value = self._meter_value(connector_id, self._measurands("MeterValuesSampledData"), periodic)
+        self._collect_stop_data(tx, "StopTxnSampledData", periodic)
         self._checkpoint(tx)
         if value is not None:
             self.send(connector_id, value, tx)
@@ -125,18 +176,20 @@ class Metering(Feature):
             interval_energy = energy - self._aligned_energy.get(cid, energy)
             self._aligned_energy[cid] = energy
             if self.ctx.accepted:
-                value = self._meter_value(cid, measurands, "Sample.Clock", interval_energy)
+                value = self._meter_value(
+                    cid, measurands, ReadingContext.Sample_Clock, interval_energy, boundary
+                )
                 if value is not None:
-                    value["timestamp"] = format_datetime(boundary)
                     self.send(cid, value, connector.transaction)
             tx = connector.transaction
             if tx is not None:
                 stop_measurands = self.ctx.config.get_list("StopTxnAlignedData")
                 if stop_measurands:
-                    value = self._meter_value(cid, stop_measurands, "Sample.Clock", interval_energy)
-                    if value is not None:
-                        value["timestamp"] = format_datetime(boundary)
-                        tx.stop_data.append(value)
+                    stop_value = self._stop_value(
+                        cid, stop_measurands, ReadingContext.Sample_Clock, interval_energy, boundary
+                    )
+                    if stop_value is not None:
+                        tx.stop_data.append(stop_value)
                 self._checkpoint(tx)
         self.schedule_aligned()
 
@@ -165,22 +218,24 @@ class Metering(Feature):
         There is no main meter, so connector 0 is Rejected, as is an unknown connector (TC_055_CS)."""
         ids = connectors_for(self.ctx, connector_id, first=1)
         if not ids:
-            return "Rejected"
-        values: list[tuple[int, dict[str, Any]]] = []
+            return TriggerMessageStatus.Rejected
+        values: list[tuple[int, MeterValue]] = []
         for cid in ids:
-            value = self.sampled_now(cid, "Trigger")
+            value = self.sampled_now(cid, ReadingContext.Trigger)
             if value is not None:
                 values.append((cid, value))
         if not values:
-            return "Rejected"  # the meter gives none of the configured measurands
+            return TriggerMessageStatus.Rejected  # the meter gives none of the configured measurands
 
         def send() -> None:
             for cid, value in values:
-                payload: dict[str, Any] = {"connectorId": cid, "meterValue": [value]}
+                request = MeterValuesRequest(connector_id=cid, meter_value=[value])
                 tx = self.ctx.connectors[cid].transaction
                 if tx is not None and tx.transaction_id is not None:
-                    payload["transactionId"] = tx.transaction_id
-                self.ctx.call("MeterValues", payload)
+                    request = MeterValuesRequest(
+                        connector_id=cid, transaction_id=tx.transaction_id, meter_value=[value]
+                    )
+                self.ctx.call(request)
 
         return send
 

@@ -12,21 +12,39 @@ after a DeAuthorized stop until its idTag (or group) comes back (§3.5.4, erratu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from ocpp_station.core.clock import format_datetime
+import msgspec
+
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit, Energize, LockConnector
 from ocpp_station.core.events import MeterReading
-from ocpp_station.core.features.authorization import Authorization, IdTagInfo
-from ocpp_station.core.features.base import ConfigHook, Feature
+from ocpp_station.core.features.authorization import ACCEPTED, Authorization
+from ocpp_station.core.features.base import Feature, on_failure, on_result, prepares
 from ocpp_station.core.features.cable_hold import CableHolds
 from ocpp_station.core.features.intended_usage import IntendedUsage
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.status import StatusReporter
-from ocpp_station.core.model import Connector, Restored, Transaction
+from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import OutgoingCall
+from ocpp_station.wire.messages import (
+    REQUESTS,
+    AuthorizationStatus,
+    IdTagInfo,
+    MeterValuesRequest,
+    Reason,
+    StartTransactionRequest,
+    StartTransactionResponse,
+    StopTransactionRequest,
+    StopTransactionResponse,
+)
+from ocpp_station.wire.timestamps import Timestamp, strict_dec_hook
+
+#: The transactionId a StopTransaction.req is queued with before the CSMS gave one; the real one is
+#: filled in when it is sent (:meth:`Transactions._fill_transaction_id`), -1 as errata 3.18 says if
+#: none ever comes.
+UNKNOWN_TRANSACTION_ID = -1
 
 
 class Transactions(Feature):
@@ -35,11 +53,14 @@ class Transactions(Feature):
         ctx: Context,
         status: StatusReporter,
         metering: Metering,
+        auth: Authorization,
     ) -> None:
         self.ctx = ctx
         self.status = status
         self.metering = metering
-        self.auth = Authorization(ctx, self._decided)
+        #: Decides whether an idTag may charge (§3.5, §4.1): every decision comes to :meth:`_decided`.
+        self.auth = auth
+        auth.on_decision = self._decided
         self.next_local_id = 1
         #: Transactions whose StopTransaction has not been answered yet, by local id; and those
         #: whose cable is still held after a DeAuthorized stop (their record is the hold's).
@@ -62,26 +83,6 @@ class Transactions(Feature):
         #: Called with the connector id when a transaction's power is switched off while it goes on
         #: (SuspendedEVSE after an invalid idTag, §3.5.4): Smart Charging shares its limit out again.
         self.on_power_off: list[Callable[[int], None]] = []
-        ctx.route("StartTransaction", result=self._start_result, failure=self._start_failed)
-        ctx.route(
-            "StopTransaction",
-            result=self._stop_result,
-            failure=self._stop_dropped,
-            prepare=self._fill_transaction_id,
-        )
-        ctx.route("MeterValues", prepare=self._fill_transaction_id)
-
-    # -- declarations (core.features.base) -----------------------------------------------------------
-    def config_hooks(self) -> Mapping[str, ConfigHook]:
-        return {"AuthorizationCacheEnabled": self._cache_toggled}
-
-    def restore(self, restored: Restored) -> None:
-        """The Authorization Cache the store kept (records kind ``auth_cache``, §3.5.1)."""
-        self.auth.cache.update(restored.auth_cache)
-
-    def _cache_toggled(self) -> None:
-        if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
-            self.auth.clear()
 
     # -- helpers --------------------------------------------------------------------------------
     def _connector(self, connector_id: int) -> Connector:
@@ -205,29 +206,30 @@ class Transactions(Feature):
         if authorize:
             self.auth.request(id_tag, meta)
         else:
-            self._decided(id_tag, {"status": "Accepted"}, meta)
+            self._decided(id_tag, ACCEPTED, meta)
 
     # -- authorization decided ------------------------------------------------------------------
     def _decided(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
-        accepted = info.get("status") == "Accepted"
+        accepted = info.status is AuthorizationStatus.Accepted
         requested = meta.get("connector")
         card = meta.get("purpose") == "card"
-        if card and info.get("parentIdTag"):
+        group = info.parent_id_tag or None
+        if card and group:
             # Erratum 3.5: a tag of the same group releases a held cable (identity, whatever its status).
             asked = [c for c in self.ctx.connectors[1:] if requested in (None, c.id)]
-            if self.holds.release_for(id_tag, info["parentIdTag"], asked):
+            if self.holds.release_for(id_tag, group, asked):
                 return
-        if card and accepted and info.get("parentIdTag"):
+        if card and accepted and group:
             for c in self.ctx.connectors[1:]:
                 if requested not in (None, c.id):
                     continue
-                if c.transaction is not None and c.transaction.parent_id_tag == info["parentIdTag"]:
+                if c.transaction is not None and c.transaction.parent_id_tag == group:
                     self.stop(c.id, "Local", id_tag=id_tag)
                     return
         if not accepted:
-            log.info("idTag %s not accepted (%s)", id_tag, info.get("status"))
+            log.info("idTag %s not accepted (%s)", id_tag, info.status)
             return
-        parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
+        parent = group or self.auth.parent_of(id_tag)
         target = self.usage.pick_connector(requested, id_tag, parent)
         if target is None:
             log.info("idTag %s authorized but no connector is free", id_tag)
@@ -248,7 +250,7 @@ class Transactions(Feature):
         gate = self.usage.reservations
         if gate is not None and meta.get("reservationId") is None:
             # §5.13: the transaction of the reserved idTag ends its reservation and names it.
-            parent = info.get("parentIdTag") or self.auth.parent_of(id_tag)
+            parent = info.parent_id_tag or self.auth.parent_of(id_tag)
             reservation_id = gate.claim(c, id_tag, parent)
             if reservation_id is not None:
                 meta = {**meta, "reservationId": reservation_id}
@@ -260,7 +262,7 @@ class Transactions(Feature):
             local_id=self.next_local_id,
             connector_id=c.id,
             id_tag=id_tag,
-            parent_id_tag=info.get("parentIdTag"),
+            parent_id_tag=info.parent_id_tag or None,
             meter_start_wh=round(self.ctx.meter(c.id).energy_wh),
             started_at=self.ctx.ocpp_time(),
             reservation_id=meta.get("reservationId"),
@@ -271,15 +273,15 @@ class Transactions(Feature):
         c.transaction = tx
         self.open[tx.local_id] = tx
         self.ctx.save_transaction(tx)
-        payload: dict[str, Any] = {
-            "connectorId": c.id,
-            "idTag": id_tag,
-            "meterStart": tx.meter_start_wh,
-            "timestamp": self.ctx.timestamp(),
-        }
+        request = StartTransactionRequest(
+            connector_id=c.id,
+            id_tag=id_tag,
+            meter_start=tx.meter_start_wh,
+            timestamp=Timestamp(tx.started_at),
+        )
         if tx.reservation_id is not None:
-            payload["reservationId"] = tx.reservation_id
-        self.ctx.call("StartTransaction", payload, meta={"tx": tx.local_id})
+            request = msgspec.structs.replace(request, reservation_id=tx.reservation_id)
+        self.ctx.call(request, meta={"tx": tx.local_id})
         for callback in self.on_started:
             callback(tx)
         if self.ctx.settings.spec(c.id).has_lock:
@@ -288,16 +290,17 @@ class Transactions(Feature):
         self.metering.transaction_started(tx)
         self.status.refresh(c.id)
 
-    def _start_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+    @on_result(StartTransactionRequest)
+    def _start_result(self, call: OutgoingCall, response: StartTransactionResponse) -> None:
         tx = self.open.get(call.meta["tx"])
         if tx is None:
             return
-        tx.transaction_id = int(payload["transactionId"])
-        info: IdTagInfo = payload["idTagInfo"]
+        tx.transaction_id = response.transaction_id
+        info: IdTagInfo = response.id_tag_info
         self.auth.remember(tx.id_tag, info)
-        if info.get("parentIdTag"):
-            tx.parent_id_tag = info["parentIdTag"]  # the group that may stop it (§3.10)
-        if info.get("status") != "Accepted":
+        if info.parent_id_tag:
+            tx.parent_id_tag = info.parent_id_tag  # the group that may stop it (§3.10)
+        if info.status is not AuthorizationStatus.Accepted:
             # §3.5.4 / §9.1.24: the CSMS does not accept this idTag after all.
             tx.deauthorized = True
         # Stored in the same step that forgets the StartTransaction: never one without the other.
@@ -307,6 +310,7 @@ class Transactions(Feature):
             if c.transaction is tx:
                 self._enforce_invalid_id(c)
 
+    @on_failure(StartTransactionRequest)
     def _start_failed(self, call: OutgoingCall, reason: str) -> None:
         log.error("StartTransaction for local transaction %s dropped (%s)", call.meta.get("tx"), reason)
         tx = self.open.get(call.meta["tx"])
@@ -365,29 +369,34 @@ class Transactions(Feature):
     def queue_stop(self, tx: Transaction, reason: str, id_tag: str | None) -> None:
         """StopTransaction.req with the transaction's last meter value and time (§4.10)."""
         tx.stopping = True
-        payload: dict[str, Any] = {
-            "meterStop": tx.meter_last_wh,
-            "timestamp": format_datetime(tx.last_at),
-            "reason": reason,
-        }
+        known = tx.transaction_id
+        request = StopTransactionRequest(
+            meter_stop=tx.meter_last_wh,
+            timestamp=Timestamp(tx.last_at),
+            transaction_id=UNKNOWN_TRANSACTION_ID if known is None else known,
+            reason=Reason(reason),
+        )
         if id_tag is not None:
-            payload["idTag"] = id_tag
+            request = msgspec.structs.replace(request, id_tag=id_tag)
         if tx.stop_data:
-            payload["transactionData"] = tx.stop_data
+            request = msgspec.structs.replace(request, transaction_data=list(tx.stop_data))
         self.ctx.save_transaction(tx)
-        self.ctx.call("StopTransaction", payload, meta={"tx": tx.local_id})
+        self.ctx.call(request, meta={"tx": tx.local_id})
 
     def stop_all(self, reason: str) -> None:
         for c in self.ctx.connectors[1:]:
             if c.transaction is not None:
                 self.stop(c.id, reason)
 
-    def _stop_result(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+    @on_result(StopTransactionRequest)
+    def _stop_result(self, call: OutgoingCall, response: StopTransactionResponse) -> None:
         self._close(call)
-        info = payload.get("idTagInfo")
-        if info is not None and call.payload.get("idTag"):
-            self.auth.remember(call.payload["idTag"], info)
+        info = response.id_tag_info
+        id_tag = call.payload.id_tag if isinstance(call.payload, StopTransactionRequest) else None
+        if info and id_tag:
+            self.auth.remember(id_tag, info)
 
+    @on_failure(StopTransactionRequest)
     def _stop_dropped(self, call: OutgoingCall, reason: str) -> None:
         log.error("StopTransaction for local transaction %s dropped (%s)", call.meta.get("tx"), reason)
         self._close(call)
@@ -405,6 +414,8 @@ class Transactions(Feature):
         if self.open.pop(local_id, None) is not None:
             self.ctx.persist("transactions", local_id, None)
 
+    @prepares(StopTransactionRequest)
+    @prepares(MeterValuesRequest)
     def _fill_transaction_id(self, call: OutgoingCall) -> bool:
         """At send time: the CSMS transactionId replaces our local id (never -1, issue #3)."""
         local_id = call.meta.get("tx")
@@ -414,5 +425,17 @@ class Transactions(Feature):
         if tx is None or tx.transaction_id is None:
             log.error("%s for local transaction %s has no CSMS transactionId: dropped", call.action, local_id)
             return False
-        call.payload["transactionId"] = tx.transaction_id
+        payload = call.payload
+        if isinstance(payload, dict):
+            # Stored by an earlier version without the transactionId StopTransaction.req requires:
+            # typed now that it is known (a record that is still no valid request is refused when sent).
+            record = {**payload, "transactionId": tx.transaction_id}
+            try:
+                call.payload = msgspec.convert(record, REQUESTS[call.action], dec_hook=strict_dec_hook)
+            except msgspec.ValidationError:
+                call.payload = record
+            return True
+        assert isinstance(payload, StopTransactionRequest | MeterValuesRequest)
+        if payload.transaction_id != tx.transaction_id:
+            call.payload = msgspec.structs.replace(payload, transaction_id=tx.transaction_id)
         return True
