@@ -19,11 +19,19 @@ from typing import Any
 
 from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.features.base import Feature
+from ocpp_station.core.features.base import Feature, answers
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Connector, Restored
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    CancelReservationRequest,
+    CancelReservationResponse,
+    CancelReservationStatus,
+    ReservationStatus,
+    ReserveNowRequest,
+    ReserveNowResponse,
+)
 
 
 @dataclass(slots=True)
@@ -68,8 +76,6 @@ class Reservations(Feature):
         self.status = status
         #: Active reservations by reservationId.
         self.active: dict[int, Reservation] = {}
-        ctx.route("ReserveNow", incoming=self._reserve_now)
-        ctx.route("CancelReservation", incoming=self._cancel)
         transactions.usage.reservations = self
 
     # -- restart (issue #3) ---------------------------------------------------------------------------
@@ -89,34 +95,35 @@ class Reservations(Feature):
             self._arm(reservation)
 
     # -- ReserveNow (§5.13) ---------------------------------------------------------------------------
-    def _reserve_now(self, call: Call) -> dict[str, Any]:
+    @answers(ReserveNowRequest)
+    def _reserve_now(self, request: ReserveNowRequest, call: Call) -> ReserveNowResponse:
         """§5.13. The state of the connector (or Charge Point) is judged first: the SHALLs of §5.13 give
         Faulted, Unavailable and Occupied whatever the expiryDate. Then an expiryDate already reached
         (which §5.13 gives no rule for) is Rejected: over before it begins, nothing to reserve."""
-        payload = call.payload
-        connector_id: int = payload["connectorId"]
-        reservation_id: int = payload["reservationId"]
+        connector_id = request.connector_id
+        reservation_id = request.reservation_id
         if not 0 <= connector_id < len(self.ctx.connectors):
-            return {"status": "Rejected"}
+            return ReserveNowResponse(status=ReservationStatus.Rejected)
         if connector_id == 0 and not self.ctx.config.get_bool("ReserveConnectorZeroSupported"):
-            return {"status": "Rejected"}
+            return ReserveNowResponse(status=ReservationStatus.Rejected)
         # The same reservationId replaces that reservation (§5.13): judge the new one without it.
         existing = self.active.pop(reservation_id, None)
         status = self._judge(connector_id)
-        if status == "Occupied" and existing is not None and existing.connector_id == connector_id:
-            status = "Accepted"  # its own driver may already be at the connector
+        if (
+            status is ReservationStatus.Occupied
+            and existing is not None
+            and existing.connector_id == connector_id
+        ):
+            status = ReservationStatus.Accepted  # its own driver may already be at the connector
         if existing is not None:
             self.active[reservation_id] = existing
-        if status != "Accepted":
-            return {"status": status}
-        try:
-            expiry = parse_datetime(payload["expiryDate"])
-        except ValueError:
-            return {"status": "Rejected"}
+        if status is not ReservationStatus.Accepted:
+            return ReserveNowResponse(status=status)
+        expiry = float(request.expiry_date)
         if expiry <= self.ctx.ocpp_time():
-            return {"status": "Rejected"}
+            return ReserveNowResponse(status=ReservationStatus.Rejected)
         reservation = Reservation(
-            reservation_id, connector_id, payload["idTag"], payload.get("parentIdTag"), expiry
+            reservation_id, connector_id, request.id_tag, request.parent_id_tag or None, expiry
         )
         self.active[reservation_id] = reservation
         self.ctx.persist("reservations", reservation_id, reservation.to_record())
@@ -126,52 +133,53 @@ class Reservations(Feature):
             reservation_id,
             connector_id,
             reservation.id_tag,
-            payload["expiryDate"],
+            format_datetime(expiry),
         )
         self.ctx.after_reply.append(self.status.refresh)
-        return {"status": "Accepted"}
+        return ReserveNowResponse(status=ReservationStatus.Accepted)
 
-    def _judge(self, connector_id: int) -> str:
+    def _judge(self, connector_id: int) -> ReservationStatus:
         """The ReserveNow.conf status for a new reservation of ``connector_id``."""
         station = self.ctx.connectors[0]
         if station.fault is not None:
-            return "Faulted"
+            return ReservationStatus.Faulted
         if not station.operative:
-            return "Unavailable"
+            return ReservationStatus.Unavailable
         live = self._live()
         zero = sum(1 for r in live if r.connector_id == 0)
         if connector_id == 0:
             free = self._free(live)
             if len(free) > zero:
-                return "Accepted"
+                return ReservationStatus.Accepted
             connectors = self.ctx.connectors[1:]
             if all(c.fault is not None for c in connectors):
-                return "Faulted"
+                return ReservationStatus.Faulted
             if all(c.fault is not None or not c.operative or c.maintenance for c in connectors):
-                return "Unavailable"
-            return "Occupied"
+                return ReservationStatus.Unavailable
+            return ReservationStatus.Occupied
         c = self.ctx.connectors[connector_id]
         if c.fault is not None:
-            return "Faulted"
+            return ReservationStatus.Faulted
         if not c.operative or c.maintenance:
-            return "Unavailable"
+            return ReservationStatus.Unavailable
         if any(r.connector_id == connector_id for r in live) or not self._is_free(c):
-            return "Occupied"
+            return ReservationStatus.Occupied
         # Connector-0 reservations keep one free connector each (§5.13).
         others = [x for x in self._free(live) if x is not c]
         if len(others) < zero:
-            return "Occupied"
-        return "Accepted"
+            return ReservationStatus.Occupied
+        return ReservationStatus.Accepted
 
     # -- CancelReservation (§5.1) ---------------------------------------------------------------------
-    def _cancel(self, call: Call) -> dict[str, Any]:
-        reservation = self.active.get(call.payload["reservationId"])
+    @answers(CancelReservationRequest)
+    def _cancel(self, request: CancelReservationRequest, call: Call) -> CancelReservationResponse:
+        reservation = self.active.get(request.reservation_id)
         if reservation is None:
-            return {"status": "Rejected"}
+            return CancelReservationResponse(status=CancelReservationStatus.Rejected)
         log.info("reservation %s cancelled", reservation.reservation_id)
         self._end(reservation)
         self.ctx.after_reply.append(self.status.refresh)
-        return {"status": "Accepted"}
+        return CancelReservationResponse(status=CancelReservationStatus.Accepted)
 
     # -- the gate a start asks (intended_usage.ReservationGate) ----------------------------------------
     def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
