@@ -15,6 +15,7 @@ from ocpp_station.core.effects import LockConnector
 from ocpp_station.core.features.base import Feature
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Restored, Transaction
+from ocpp_station.wire.messages import Reason
 
 
 class TransactionRecovery(Feature):
@@ -61,7 +62,7 @@ class TransactionRecovery(Feature):
                 txs.metering.transaction_resumed(tx)
                 txs.status.refresh(c.id)
                 continue
-            reason = "Reboot" if clean_shutdown else "PowerLoss"
+            reason = Reason.Reboot if clean_shutdown else Reason.PowerLoss
             log.info("closing interrupted local transaction %s (%s)", tx.local_id, reason)
             txs.queue_stop(tx, reason, None)
             if c.plugged:

@@ -141,7 +141,7 @@ class Transactions(Feature):
         if tx is not None:
             if self.ctx.config.get_bool("StopTransactionOnEVSideDisconnect"):
                 unlock = self.ctx.config.get_bool("UnlockConnectorOnEVSideDisconnect")
-                self.stop(connector_id, "EVDisconnected", unlock=unlock)
+                self.stop(connector_id, Reason.EVDisconnected, unlock=unlock)
             # else §4.10: the transaction goes on and the cable stays locked until the EV is back.
         self.status.refresh(connector_id)
 
@@ -176,7 +176,7 @@ class Transactions(Feature):
         # §4.10: the same idTag ends its own transaction without asking anyone.
         for c in candidates:
             if c.transaction is not None and c.transaction.id_tag == id_tag:
-                self.stop(c.id, "Local", id_tag=id_tag)
+                self.stop(c.id, Reason.Local, id_tag=id_tag)
                 return
         # §3.5.4, erratum 3.5: the owner of a cable held after a DeAuthorized stop takes it back.
         if self.holds.release_for(id_tag, self.auth.parent_of(id_tag), candidates):
@@ -189,7 +189,7 @@ class Transactions(Feature):
         if parent:
             for c in candidates:
                 if c.transaction is not None and c.transaction.parent_id_tag == parent:
-                    self.stop(c.id, "Local", id_tag=id_tag)
+                    self.stop(c.id, Reason.Local, id_tag=id_tag)
                     return
         known = self.auth.local_entry(id_tag) is not None
         target = self.usage.pick_connector(connector_id, id_tag, parent, unsure=not known)
@@ -224,7 +224,7 @@ class Transactions(Feature):
                 if requested not in (None, c.id):
                     continue
                 if c.transaction is not None and c.transaction.parent_id_tag == group:
-                    self.stop(c.id, "Local", id_tag=id_tag)
+                    self.stop(c.id, Reason.Local, id_tag=id_tag)
                     return
         if not accepted:
             log.info("idTag %s not accepted (%s)", id_tag, info.status)
@@ -331,7 +331,7 @@ class Transactions(Feature):
                 self.ctx.timers.set(("allowance", c.id), self.ctx.now + 1.0, lambda now: self._recheck(c.id))
             return
         if self.ctx.config.get_bool("StopTransactionOnInvalidId"):
-            self.stop(c.id, "DeAuthorized")
+            self.stop(c.id, Reason.DeAuthorized)
         else:
             self.energize(c, False)
             self.status.refresh(c.id)
@@ -342,7 +342,9 @@ class Transactions(Feature):
             self._enforce_invalid_id(c)
 
     # -- stop -----------------------------------------------------------------------------------
-    def stop(self, connector_id: int, reason: str, *, id_tag: str | None = None, unlock: bool = True) -> None:
+    def stop(
+        self, connector_id: int, reason: Reason | str, *, id_tag: str | None = None, unlock: bool = True
+    ) -> None:
         """End the connector's transaction and queue StopTransaction.req (§4.10)."""
         c = self._connector(connector_id)
         tx = c.transaction
@@ -351,7 +353,7 @@ class Transactions(Feature):
         self.metering.transaction_ending(tx)
         c.transaction = None
         self.energize(c, False)
-        if reason == "DeAuthorized":
+        if reason == Reason.DeAuthorized:
             self.holds.hold(c, tx)  # §3.5.4: locked until the same idTag (or its group) is presented
         elif unlock and self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, False))
@@ -366,7 +368,7 @@ class Transactions(Feature):
             callback(connector_id)
         self.status.refresh(connector_id)
 
-    def queue_stop(self, tx: Transaction, reason: str, id_tag: str | None) -> None:
+    def queue_stop(self, tx: Transaction, reason: Reason | str, id_tag: str | None) -> None:
         """StopTransaction.req with the transaction's last meter value and time (§4.10)."""
         tx.stopping = True
         known = tx.transaction_id
@@ -383,7 +385,7 @@ class Transactions(Feature):
         self.ctx.save_transaction(tx)
         self.ctx.call(request, meta={"tx": tx.local_id})
 
-    def stop_all(self, reason: str) -> None:
+    def stop_all(self, reason: Reason | str) -> None:
         for c in self.ctx.connectors[1:]:
             if c.transaction is not None:
                 self.stop(c.id, reason)
