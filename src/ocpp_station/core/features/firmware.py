@@ -53,17 +53,30 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ocpp_station.core.clock import parse_datetime
+from msgspec import UNSET, UnsetType
+
+from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import DownloadFirmware, InstallFirmware, UploadDiagnostics
-from ocpp_station.core.features.base import Feature, Trigger
+from ocpp_station.core.features.base import Feature, Trigger, answers, on_result
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Restored
 from ocpp_station.core.rpc import OutgoingCall
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
-from ocpp_station.wire.messages import DiagnosticsStatus, FirmwareStatus
+from ocpp_station.wire.messages import (
+    DiagnosticsStatus,
+    DiagnosticsStatusNotificationRequest,
+    FirmwareStatus,
+    FirmwareStatusNotificationRequest,
+    FirmwareStatusNotificationResponse,
+    GetDiagnosticsRequest,
+    GetDiagnosticsResponse,
+    MessageTrigger,
+    UpdateFirmwareRequest,
+    UpdateFirmwareResponse,
+)
 
 KIND = "firmware"
 FIRMWARE_TIMER = "firmware"
@@ -130,16 +143,6 @@ def _scheme(location: str) -> str:
     return location.split(":", 1)[0].upper() if ":" in location else ""
 
 
-def _timestamp(payload: dict[str, Any], name: str) -> float | None:
-    text = payload.get(name)
-    if text is None:
-        return None
-    try:
-        return parse_datetime(text)
-    except ValueError:
-        raise OcppError(ErrorCode.TypeConstraintViolation, f"{name} is not a date-time: {text!r}") from None
-
-
 class FirmwareManagement(Feature):
     PROFILE = "FirmwareManagement"
 
@@ -160,14 +163,11 @@ class FirmwareManagement(Feature):
         self.diagnostics: dict[str, Any] | None = None
         self._next_job = 1
         self._report: dict[str, Any] | None = None
-        if self.supported:  # else the CALLs are answered NotSupported
-            ctx.route("UpdateFirmware", incoming=self._update_firmware)
-            ctx.route("GetDiagnostics", incoming=self._get_diagnostics)
-            ctx.route("FirmwareStatusNotification", result=self._report_sent)
 
     @property
     def supported(self) -> bool:
-        """The profile needs at least one file transfer protocol (§8, erratum 3.90)."""
+        """The profile needs at least one file transfer protocol (§8, erratum 3.90); without one,
+        UpdateFirmware and GetDiagnostics are answered NotSupported."""
         return bool(self.ctx.settings.file_transfer_protocols)
 
     def transaction_ended(self, connector_id: int) -> None:
@@ -179,11 +179,11 @@ class FirmwareManagement(Feature):
         """TriggerMessage (§5.17): the status of the update or upload in progress, as it is when the
         message is queued; Idle when nothing runs (§4.4, §4.5 allow Idle only in this answer)."""
         return {
-            "FirmwareStatusNotification": lambda connector_id: (
-                lambda: self.ctx.call("FirmwareStatusNotification", {"status": self.firmware_status})
+            MessageTrigger.FirmwareStatusNotification: lambda connector_id: (
+                lambda: self.ctx.call(FirmwareStatusNotificationRequest(status=self.firmware_status))
             ),
-            "DiagnosticsStatusNotification": lambda connector_id: (
-                lambda: self.ctx.call("DiagnosticsStatusNotification", {"status": self.diagnostics_status})
+            MessageTrigger.DiagnosticsStatusNotification: lambda connector_id: (
+                lambda: self.ctx.call(DiagnosticsStatusNotificationRequest(status=self.diagnostics_status))
             ),
         }
 
@@ -208,7 +208,7 @@ class FirmwareManagement(Feature):
             assert self.update is not None
             self.update["state"] = to.value
         if notify:
-            self.ctx.call("FirmwareStatusNotification", {"status": to.value})
+            self.ctx.call(FirmwareStatusNotificationRequest(status=to))
 
     def _diagnostics_step(self, to: DiagnosticsStatus) -> None:
         """Move the upload to ``to`` (checked against :data:`DIAGNOSTICS_STEPS`) and report it; an
@@ -220,7 +220,7 @@ class FirmwareManagement(Feature):
         else:
             assert self.diagnostics is not None
             self.diagnostics["state"] = to.value
-        self.ctx.call("DiagnosticsStatusNotification", {"status": to.value})
+        self.ctx.call(DiagnosticsStatusNotificationRequest(status=to))
 
     # -- restart ------------------------------------------------------------------------------------
     def restore(self, restored: Restored) -> None:
@@ -258,42 +258,46 @@ class FirmwareManagement(Feature):
     def registration_accepted(self) -> None:
         """BootNotification Accepted: report what the last run could not (Installed after the reboot)."""
         if self._report is not None:
-            self.ctx.call(
-                "FirmwareStatusNotification", {"status": self._report["status"]}, meta={"report": True}
-            )
+            status = _F(self._report["status"])
+            self.ctx.call(FirmwareStatusNotificationRequest(status=status), meta={"report": True})
 
-    def _report_sent(self, call: OutgoingCall, payload: dict[str, Any]) -> None:
+    @on_result(FirmwareStatusNotificationRequest)
+    def _report_sent(self, call: OutgoingCall, response: FirmwareStatusNotificationResponse) -> None:
+        """The status the last run could not send is out: forget it."""
         if call.meta.get("report"):
             self._report = None
             self.ctx.persist(KIND, "report", None)
 
     # -- UpdateFirmware (§5.19) ------------------------------------------------------------------------
-    def _update_firmware(self, call: Call) -> dict[str, Any]:
-        payload = call.payload
-        retrieve_at = _timestamp(payload, "retrieveDate")
-        assert retrieve_at is not None  # required by the schema
+    @answers(UpdateFirmwareRequest)
+    def _update_firmware(self, request: UpdateFirmwareRequest, call: Call) -> UpdateFirmwareResponse:
+        """UpdateFirmware.req (§5.19, §6.55): answered at once; the download waits for retrieveDate."""
         if self.firmware_status is _F.Installing:
             log.warning("UpdateFirmware ignored: a firmware is being installed")
-            return {}
+            return UpdateFirmwareResponse()
         check_step(FIRMWARE_STEPS, "firmware update", self.firmware_status, _F.Idle)  # replaced
         self.update = {
             "job": self._take_job(),
-            "location": payload["location"],
-            "retrieveDate": payload["retrieveDate"],
-            **self._retry_policy(payload),
+            "location": request.location,
+            # RFC 3339 text, as the record has always held it (earlier versions kept the CSMS's
+            # own text; this is the same instant, in UTC to the millisecond).
+            "retrieveDate": format_datetime(request.retrieve_date),
+            **self._retry_policy(request.retries, request.retry_interval),
             "state": _F.Idle.value,
         }
         self._hold(False)
         self._save_update()
         self.ctx.after_reply.append(self._arm_retrieve)
-        return {}
+        return UpdateFirmwareResponse()
 
-    def _retry_policy(self, payload: dict[str, Any]) -> dict[str, int]:
+    def _retry_policy(self, retries: int | UnsetType, interval_s: int | UnsetType) -> dict[str, int]:
         """retries / retryInterval of a request, or the charge point's defaults (§6.25, §6.55)."""
         settings = self.ctx.settings
         return {
-            "retries": max(0, int(payload.get("retries", settings.transfer_retries))),
-            "retryInterval": max(0, int(payload.get("retryInterval", settings.transfer_retry_interval_s))),
+            "retries": max(0, settings.transfer_retries if retries is UNSET else retries),
+            "retryInterval": max(
+                0, settings.transfer_retry_interval_s if interval_s is UNSET else interval_s
+            ),
             "attempt": 0,
         }
 
@@ -403,10 +407,11 @@ class FirmwareManagement(Feature):
             self.status.refresh()
 
     # -- GetDiagnostics (§5.9) ----------------------------------------------------------------------------
-    def _get_diagnostics(self, call: Call) -> dict[str, Any]:
-        payload = call.payload
-        start = _timestamp(payload, "startTime")
-        stop = _timestamp(payload, "stopTime")
+    @answers(GetDiagnosticsRequest)
+    def _get_diagnostics(self, request: GetDiagnosticsRequest, call: Call) -> GetDiagnosticsResponse:
+        """GetDiagnostics.req (§5.9, §6.25): the file name at once, the upload after the answer."""
+        start = None if request.start_time is UNSET else float(request.start_time)
+        stop = None if request.stop_time is UNSET else float(request.stop_time)
         if start is not None and stop is not None and stop < start:
             raise OcppError(ErrorCode.PropertyConstraintViolation, "stopTime is before startTime")
         settings = self.ctx.settings
@@ -414,11 +419,11 @@ class FirmwareManagement(Feature):
         file_name = diagnostics_file_name(settings.charge_point_id, self.ctx.ocpp_time())
         job = {
             "job": self._take_job(),
-            "location": payload["location"],
+            "location": request.location,
             "fileName": file_name,
             "start": None if start is None else start - offset,
             "stop": None if stop is None else stop - offset,
-            **self._retry_policy(payload),
+            **self._retry_policy(request.retries, request.retry_interval),
             "state": _D.Idle.value,
         }
         if self.diagnostics is not None:  # a new request replaces a running upload
@@ -426,7 +431,7 @@ class FirmwareManagement(Feature):
         self.diagnostics = job
         self.ctx.timers.cancel(DIAGNOSTICS_TIMER)
         self.ctx.after_reply.append(lambda: self._upload(announce=True))
-        return {"fileName": file_name}
+        return GetDiagnosticsResponse(file_name=file_name)
 
     def _upload(self, *, announce: bool = False) -> None:
         job = self.diagnostics
