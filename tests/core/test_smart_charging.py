@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,8 +19,10 @@ from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import Booted, CablePlugged, CableUnplugged, Connected, IdTagPresented
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.wire import messages
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.timestamps import strict_dec_hook
 from tests.core.harness import Harness, charging
 
 TWO = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
@@ -516,14 +519,19 @@ def test_invalid_enumerations_are_property_constraint_violations(strict: bool) -
 
 
 def test_enumeration_error_found_by_the_parser_is_a_call_error() -> None:
-    """Should a payload reach the handler unchecked, the parser's enumeration error is still the
-    CALLERROR of erratum 3.38 (not a Rejected)."""
+    """Should a request built unchecked reach the handler (a struct is not checked when it is
+    built, only when it is decoded), the parser's enumeration error is still the CALLERROR of
+    erratum 3.38 (not a Rejected)."""
     h = Harness()
-    wire = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now, unit="kW")
+    wire = profile(1, "TxDefaultProfile", [(0, 6)], start=h.now)
+    typed = msgspec.convert(wire, messages.ChargingProfile, dec_hook=strict_dec_hook)
+    unchecked = msgspec.structs.replace(
+        typed, charging_schedule=msgspec.structs.replace(typed.charging_schedule, charging_rate_unit="kW")
+    )
+    payload = {"connectorId": 1, "csChargingProfiles": wire}
+    request = messages.SetChargingProfileRequest(connector_id=1, cs_charging_profiles=unchecked)
     with pytest.raises(OcppError) as raised:
-        h.engine.smart_charging._set(
-            Call("id", "SetChargingProfile", {"connectorId": 1, "csChargingProfiles": wire})
-        )
+        h.engine.smart_charging._set(request, Call("id", "SetChargingProfile", payload))
     assert raised.value.code == ErrorCode.PropertyConstraintViolation
 
 

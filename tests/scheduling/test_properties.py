@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec import UNSET
 
 from ocpp_station.scheduling import (
     ChargingProfile,
@@ -25,13 +26,14 @@ from ocpp_station.scheduling import (
     convert,
     fair_shares,
     limit_for_connector,
-    parse_charging_profile,
+    profile_from_wire,
     profile_to_wire,
     round_limit,
     schedule_at,
     shared_limits,
 )
 from ocpp_station.scheduling.limits import fewest_phases
+from ocpp_station.wire.messages import ChargingSchedulePeriod as ChargingSchedulePeriodType
 
 T0 = 1_700_006_400  # a midnight UTC
 DAY = 86_400
@@ -163,34 +165,33 @@ def test_amps_watts_round_trip(amps: float, phases: int | None, voltage: float) 
     assert watts.value == amps * voltage * (phases or 3)
 
 
-def _check_shape(periods: list[dict[str, object]], duration: int) -> None:
-    assert periods and periods[0]["startPeriod"] == 0
-    starts = [p["startPeriod"] for p in periods if isinstance(p["startPeriod"], int)]
+def _check_shape(periods: Sequence[ChargingSchedulePeriodType], duration: int) -> None:
+    assert periods and periods[0].start_period == 0
+    starts = [p.start_period for p in periods if isinstance(p.start_period, int)]
     assert len(starts) == len(periods) and all(0 <= s < duration for s in starts)
     assert starts == sorted(set(starts))  # sorted, one period per start: contiguous by construction
     for before, after in itertools.pairwise(periods):
-        assert {k: v for k, v in before.items() if k != "startPeriod"} != {
-            k: v for k, v in after.items() if k != "startPeriod"
-        }
+        assert (before.limit, before.number_phases) != (after.limit, after.number_phases)
 
 
-def _period_at(periods: list[dict[str, object]], offset: float) -> dict[str, object]:
+def _period_at(periods: Sequence[ChargingSchedulePeriodType], offset: float) -> ChargingSchedulePeriodType:
     current = periods[0]
     for period in periods:
-        start = period["startPeriod"]
+        start = period.start_period
         assert isinstance(start, int)
         if start <= offset:
             current = period
     return current
 
 
-def _at(periods: list[dict[str, object]], offset: float) -> object:
-    return _period_at(periods, offset)["limit"]
+def _at(periods: Sequence[ChargingSchedulePeriodType], offset: float) -> object:
+    return _period_at(periods, offset).limit
 
 
-def _phases_at(periods: list[dict[str, object]], offset: float) -> object:
+def _phases_at(periods: Sequence[ChargingSchedulePeriodType], offset: float) -> object:
     """The period's numberPhases, None where it names none (§7.14)."""
-    return _period_at(periods, offset).get("numberPhases")
+    phases = _period_at(periods, offset).number_phases
+    return None if phases is UNSET else phases
 
 
 @settings(max_examples=100, deadline=None)
@@ -210,8 +211,8 @@ def test_composite_matches_sampling_for_a_connector(
 ) -> None:
     connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext()}
     result = composite_schedule(installed, 1, start, duration, A, connectors=connectors, default_limit=48)
-    assert result["duration"] == duration and result["chargingRateUnit"] == "A"
-    periods = result["chargingSchedulePeriod"]
+    assert result.duration == duration and result.charging_rate_unit == "A"
+    periods = result.charging_schedule_period
     _check_shape(periods, duration)
     for fraction in samples:
         t = start + math.floor(duration * fraction)
@@ -237,7 +238,7 @@ def test_composite_for_connector_0_is_the_capped_sum(
 ) -> None:
     connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext(hardware_max=Limit(20, A))}
     result = composite_schedule(installed, 0, start, duration, A, connectors=connectors, default_limit=48)
-    periods = result["chargingSchedulePeriod"]
+    periods = result.charging_schedule_period
     _check_shape(periods, duration)
     for fraction in samples:
         t = start + math.floor(duration * fraction)
@@ -257,7 +258,7 @@ def test_composite_for_connector_0_is_the_capped_sum(
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(list(P)).flatmap(lambda p: profiles(p, units=list(ChargingRateUnit))))
 def test_wire_round_trip(profile: ChargingProfile) -> None:
-    assert parse_charging_profile(profile_to_wire(profile)) == profile
+    assert profile_from_wire(profile_to_wire(profile)) == profile
 
 
 # -- the ChargePointMaxProfile shared between connectors (§3.13.3) ----------------------------------------
@@ -363,7 +364,7 @@ def test_composite_periods_sorted_contiguous_with_mixed_supplies(
         result = composite_schedule(
             installed, connector_id, start, duration, unit, connectors=connectors, default_limit=48
         )
-        _check_shape(result["chargingSchedulePeriod"], duration)
+        _check_shape(result.charging_schedule_period, duration)
 
 
 @settings(max_examples=100, deadline=None)
@@ -385,7 +386,7 @@ def test_composite_of_a_drawing_connector_is_its_share(
     result = composite_schedule(
         installed, connector_id, start, duration, A, connectors=drawing, default_limit=48, drawing=drawing
     )
-    periods = result["chargingSchedulePeriod"]
+    periods = result.charging_schedule_period
     _check_shape(periods, duration)
     for fraction in samples:
         t = start + math.floor(duration * fraction)
@@ -402,8 +403,8 @@ def test_composite_of_duration_0_is_the_limit_at_start(
     """§7.13 chargingSchedulePeriod is 1..*: even a zero-length composite has its first period."""
     connectors = {1: ConnectorContext(tx_start=tx_start), 2: ConnectorContext()}
     result = composite_schedule(installed, connector_id, start, 0, A, connectors=connectors, default_limit=48)
-    [period] = result["chargingSchedulePeriod"]
-    assert period["startPeriod"] == 0
+    [period] = result.charging_schedule_period
+    assert period.start_period == 0
     if connector_id == 1:
         limit, _ = limit_for_connector(installed, 1, start, tx_start=tx_start)
-        assert period["limit"] == round_limit(48 if limit is None else limit.value)
+        assert period.limit == round_limit(48 if limit is None else limit.value)

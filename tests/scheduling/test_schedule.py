@@ -19,10 +19,12 @@ from ocpp_station.scheduling import (
     Limit,
     composite_schedule,
     limit_for_connector,
-    parse_charging_profile,
+    profile_from_wire,
     schedule_at,
 )
 from ocpp_station.scheduling.composite import ConnectorContext
+from ocpp_station.wire.messages import ChargingSchedule, ChargingSchedulePeriod
+from ocpp_station.wire.schemas import to_builtins
 from tests.scheduling.test_profiles import EXAMPLE_3_13_7
 
 A = ChargingRateUnit.A
@@ -62,7 +64,7 @@ def profile(
         "chargingSchedule": schedule,
         **extra,
     }
-    return parse_charging_profile(wire)
+    return profile_from_wire(wire)
 
 
 # --- §3.13.7 example data structure -----------------------------------------------------------------
@@ -79,12 +81,12 @@ def profile(
     ],
 )
 def test_3_13_7_daily_6kw_between_8_and_20(at: str, limit_w: float, next_change: str) -> None:
-    daily = parse_charging_profile(EXAMPLE_3_13_7)
+    daily = profile_from_wire(EXAMPLE_3_13_7)
     assert schedule_at(daily, ts(at)) == (Limit(limit_w, W, 3), ts(next_change))
 
 
 def test_3_13_7_in_amperes_at_230_v() -> None:
-    installed = [InstalledProfile(0, parse_charging_profile(EXAMPLE_3_13_7))]
+    installed = [InstalledProfile(0, profile_from_wire(EXAMPLE_3_13_7))]
     limit, nxt = limit_for_connector(installed, 1, ts("2024-05-10T12:00:00"), unit=A)
     assert limit is not None
     assert limit.value == pytest.approx(6000 / (230 * 3))  # 8.69 A per phase
@@ -92,7 +94,7 @@ def test_3_13_7_in_amperes_at_230_v() -> None:
 
 
 def test_3_13_7_composite_for_one_day() -> None:
-    installed = [InstalledProfile(0, parse_charging_profile(EXAMPLE_3_13_7))]
+    installed = [InstalledProfile(0, profile_from_wire(EXAMPLE_3_13_7))]
     result = composite_schedule(
         installed,
         1,
@@ -102,7 +104,16 @@ def test_3_13_7_composite_for_one_day() -> None:
         connectors={1: ConnectorContext()},
         default_limit=22000,
     )
-    assert result == {
+    assert result == ChargingSchedule(
+        duration=86400,
+        charging_rate_unit=W,
+        charging_schedule_period=[
+            ChargingSchedulePeriod(start_period=0, limit=11000.0, number_phases=3),
+            ChargingSchedulePeriod(start_period=28800, limit=6000.0, number_phases=3),
+            ChargingSchedulePeriod(start_period=72000, limit=11000.0, number_phases=3),
+        ],
+    )
+    assert to_builtins(result) == {
         "duration": 86400,
         "chargingRateUnit": "W",
         "chargingSchedulePeriod": [
@@ -183,10 +194,10 @@ def test_3_13_3_minimum_of_purposes_with_different_intervals() -> None:
     result = composite_schedule(
         installed, 1, start, 6 * H, A, connectors={1: ConnectorContext()}, default_limit=32
     )
-    assert result["chargingSchedulePeriod"] == [
-        {"startPeriod": 0, "limit": 16.0},
-        {"startPeriod": 2 * H, "limit": 10.0},
-        {"startPeriod": 5 * H, "limit": 20.0},
+    assert result.charging_schedule_period == [
+        ChargingSchedulePeriod(start_period=0, limit=16.0),
+        ChargingSchedulePeriod(start_period=2 * H, limit=10.0),
+        ChargingSchedulePeriod(start_period=5 * H, limit=20.0),
     ]
 
 
@@ -197,9 +208,9 @@ def test_3_13_3_charge_point_max_caps_the_sum_of_connectors() -> None:
     installed = [InstalledProfile(0, cp_max), InstalledProfile(0, default)]
     connectors = {1: ConnectorContext(), 2: ConnectorContext(hardware_max=Limit(10, A))}
     result = composite_schedule(installed, 0, ts(MONDAY), 2 * H, A, connectors=connectors, default_limit=32)
-    assert result["chargingSchedulePeriod"] == [
-        {"startPeriod": 0, "limit": 26.0},
-        {"startPeriod": H, "limit": 20.0},
+    assert result.charging_schedule_period == [
+        ChargingSchedulePeriod(start_period=0, limit=26.0),
+        ChargingSchedulePeriod(start_period=H, limit=20.0),
     ]
 
 
@@ -307,5 +318,5 @@ def test_absolute_before_its_start() -> None:
 
 def test_example_profile_is_not_mutated() -> None:
     before = copy.deepcopy(EXAMPLE_3_13_7)
-    parse_charging_profile(EXAMPLE_3_13_7)
+    profile_from_wire(EXAMPLE_3_13_7)
     assert before == EXAMPLE_3_13_7

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+
+import msgspec
 
 from ocpp_station.scheduling.limits import DEFAULT_PHASES, DEFAULT_VOLTAGE_V, Limit, convert, tightest
 from ocpp_station.scheduling.profiles import ChargingRateUnit
@@ -40,6 +41,7 @@ from ocpp_station.scheduling.schedule import (
     stack_raw,
 )
 from ocpp_station.scheduling.sharing import shared_limits
+from ocpp_station.wire.messages import ChargingSchedule, ChargingSchedulePeriod
 
 __all__ = ["ConnectorContext", "composite_schedule", "round_limit"]  # ConnectorContext: re-exported
 
@@ -71,10 +73,6 @@ def _connector_value(
     return (limit if limit is not None else Limit(default_limit, unit)), nxt
 
 
-def _body(period: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in period.items() if k != "startPeriod"}
-
-
 def composite_schedule(
     installed: Iterable[InstalledProfile],
     connector_id: int,
@@ -88,7 +86,7 @@ def composite_schedule(
     voltage_v: float = DEFAULT_VOLTAGE_V,
     phases: int = DEFAULT_PHASES,
     drawing: Collection[int] = (),
-) -> dict[str, Any]:
+) -> ChargingSchedule:
     """The ``chargingSchedule`` of GetCompositeSchedule.conf for ``connector_id`` over
     [start, start + duration) in ``unit`` (see the module docstring for the reading of §5.7).
 
@@ -136,20 +134,30 @@ def composite_schedule(
         # phase each connector's own numberPhases picks is not known, so those are not summed.
         return Limit(capped.value, unit, None if cp_limit is None else cp_limit.phases), boundary
 
-    periods: list[dict[str, Any]] = []
+    #: (startPeriod, limit, numberPhases) of each period.
+    periods: list[tuple[int, float, int | None]] = []
     t = start
     # At least the value at ``start``: §7.13 chargingSchedulePeriod is 1..*, even for duration 0.
     while t < end or not periods:
         limit, nxt = value_at(t)
         offset = 0 if t == start else math.ceil(t - start - 1e-9)
-        period: dict[str, Any] = {"startPeriod": offset, "limit": round_limit(limit.value)}
-        if limit.phases is not None:
-            period["numberPhases"] = limit.phases
-        if periods and periods[-1]["startPeriod"] == offset:
+        period = (offset, round_limit(limit.value), limit.phases)
+        if periods and periods[-1][0] == offset:
             periods.pop()  # two boundaries within one second: the later value wins
-        if not periods or (offset < duration and _body(periods[-1]) != _body(period)):
+        if not periods or (offset < duration and periods[-1][1:] != period[1:]):
             periods.append(period)
         if nxt is None:
             break
         t = nxt
-    return {"duration": duration, "chargingRateUnit": unit.value, "chargingSchedulePeriod": periods}
+    return ChargingSchedule(
+        duration=duration,
+        charging_rate_unit=unit,
+        charging_schedule_period=[
+            ChargingSchedulePeriod(
+                start_period=offset,
+                limit=value,
+                number_phases=msgspec.UNSET if phases is None else phases,
+            )
+            for offset, value, phases in periods
+        ],
+    )

@@ -1,17 +1,31 @@
-"""Charging profiles as frozen dataclasses, parsed from and written to their wire form.
+"""Charging profiles as frozen dataclasses, built from the typed messages and written back to them.
 
 OCPP 1.6 §7.8 ChargingProfile, §7.13 ChargingSchedule, §7.14 ChargingSchedulePeriod, with the
 errata sheet v4 (3.56 recurrencyKind only with Recurring, 3.65/3.66 validFrom/validTo allowed on
-TxProfile, 3.70 first startPeriod is 0). Pure: no I/O, no clock. Date-times become POSIX seconds.
+TxProfile, 3.70 first startPeriod is 0). Pure: no I/O, no clock. Date-times are POSIX seconds.
+
+What the schema says (types, required fields, enumerations, date-time format) the typed
+:class:`ocpp_station.wire.messages.ChargingProfile` has already been held to when it arrived;
+:func:`parse_charging_profile` checks what the schema cannot (signs, order, the errata's rules) and
+builds the model the maths uses. A stored record (its wire form, a JSON dict) goes through
+:func:`profile_from_wire`, which puts it through the schema's types first; :func:`profile_to_message`
+and :func:`profile_to_wire` are the way back. The enumerations are the generated ones (§7.9, §7.10,
+§7.12, §7.37), under their §3.13 names.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
+
+import msgspec
+
+from ocpp_station.wire import messages
+from ocpp_station.wire.schemas import msgspec_error, to_builtins
+from ocpp_station.wire.timestamps import Timestamp, lenient_dec_hook, strict_dec_hook
 
 __all__ = [
     "ChargingProfile",
@@ -23,41 +37,19 @@ __all__ = [
     "ProfileError",
     "RecurrencyKind",
     "parse_charging_profile",
+    "profile_from_wire",
+    "profile_to_message",
     "profile_to_wire",
 ]
 
-_E = TypeVar("_E", bound=StrEnum)
-
-
-class ChargingProfilePurpose(StrEnum):
-    """OCPP 1.6 §7.10 ChargingProfilePurposeType."""
-
-    ChargePointMaxProfile = "ChargePointMaxProfile"
-    TxDefaultProfile = "TxDefaultProfile"
-    TxProfile = "TxProfile"
-
-
-class ChargingProfileKind(StrEnum):
-    """OCPP 1.6 §7.9 ChargingProfileKindType."""
-
-    Absolute = "Absolute"
-    Recurring = "Recurring"
-    Relative = "Relative"
-
-
-class RecurrencyKind(StrEnum):
-    """OCPP 1.6 §7.37 RecurrencyKindType (erratum 3.79: every 24 h / 7 days from startSchedule)."""
-
-    Daily = "Daily"
-    Weekly = "Weekly"
-
-
-class ChargingRateUnit(StrEnum):
-    """OCPP 1.6 §7.12 ChargingRateUnitType: A per phase, W total (erratum 3.69)."""
-
-    A = "A"
-    W = "W"
-
+#: OCPP 1.6 §7.10 ChargingProfilePurposeType.
+ChargingProfilePurpose = messages.ChargingProfilePurposeType
+#: OCPP 1.6 §7.9 ChargingProfileKindType.
+ChargingProfileKind = messages.ChargingProfileKindType
+#: OCPP 1.6 §7.37 RecurrencyKindType (erratum 3.79: every 24 h / 7 days from startSchedule).
+RecurrencyKind = messages.RecurrencyKindType
+#: OCPP 1.6 §7.12 ChargingRateUnitType: A per phase, W total (erratum 3.69).
+ChargingRateUnit = messages.ChargingRateUnitType
 
 RECURRENCE_PERIOD_S: Mapping[RecurrencyKind, int] = {
     RecurrencyKind.Daily: 86_400,
@@ -116,177 +108,105 @@ class ChargingProfile:
     valid_to: float | None = None
 
 
-# --- wire helpers ---------------------------------------------------------------------------------
+# --- from the typed message ---------------------------------------------------------------------
 
-_PROFILE_KEYS = frozenset(
-    {
-        "chargingProfileId",
-        "transactionId",
-        "stackLevel",
-        "chargingProfilePurpose",
-        "chargingProfileKind",
-        "recurrencyKind",
-        "validFrom",
-        "validTo",
-        "chargingSchedule",
-    }
-)
-_SCHEDULE_KEYS = frozenset(
-    {"duration", "startSchedule", "chargingRateUnit", "chargingSchedulePeriod", "minChargingRate"}
-)
-_PERIOD_KEYS = frozenset({"startPeriod", "limit", "numberPhases"})
+_PERIODS = "chargingSchedule.chargingSchedulePeriod"
 
 
-def _mapping(value: Any, field: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ProfileError(field, "must be an object")
-    return value
+def _optional(value: Any) -> Any:
+    """None for an absent field (``msgspec.UNSET``), else the value."""
+    return None if value is msgspec.UNSET else value
 
 
-def _check_keys(obj: Mapping[str, Any], allowed: frozenset[str], prefix: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            raise ProfileError(f"{prefix}{key}", "unknown field")
+_E = TypeVar("_E", bound=StrEnum)
 
 
-def _int(obj: Mapping[str, Any], key: str, prefix: str, *, minimum: int | None = None) -> int | None:
-    if key not in obj:
-        return None
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProfileError(prefix + key, "must be an integer")
-    if minimum is not None and value < minimum:
-        raise ProfileError(prefix + key, f"must be >= {minimum}")
-    return value
-
-
-def _required_int(obj: Mapping[str, Any], key: str, prefix: str, *, minimum: int | None = None) -> int:
-    value = _int(obj, key, prefix, minimum=minimum)
-    if value is None:
-        raise ProfileError(prefix + key, "is required")
-    return value
-
-
-def _number(obj: Mapping[str, Any], key: str, prefix: str) -> float | None:
-    if key not in obj:
-        return None
-    value = obj[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        raise ProfileError(prefix + key, "must be a number")
-    if value < 0:
-        raise ProfileError(prefix + key, "must be >= 0")
-    return float(value)
-
-
-def _enum(obj: Mapping[str, Any], key: str, prefix: str, enum: type[_E]) -> _E | None:
-    if key not in obj:
-        return None
-    value = obj[key]
+def _member(value: Any, enum: type[_E], field: str) -> _E:
+    """``value`` as a member of ``enum``. A decoded struct always holds one; a struct built without
+    the schema check may not: erratum 3.38 makes that a CALLERROR PropertyConstraintViolation."""
+    if type(value) is enum:
+        return value
     try:
         return enum(value)
     except ValueError:
         raise ProfileError(
-            prefix + key,
+            field,
             f"{value!r} is not one of {[m.value for m in enum]}",
             error_code="PropertyConstraintViolation",
         ) from None
 
 
-def _datetime(obj: Mapping[str, Any], key: str, prefix: str) -> float | None:
-    if key not in obj:
-        return None
-    value = obj[key]
-    if not isinstance(value, str):
-        raise ProfileError(prefix + key, "must be a date-time string")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ProfileError(prefix + key, f"{value!r} is not an RFC 3339 date-time") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # OCPP 1.6 §3.14: UTC recommended; read naive as UTC
-    return moment.timestamp()
+def _at_least(value: float | None, minimum: float, field: str) -> None:
+    if value is not None and not value >= minimum:  # NaN too
+        raise ProfileError(field, f"must be >= {minimum:g}")
 
 
-def _format_datetime(epoch_s: float) -> str:
-    moment = datetime.fromtimestamp(epoch_s, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-# --- parsing --------------------------------------------------------------------------------------
-
-
-def _parse_period(raw: Any, prefix: str) -> ChargingSchedulePeriod:
-    obj = _mapping(raw, prefix.rstrip("."))
-    _check_keys(obj, _PERIOD_KEYS, prefix)
-    start = _required_int(obj, "startPeriod", prefix, minimum=0)
-    limit = _number(obj, "limit", prefix)
-    if limit is None:
-        raise ProfileError(prefix + "limit", "is required")
-    phases = _int(obj, "numberPhases", prefix, minimum=1)
+def _parse_period(period: messages.ChargingSchedulePeriod, prefix: str) -> ChargingSchedulePeriod:
+    _at_least(period.start_period, 0, prefix + "startPeriod")
+    _at_least(period.limit, 0, prefix + "limit")
+    phases: int | None = _optional(period.number_phases)
+    _at_least(phases, 1, prefix + "numberPhases")
     if phases is not None and phases > 3:
         raise ProfileError(prefix + "numberPhases", "must be 1, 2 or 3")
-    return ChargingSchedulePeriod(start_period=start, limit=limit, number_phases=phases)
-
-
-def _parse_schedule(raw: Any) -> ChargingSchedule:
-    """OCPP 1.6 §7.13, erratum 3.70: the first startPeriod is 0; we also require strictly ascending
-    startPeriods (§7.14: a startPeriod is the stop time of the previous period)."""
-    prefix = "chargingSchedule."
-    obj = _mapping(raw, "chargingSchedule")
-    _check_keys(obj, _SCHEDULE_KEYS, prefix)
-    unit = _enum(obj, "chargingRateUnit", prefix, ChargingRateUnit)
-    if unit is None:
-        raise ProfileError(prefix + "chargingRateUnit", "is required")
-    raw_periods = obj.get("chargingSchedulePeriod")
-    field = prefix + "chargingSchedulePeriod"
-    if not isinstance(raw_periods, list) or not raw_periods:
-        raise ProfileError(field, "must be a non-empty list")
-    periods = tuple(_parse_period(p, f"{field}[{i}].") for i, p in enumerate(raw_periods))
-    if periods[0].start_period != 0:
-        raise ProfileError(f"{field}[0].startPeriod", "the first period must start at 0")
-    for i in range(1, len(periods)):
-        if periods[i].start_period <= periods[i - 1].start_period:
-            raise ProfileError(f"{field}[{i}].startPeriod", "periods must be in strictly ascending order")
-    return ChargingSchedule(
-        charging_rate_unit=unit,
-        periods=periods,
-        duration=_int(obj, "duration", prefix, minimum=0),
-        start_schedule=_datetime(obj, "startSchedule", prefix),
-        min_charging_rate=_number(obj, "minChargingRate", prefix),
+    return ChargingSchedulePeriod(
+        start_period=period.start_period, limit=float(period.limit), number_phases=phases
     )
 
 
-def parse_charging_profile(raw: Any) -> ChargingProfile:
-    """A ChargingProfile from its wire dict (OCPP 1.6 §7.8, field names as in the official schema).
+def _parse_schedule(schedule: messages.ChargingSchedule) -> ChargingSchedule:
+    """OCPP 1.6 §7.13, erratum 3.70: the first startPeriod is 0; we also require strictly ascending
+    startPeriods (§7.14: a startPeriod is the stop time of the previous period)."""
+    if not schedule.charging_schedule_period:
+        raise ProfileError(_PERIODS, "must be a non-empty list")
+    periods = tuple(
+        _parse_period(p, f"{_PERIODS}[{i}].") for i, p in enumerate(schedule.charging_schedule_period)
+    )
+    if periods[0].start_period != 0:
+        raise ProfileError(f"{_PERIODS}[0].startPeriod", "the first period must start at 0")
+    for i in range(1, len(periods)):
+        if periods[i].start_period <= periods[i - 1].start_period:
+            raise ProfileError(f"{_PERIODS}[{i}].startPeriod", "periods must be in strictly ascending order")
+    duration: int | None = _optional(schedule.duration)
+    _at_least(duration, 0, "chargingSchedule.duration")
+    min_rate: float | None = _optional(schedule.min_charging_rate)
+    _at_least(min_rate, 0, "chargingSchedule.minChargingRate")
+    start: Timestamp | None = _optional(schedule.start_schedule)
+    return ChargingSchedule(
+        charging_rate_unit=_member(
+            schedule.charging_rate_unit, ChargingRateUnit, "chargingSchedule.chargingRateUnit"
+        ),
+        periods=periods,
+        duration=duration,
+        start_schedule=None if start is None else float(start),
+        min_charging_rate=None if min_rate is None else float(min_rate),
+    )
 
-    Raises :class:`ProfileError` naming the field for anything the Charge Point cannot execute:
-    missing or mistyped fields, unknown enumeration values, ``recurrencyKind`` missing on Recurring or
-    present on another kind (erratum 3.56), Absolute/Recurring without ``startSchedule`` (nothing to
-    anchor them to), Relative ChargePointMaxProfile (no transaction to be relative to), transactionId
-    on a purpose other than TxProfile (§7.8), validTo not after validFrom, periods not starting at 0
-    or not ascending. A ``startSchedule`` on a Relative profile is ignored (§7.9: the Charge Point
-    determines the start).
+
+def parse_charging_profile(profile: messages.ChargingProfile) -> ChargingProfile:
+    """The model of a typed ChargingProfile (OCPP 1.6 §7.8: SetChargingProfile.req
+    ``csChargingProfiles``, RemoteStartTransaction.req ``chargingProfile``).
+
+    The struct holds what the schema asks; raises :class:`ProfileError` naming the field (its wire
+    path) for anything else the Charge Point cannot execute: a negative stackLevel, startPeriod,
+    limit, duration or minChargingRate, numberPhases outside 1..3, ``recurrencyKind`` missing on
+    Recurring or present on another kind (erratum 3.56), Absolute/Recurring without ``startSchedule``
+    (nothing to anchor them to), Relative ChargePointMaxProfile (no transaction to be relative to),
+    transactionId on a purpose other than TxProfile (§7.8), validTo not after validFrom, periods not
+    starting at 0 or not ascending. A ``startSchedule`` on a Relative profile is ignored (§7.9: the
+    Charge Point determines the start).
     """
-    obj = _mapping(raw, "chargingProfile")
-    _check_keys(obj, _PROFILE_KEYS, "")
-    profile_id = _required_int(obj, "chargingProfileId", "")
-    stack_level = _required_int(obj, "stackLevel", "", minimum=0)
-    purpose = _enum(obj, "chargingProfilePurpose", "", ChargingProfilePurpose)
-    if purpose is None:
-        raise ProfileError("chargingProfilePurpose", "is required")
-    kind = _enum(obj, "chargingProfileKind", "", ChargingProfileKind)
-    if kind is None:
-        raise ProfileError("chargingProfileKind", "is required")
-    recurrency = _enum(obj, "recurrencyKind", "", RecurrencyKind)
-    transaction_id = _int(obj, "transactionId", "")
-    valid_from = _datetime(obj, "validFrom", "")
-    valid_to = _datetime(obj, "validTo", "")
-    if "chargingSchedule" not in obj:
-        raise ProfileError("chargingSchedule", "is required")
-    schedule = _parse_schedule(obj["chargingSchedule"])
+    if not isinstance(profile, messages.ChargingProfile):  # TRANSITION: a dict-based caller (remote.py)
+        return profile_from_wire(profile, strict=False)
+    purpose = _member(profile.charging_profile_purpose, ChargingProfilePurpose, "chargingProfilePurpose")
+    kind = _member(profile.charging_profile_kind, ChargingProfileKind, "chargingProfileKind")
+    _at_least(profile.stack_level, 0, "stackLevel")
+    recurrency = _optional(profile.recurrency_kind)
+    if recurrency is not None:
+        recurrency = _member(recurrency, RecurrencyKind, "recurrencyKind")
+    transaction_id: int | None = _optional(profile.transaction_id)
+    valid_from: Timestamp | None = _optional(profile.valid_from)
+    valid_to: Timestamp | None = _optional(profile.valid_to)
+    schedule = _parse_schedule(profile.charging_schedule)
 
     if kind is ChargingProfileKind.Recurring and recurrency is None:
         raise ProfileError("recurrencyKind", "is required when chargingProfileKind is Recurring")
@@ -309,51 +229,82 @@ def parse_charging_profile(raw: Any) -> ChargingProfile:
             min_charging_rate=schedule.min_charging_rate,
         )
     return ChargingProfile(
-        charging_profile_id=profile_id,
-        stack_level=stack_level,
+        charging_profile_id=profile.charging_profile_id,
+        stack_level=profile.stack_level,
         purpose=purpose,
         kind=kind,
         schedule=schedule,
         transaction_id=transaction_id,
         recurrency_kind=recurrency,
-        valid_from=valid_from,
-        valid_to=valid_to,
+        valid_from=None if valid_from is None else float(valid_from),
+        valid_to=None if valid_to is None else float(valid_to),
+    )
+
+
+# --- from and to the wire form (stored records) ----------------------------------------------------
+
+#: msgspec's " - at `$.a.b[0]`" suffix of a ValidationError.
+_AT = re.compile(r" - at `\$\.?([^`]*)`\Z")
+#: msgspec's messages naming the field itself, rather than its parent, in backquotes.
+_NAMED = re.compile(r"^Object (?:missing required|contains unknown) field `([^`]*)`")
+
+
+def profile_from_wire(raw: Any, *, strict: bool = True) -> ChargingProfile:
+    """The model of a ChargingProfile in its wire form (a JSON dict, e.g. a stored record, which is
+    :func:`profile_to_wire`'s): read into the typed struct with the schema's types first (date-times
+    RFC 3339 with a zone designator, OCPP 1.6 §3.15; ``strict=False`` reads a missing one as UTC),
+    then :func:`parse_charging_profile`. A value the schema refuses is a :class:`ProfileError` naming
+    the field; an invalid enumeration value hints ``PropertyConstraintViolation`` (erratum 3.38).
+    """
+    try:
+        typed = msgspec.convert(
+            raw, messages.ChargingProfile, dec_hook=strict_dec_hook if strict else lenient_dec_hook
+        )
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        at = _AT.search(text)
+        message = text[: at.start()] if at else text
+        path = at.group(1) if at else ""
+        named = _NAMED.match(message)
+        if named is not None:
+            path = f"{path}.{named.group(1)}" if path else named.group(1)
+        rule = msgspec_error("ChargingProfile", exc).details.get("rule")
+        error_code = "PropertyConstraintViolation" if rule == "enum" else None
+        raise ProfileError(path or "chargingProfile", message, error_code=error_code) from None
+    return parse_charging_profile(typed)
+
+
+def profile_to_message(profile: ChargingProfile) -> messages.ChargingProfile:
+    """The typed ChargingProfile of ``profile`` (OCPP 1.6 §7.8)."""
+    schedule = profile.schedule
+    unset = msgspec.UNSET
+    return messages.ChargingProfile(
+        charging_profile_id=profile.charging_profile_id,
+        transaction_id=unset if profile.transaction_id is None else profile.transaction_id,
+        stack_level=profile.stack_level,
+        charging_profile_purpose=profile.purpose,
+        charging_profile_kind=profile.kind,
+        recurrency_kind=unset if profile.recurrency_kind is None else profile.recurrency_kind,
+        valid_from=unset if profile.valid_from is None else Timestamp(profile.valid_from),
+        valid_to=unset if profile.valid_to is None else Timestamp(profile.valid_to),
+        charging_schedule=messages.ChargingSchedule(
+            duration=unset if schedule.duration is None else schedule.duration,
+            start_schedule=unset if schedule.start_schedule is None else Timestamp(schedule.start_schedule),
+            charging_rate_unit=schedule.charging_rate_unit,
+            charging_schedule_period=[
+                messages.ChargingSchedulePeriod(
+                    start_period=period.start_period,
+                    limit=period.limit,
+                    number_phases=unset if period.number_phases is None else period.number_phases,
+                )
+                for period in schedule.periods
+            ],
+            min_charging_rate=unset if schedule.min_charging_rate is None else schedule.min_charging_rate,
+        ),
     )
 
 
 def profile_to_wire(profile: ChargingProfile) -> dict[str, Any]:
-    """The wire dict of ``profile`` (for persistence or echoing); parses back to an equal profile
-    when its instants are whole milliseconds."""
-    schedule = profile.schedule
-    periods: list[dict[str, Any]] = []
-    for period in schedule.periods:
-        item: dict[str, Any] = {"startPeriod": period.start_period, "limit": period.limit}
-        if period.number_phases is not None:
-            item["numberPhases"] = period.number_phases
-        periods.append(item)
-    wire_schedule: dict[str, Any] = {
-        "chargingRateUnit": schedule.charging_rate_unit.value,
-        "chargingSchedulePeriod": periods,
-    }
-    if schedule.duration is not None:
-        wire_schedule["duration"] = schedule.duration
-    if schedule.start_schedule is not None:
-        wire_schedule["startSchedule"] = _format_datetime(schedule.start_schedule)
-    if schedule.min_charging_rate is not None:
-        wire_schedule["minChargingRate"] = schedule.min_charging_rate
-    wire: dict[str, Any] = {
-        "chargingProfileId": profile.charging_profile_id,
-        "stackLevel": profile.stack_level,
-        "chargingProfilePurpose": profile.purpose.value,
-        "chargingProfileKind": profile.kind.value,
-        "chargingSchedule": wire_schedule,
-    }
-    if profile.transaction_id is not None:
-        wire["transactionId"] = profile.transaction_id
-    if profile.recurrency_kind is not None:
-        wire["recurrencyKind"] = profile.recurrency_kind.value
-    if profile.valid_from is not None:
-        wire["validFrom"] = _format_datetime(profile.valid_from)
-    if profile.valid_to is not None:
-        wire["validTo"] = _format_datetime(profile.valid_to)
-    return wire
+    """The wire dict of ``profile`` (what a record of the store holds); :func:`profile_from_wire`
+    reads it back to an equal profile when its instants are whole milliseconds."""
+    return to_builtins(profile_to_message(profile))

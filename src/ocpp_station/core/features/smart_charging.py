@@ -6,8 +6,10 @@ keeps the installed profiles, answers the three CALLs and applies the limit in f
 connector with an energized transaction: an ``ApplyChargingLimit`` whenever it changes, and ONE timer
 (``smart-charging``) at the earliest instant it next changes (never polled).
 
-Stored as records of kind ``charging_profiles``: key the chargingProfileId ->
-``{"connectorId": n, "profile": <wire form>}`` (erratum 3.26: persistent across reboots). TxProfiles
+The CALLs arrive as typed messages (:mod:`ocpp_station.wire.messages`); the profiles are kept in
+the model of :mod:`ocpp_station.scheduling`. Stored as records of kind ``charging_profiles``: key the
+chargingProfileId -> ``{"connectorId": n, "profile": <wire form>}`` (erratum 3.26: persistent across
+reboots; the wire form is :func:`~ocpp_station.scheduling.profile_to_wire`'s). TxProfiles
 belong to their transaction and are removed when it ends (§3.13.1), and after a restart when their
 transaction was not resumed (:meth:`SmartCharging.drop_orphans`).
 
@@ -33,12 +35,14 @@ Policies:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+
+import msgspec
 
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import ApplyChargingLimit
-from ocpp_station.core.features.base import Feature
+from ocpp_station.core.features.base import Feature, answers
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Restored, Transaction
 from ocpp_station.scheduling import (
@@ -52,12 +56,26 @@ from ocpp_station.scheduling import (
     composite_schedule,
     convert,
     parse_charging_profile,
+    profile_from_wire,
     profile_to_wire,
     round_limit,
     shared_limits,
 )
+from ocpp_station.wire import messages
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
+from ocpp_station.wire.messages import (
+    ChargingProfileStatus,
+    ClearChargingProfileRequest,
+    ClearChargingProfileResponse,
+    ClearChargingProfileStatus,
+    GetCompositeScheduleRequest,
+    GetCompositeScheduleResponse,
+    GetCompositeScheduleStatus,
+    SetChargingProfileRequest,
+    SetChargingProfileResponse,
+)
+from ocpp_station.wire.timestamps import Timestamp
 
 KIND = "charging_profiles"
 TIMER = "smart-charging"
@@ -79,6 +97,22 @@ def within_key_limits(config: ConfigValues, profile: ChargingProfile) -> bool:
     )
 
 
+def usable_tx_profile(config: ConfigValues, charging_profile: messages.ChargingProfile) -> bool:
+    """Whether the ``chargingProfile`` of a RemoteStartTransaction.req may be taken (§5.11 with
+    erratum 3.41): its purpose SHALL be TxProfile and transactionId SHALL NOT be set; and it must be
+    a profile the Charge Point can execute (§7.8, §9.4 limits). The transaction installs it when it
+    starts (:meth:`SmartCharging.install_tx_profile` reads ``Transaction.tx_profile``)."""
+    try:
+        profile = parse_charging_profile(charging_profile)
+    except ProfileError:
+        return False
+    return (
+        profile.purpose is ChargingProfilePurpose.TxProfile
+        and profile.transaction_id is None
+        and within_key_limits(config, profile)
+    )
+
+
 class SmartCharging(Feature):
     PROFILE = "SmartCharging"
 
@@ -91,11 +125,8 @@ class SmartCharging(Feature):
         self.applied: dict[int, float] = {}
         transactions.limit_provider = self._limit_on_energize
         transactions.on_power_off.append(lambda connector_id: self.ctx.after_reply.append(self.reapply))
-        transactions.on_started.append(self._transaction_started)
+        transactions.on_started.append(self.install_tx_profile)
         transactions.on_ended.append(self._transaction_ended)
-        ctx.route("SetChargingProfile", incoming=self._set)
-        ctx.route("ClearChargingProfile", incoming=self._clear)
-        ctx.route("GetCompositeSchedule", incoming=self._composite)
 
     # -- state ------------------------------------------------------------------------------------
     def restore(self, restored: Restored) -> None:
@@ -107,7 +138,7 @@ class SmartCharging(Feature):
         self.installed.clear()
         for key, value in records.items():
             try:
-                profile = parse_charging_profile(value["profile"])
+                profile = profile_from_wire(value["profile"])
                 connector_id = int(value["connectorId"])
             except (ProfileError, KeyError, TypeError, ValueError) as exc:
                 log.warning("dropping stored charging profile %s: %s", key, exc)
@@ -215,17 +246,23 @@ class SmartCharging(Feature):
             at = max(earliest - ctx.clock_offset_s, ctx.now)
             ctx.timers.set(TIMER, at, lambda now: self.reapply())
 
-    def _transaction_started(self, tx: Transaction) -> None:
-        """A TxProfile given with RemoteStartTransaction (§5.11) is installed for the transaction."""
-        if tx.tx_profile is None:
+    def install_tx_profile(self, tx: Transaction) -> None:
+        """A TxProfile given with RemoteStartTransaction (§5.11) is installed for the transaction
+        when it starts (Transactions' ``on_started``). ``tx.tx_profile`` is the request's typed
+        ``chargingProfile``, or its wire form (a dict, as the transaction's record keeps it)."""
+        given: messages.ChargingProfile | Mapping[str, object] | None = tx.tx_profile
+        if given is None:
             return
         try:
-            profile = parse_charging_profile(tx.tx_profile)
+            if isinstance(given, messages.ChargingProfile):
+                profile = parse_charging_profile(given)
+            else:
+                profile = profile_from_wire(given, strict=False)
         except ProfileError as exc:
             log.warning("ignoring the TxProfile of RemoteStartTransaction: %s", exc)
             return
         status = self._install(tx.connector_id, profile)
-        if status != "Accepted":
+        if status is not ChargingProfileStatus.Accepted:
             log.warning("TxProfile %s of RemoteStartTransaction: %s", profile.charging_profile_id, status)
 
     def _transaction_ended(self, connector_id: int) -> None:
@@ -236,48 +273,49 @@ class SmartCharging(Feature):
         self.reapply()
 
     # -- SetChargingProfile (§5.16) ---------------------------------------------------------------
-    def _set(self, call: Call) -> dict[str, Any]:
+    @answers(SetChargingProfileRequest)
+    def _set(self, request: SetChargingProfileRequest, call: Call) -> SetChargingProfileResponse:
         """§5.16. Erratum 3.39: an unknown connectorId is a CALLERROR PropertyConstraintViolation;
-        erratum 3.38: so is an invalid enumeration value in the profile (the schema check catches it
-        first, strict or lenient). Any other profile the Charge Point cannot execute is Rejected."""
-        payload = call.payload
-        connector_id = int(payload["connectorId"])
+        erratum 3.38: so is an invalid enumeration value in the profile (the schema check refuses it
+        before the request gets here, strict or lenient; the parser too, should a request built
+        unchecked get here). Any other profile the Charge Point cannot execute is Rejected."""
+        connector_id = request.connector_id
         if not 0 <= connector_id < len(self.ctx.connectors):
             raise OcppError(ErrorCode.PropertyConstraintViolation, f"unknown connectorId {connector_id}")
         try:
-            profile = parse_charging_profile(payload["csChargingProfiles"])
+            profile = parse_charging_profile(request.cs_charging_profiles)
         except ProfileError as exc:
             if exc.error_code is not None:
                 raise OcppError(ErrorCode(exc.error_code), f"csChargingProfiles.{exc}") from None
             log.info("SetChargingProfile rejected: %s", exc)
-            return {"status": "Rejected"}
+            return SetChargingProfileResponse(status=ChargingProfileStatus.Rejected)
         status = self._install(connector_id, profile)
         log.info(
             "SetChargingProfile %s on connector %s: %s", profile.charging_profile_id, connector_id, status
         )
-        if status == "Accepted":
+        if status is ChargingProfileStatus.Accepted:
             self.reapply()
-        return {"status": status}
+        return SetChargingProfileResponse(status=status)
 
-    def _install(self, connector_id: int, profile: ChargingProfile) -> str:
+    def _install(self, connector_id: int, profile: ChargingProfile) -> ChargingProfileStatus:
         config = self.ctx.config
         purpose = profile.purpose
         if purpose is ChargingProfilePurpose.ChargePointMaxProfile and connector_id != 0:
-            return "Rejected"
+            return ChargingProfileStatus.Rejected
         if purpose is ChargingProfilePurpose.TxProfile:
             if connector_id == 0:
-                return "Rejected"
+                return ChargingProfileStatus.Rejected
             tx = self.ctx.connectors[connector_id].transaction
             if tx is None:
-                return "Rejected"
+                return ChargingProfileStatus.Rejected
             if (
                 profile.transaction_id is not None
                 and tx.transaction_id is not None
                 and profile.transaction_id != tx.transaction_id
             ):
-                return "Rejected"
+                return ChargingProfileStatus.Rejected
         if not within_key_limits(config, profile):
-            return "Rejected"
+            return ChargingProfileStatus.Rejected
         # §5.16: the same id replaces; the same purpose and stackLevel on the connector replaces.
         replaced = [
             profile_id
@@ -292,7 +330,7 @@ class SmartCharging(Feature):
         self.drop_orphans()
         replaced = [profile_id for profile_id in replaced if profile_id in self.installed]
         if len(self.installed) - len(replaced) + 1 > config.get_int("MaxChargingProfilesInstalled"):
-            return "Rejected"
+            return ChargingProfileStatus.Rejected
         for profile_id in replaced:
             self._remove(profile_id)
         self.installed[profile.charging_profile_id] = InstalledProfile(connector_id, profile)
@@ -301,27 +339,30 @@ class SmartCharging(Feature):
             profile.charging_profile_id,
             {"connectorId": connector_id, "profile": profile_to_wire(profile)},
         )
-        return "Accepted"
+        return ChargingProfileStatus.Accepted
 
     def _remove(self, profile_id: int) -> None:
         if self.installed.pop(profile_id, None) is not None:
             self.ctx.persist(KIND, profile_id, None)
 
     # -- ClearChargingProfile (§5.5) --------------------------------------------------------------
-    def _clear(self, call: Call) -> dict[str, Any]:
-        payload = call.payload
-        profile_id = payload.get("id")
-        connector_id = payload.get("connectorId")
-        purpose = payload.get("chargingProfilePurpose")
-        stack_level = payload.get("stackLevel")
+    @answers(ClearChargingProfileRequest)
+    def _clear(self, request: ClearChargingProfileRequest, call: Call) -> ClearChargingProfileResponse:
+        """§5.5: an ``id`` names the one profile to clear (the other criteria are then ignored);
+        otherwise every profile matching all the criteria given is cleared (none given: all)."""
+        profile_id = request.id
+        connector_id = request.connector_id
+        purpose = request.charging_profile_purpose
+        stack_level = request.stack_level
+        unset = msgspec.UNSET
 
         def matches(item: InstalledProfile) -> bool:
-            if profile_id is not None:
-                return bool(item.profile.charging_profile_id == profile_id)
-            return bool(
-                (connector_id is None or item.connector_id == connector_id)
-                and (purpose is None or item.profile.purpose.value == purpose)
-                and (stack_level is None or item.profile.stack_level == stack_level)
+            if profile_id is not unset:
+                return item.profile.charging_profile_id == profile_id
+            return (
+                (connector_id is unset or item.connector_id == connector_id)
+                and (purpose is unset or item.profile.purpose is purpose)
+                and (stack_level is unset or item.profile.stack_level == stack_level)
             )
 
         cleared = [pid for pid, item in self.installed.items() if matches(item)]
@@ -329,18 +370,19 @@ class SmartCharging(Feature):
             self._remove(pid)
         if cleared:
             self.reapply()
-        return {"status": "Accepted" if cleared else "Unknown"}
+        status = ClearChargingProfileStatus.Accepted if cleared else ClearChargingProfileStatus.Unknown
+        return ClearChargingProfileResponse(status=status)
 
     # -- GetCompositeSchedule (§5.7) --------------------------------------------------------------
-    def _composite(self, call: Call) -> dict[str, Any]:
+    @answers(GetCompositeScheduleRequest)
+    def _composite(self, request: GetCompositeScheduleRequest, call: Call) -> GetCompositeScheduleResponse:
         """§5.7 with errata 3.28-3.30 and 3.57 (see :mod:`ocpp_station.scheduling.composite`); an
         unknown connector is Rejected (§5.7). Connector 0 is capped by the Charge Point's hardware
-        maximum, the sum of its connectors' maximum currents."""
-        payload = call.payload
-        connector_id = int(payload["connectorId"])
+        maximum, the sum of its connectors' maximum currents. Without a chargingRateUnit: A."""
+        connector_id = request.connector_id
         if not 0 <= connector_id < len(self.ctx.connectors):
-            return {"status": "Rejected"}
-        unit = ChargingRateUnit(payload.get("chargingRateUnit") or "A")
+            return GetCompositeScheduleResponse(status=GetCompositeScheduleStatus.Rejected)
+        unit = request.charging_rate_unit or ChargingRateUnit.A
         ids = list(self.ctx.connector_ids())
         specs = [self.ctx.settings.spec(c) for c in ids]
         voltage_v = max(spec.voltage_v for spec in specs)
@@ -349,11 +391,12 @@ class SmartCharging(Feature):
             default_limit = self._spec_limit(connector_id, unit).value
         else:
             default_limit = sum(self._spec_limit(c, unit).value for c in ids)
+        now = self.ctx.ocpp_time()
         schedule = composite_schedule(
             self.installed.values(),
             connector_id,
-            self.ctx.ocpp_time(),
-            int(payload["duration"]),
+            now,
+            request.duration,
             unit,
             connectors={c: self._context(c) for c in ids},
             default_limit=default_limit,
@@ -362,9 +405,9 @@ class SmartCharging(Feature):
             phases=phases,
             drawing=[c.id for c in self.ctx.connectors[1:] if c.energized and c.transaction is not None],
         )
-        return {
-            "status": "Accepted",
-            "connectorId": connector_id,
-            "scheduleStart": self.ctx.timestamp(),
-            "chargingSchedule": schedule,
-        }
+        return GetCompositeScheduleResponse(
+            status=GetCompositeScheduleStatus.Accepted,
+            connector_id=connector_id,
+            schedule_start=Timestamp(now),
+            charging_schedule=schedule,
+        )
