@@ -10,9 +10,17 @@ import pytest
 
 from ocpp_station.config.keys import KEYS_BY_NAME, InvalidValue
 from ocpp_station.core.events import MeterReading
-from ocpp_station.core.measurands import LINES, MEASURAND_TABLE, sampled_values
-from ocpp_station.wire.messages import Measurand, Phase
-from ocpp_station.wire.schemas import validate_request
+from ocpp_station.core.measurands import LINES, MEASURAND_TABLE, sampled_values, samples
+from ocpp_station.wire.messages import (
+    Measurand,
+    Phase,
+    ReadingContext,
+    SampledValue,
+    StopTransactionSampledValue,
+    StopTransactionUnitOfMeasure,
+    UnitOfMeasure,
+)
+from ocpp_station.wire.schemas import to_builtins, validate_request
 
 #: A reading that has every value (a three-phase meter, an EV reporting its SoC).
 FULL = MeterReading(
@@ -109,3 +117,18 @@ def test_the_key_table_imports_alone() -> None:
         "assert KEYS_BY_NAME['MeterValuesSampledData'].check('Voltage.L1') == 'Voltage.L1'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_stop_transaction_data_has_its_own_types_and_the_same_wire_form() -> None:
+    """StopTransaction.req transactionData gets StopTransactionSampledValue (its unit is
+    StopTransactionUnitOfMeasure in the schema), MeterValues.req SampledValue: the same JSON."""
+    items = ["Energy.Active.Import.Register", "Voltage", "Temperature", "Frequency", "Current.Import.L2"]
+    context = ReadingContext.Transaction_End
+    stop = samples(StopTransactionSampledValue, items, FULL, context, phases=3, voltage_v=230.0)
+    meter = samples(SampledValue, items, FULL, context, phases=3, voltage_v=230.0)
+    assert all(type(s) is StopTransactionSampledValue for s in stop)
+    assert all(type(s) is SampledValue for s in meter)
+    assert stop[0].unit is StopTransactionUnitOfMeasure.Wh and meter[0].unit is UnitOfMeasure.Wh
+    assert [to_builtins(s) for s in stop] == [to_builtins(s) for s in meter]
+    assert [to_builtins(s) for s in meter] == sampled_values(items, FULL, context, phases=3, voltage_v=230.0)
+    assert len(meter) == 7  # energy, 3 voltages, temperature, frequency, one current

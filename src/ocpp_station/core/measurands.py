@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import msgspec
+from msgspec import UNSET
+
 from ocpp_station.wire.messages import (
     Location,
     Measurand,
@@ -144,24 +147,6 @@ MEASURAND_TABLE: dict[str, MeasurandRow] = {
 }
 
 
-def _fields(
-    row: MeasurandRow, units: type[UnitOfMeasure] | type[StopTransactionUnitOfMeasure]
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {"format": ValueFormat.Raw, "measurand": row.measurand, "location": row.location}
-    if row.unit is not None:
-        fields["unit"] = units(row.unit.value)
-    return fields
-
-
-#: Each row's constant sampledValue fields, by the struct they go into: MeterValues.req and
-#: StopTransaction.req transactionData have distinct types (their units differ in the schemas).
-_CONSTANT_FIELDS: dict[type[Any], dict[Measurand, dict[str, Any]]] = {
-    SampledValue: {row.measurand: _fields(row, UnitOfMeasure) for row in MEASURAND_TABLE.values()},
-    StopTransactionSampledValue: {
-        row.measurand: _fields(row, StopTransactionUnitOfMeasure) for row in MEASURAND_TABLE.values()
-    },
-}
-
 #: Every §7.31 measurand by wire name (those without a row are known but not supported).
 _MEASURANDS = frozenset(measurand.value for measurand in Measurand)
 _PHASE_SUFFIXES = tuple(sorted((phase.value for phase in Phase), key=len, reverse=True))
@@ -189,8 +174,64 @@ def check_item(item: str) -> None:
         raise ValueError(f"measurand {name!r} is not measured on phase {phase}")
 
 
-#: A sampledValue of MeterValues.req or of StopTransaction.req transactionData (OCPP 1.6 §7.45).
+#: A sampledValue of MeterValues.req or of StopTransaction.req transactionData (OCPP 1.6 §7.45): distinct
+#: types in the schemas (their units differ).
 _Sample = TypeVar("_Sample", SampledValue, StopTransactionSampledValue)
+
+#: What a configuration item reads: its row, and None for the row's total or the phase indexes it
+#: gives (all of them, or the one it names; none for a phase the row is not measured on).
+_Plan = tuple[MeasurandRow, tuple[int, ...] | None] | None
+_PLANS: dict[str, _Plan] = {}
+#: sampledValue elements with their constant fields and no value yet, by (type, measurand, phase,
+#: context): each sample is one of them with its value put in (a copy costs a fifth of building one).
+_TEMPLATES: dict[tuple[type[Any], Measurand, Phase | None, ReadingContext], Any] = {}
+#: The format spec of a value by its number of decimals (``.1f``).
+_SPECS = {row.digits: f".{row.digits}f" for row in MEASURAND_TABLE.values()}
+_UNITS: dict[type[Any], type[UnitOfMeasure] | type[StopTransactionUnitOfMeasure]] = {
+    SampledValue: UnitOfMeasure,
+    StopTransactionSampledValue: StopTransactionUnitOfMeasure,
+}
+
+
+def _plan(item: str) -> _Plan:
+    if item in _PLANS:
+        return _PLANS[item]
+    name, only_phase = split_phase(item)
+    row = MEASURAND_TABLE.get(name)
+    plan: _Plan
+    if row is None:
+        plan = None
+    elif row.per_phase is None or (only_phase is None and row.total is not None):
+        plan = (row, None)
+    elif only_phase is None:
+        plan = (row, tuple(range(len(LINES))))
+    else:
+        wanted = row.phase_index(only_phase)
+        plan = (row, () if wanted is None else (wanted,))
+    if len(_PLANS) < 4096:  # configuration items: a handful; bounded all the same
+        _PLANS[item] = plan
+    return plan
+
+
+def _template(
+    kind: type[_Sample], row: MeasurandRow, phase: Phase | None, context: ReadingContext
+) -> _Sample:
+    key = (kind, row.measurand, phase, context)
+    template: _Sample | None = _TEMPLATES.get(key)
+    if template is None:
+        # The unit's type differs between the two (UnitOfMeasure / StopTransactionUnitOfMeasure).
+        unit: Any = UNSET if row.unit is None else _UNITS[kind](row.unit.value)
+        template = kind(
+            value="",
+            context=context,
+            format=ValueFormat.Raw,
+            measurand=row.measurand,
+            location=row.location,
+            phase=UNSET if phase is None else phase,
+            unit=unit,
+        )
+        _TEMPLATES[key] = template
+    return template
 
 
 def samples(
@@ -212,26 +253,26 @@ def samples(
     """
     inputs = MeterInputs(reading, phases, voltage_v, interval_energy_wh)
     out: list[_Sample] = []
-    constant = _CONSTANT_FIELDS[kind]
+    replace = msgspec.structs.replace
     for item in measurands:
-        name, only_phase = split_phase(item)
-        row = MEASURAND_TABLE.get(name)
-        if row is None:
+        plan = _plan(item)
+        if plan is None:
             continue
-        fields = constant[row.measurand]
-        if row.per_phase is None or (only_phase is None and row.total is not None):
+        row, indexes = plan
+        spec = _SPECS[row.digits]
+        if indexes is None:
             assert row.total is not None
             value = row.total(inputs)
             if value is not None:
-                out.append(kind(value=f"{value:.{row.digits}f}", context=context, **fields))
+                out.append(replace(_template(kind, row, None, context), value=format(value, spec)))
             continue
-        wanted = None if only_phase is None else row.phase_index(only_phase)
-        for index in range(min(phases, len(LINES))):
-            if only_phase is None or index == wanted:
+        assert row.per_phase is not None
+        for index in indexes:
+            if index < phases:
                 value = row.per_phase(inputs, index)
                 if value is not None:
-                    phase = row.phase_names[index]
-                    out.append(kind(value=f"{value:.{row.digits}f}", context=context, phase=phase, **fields))
+                    template = _template(kind, row, row.phase_names[index], context)
+                    out.append(replace(template, value=format(value, spec)))
     return out
 
 
