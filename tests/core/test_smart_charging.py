@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import Booted, CablePlugged, CableUnplugged, Connected, IdTagPresented
 from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
+from ocpp_station.storage.base import encode_record
 from ocpp_station.wire import messages
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
@@ -217,6 +219,18 @@ def test_TC_059_remote_start_transaction_with_charging_profile() -> None:
     assert periods(result) == [(0, 7), (20, 11), (90, 32)]
     h.advance(20)
     assert limits(h) == [7, 11]
+
+
+def test_the_tx_profile_of_a_remote_start_is_stored_in_its_wire_form() -> None:
+    """The transaction's record keeps the TxProfile of RemoteStartTransaction.req as JSON, in the
+    wire form it had before typed messages (an existing data directory still loads)."""
+    h = Harness()
+    h.feed(CablePlugged(1))
+    wire = profile(9, "TxProfile", [(0, 7), (30, 11)], kind="Relative", duration=100)
+    h.csms_result("RemoteStartTransaction", {"connectorId": 1, "idTag": "TAG", "chargingProfile": wire})
+    [record] = stored(h, "transactions").values()
+    assert record["txProfile"] == wire
+    assert orjson.loads(encode_record(record)) == record
 
 
 @pytest.mark.parametrize("purpose", ["TxDefaultProfile", "ChargePointMaxProfile"])
