@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ocpp_station.sim.csms import CentralSystem, LogEntry
+from ocpp_station.wire.messages import AuthorizationStatus, IdTagInfo
 from tests.stations import StationFactory, station_config
 
 
@@ -58,8 +59,8 @@ async def test_local_list_is_managed_used_and_kept_across_a_restart(
     again = await start_station(config)
     assert await csms.call("CP_1", "GetLocalListVersion", {}) == {"listVersion": 4}
     assert again.engine.local_list.entries == {
-        "LOCAL1": {"status": "Accepted"},
-        "BLOCKED": {"status": "Blocked"},
+        "LOCAL1": IdTagInfo(status=AuthorizationStatus.Accepted),
+        "BLOCKED": IdTagInfo(status=AuthorizationStatus.Blocked),
     }
     # Disabled: -1, and updates are refused.
     assert (
