@@ -195,8 +195,6 @@ def parse_charging_profile(profile: messages.ChargingProfile) -> ChargingProfile
     starting at 0 or not ascending. A ``startSchedule`` on a Relative profile is ignored (§7.9: the
     Charge Point determines the start).
     """
-    if not isinstance(profile, messages.ChargingProfile):  # TRANSITION: a dict-based caller (remote.py)
-        return profile_from_wire(profile, strict=False)
     purpose = _member(profile.charging_profile_purpose, ChargingProfilePurpose, "chargingProfilePurpose")
     kind = _member(profile.charging_profile_kind, ChargingProfileKind, "chargingProfileKind")
     _at_least(profile.stack_level, 0, "stackLevel")
