@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from ocpp_station.core.events import TimerDue
@@ -14,12 +15,19 @@ from ocpp_station.core.policy import MESSAGE_POLICY, Transactional, policy_of
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.wire import schemas
 from ocpp_station.wire.actions import ACTIONS, Initiator
-from ocpp_station.wire.messages import AuthorizeRequest
+from ocpp_station.wire.messages import REQUESTS, AuthorizeRequest, OcppStruct
 from tests.core.harness import Harness, Unanswered
+from tests.wire.test_messages import REQUEST_EXAMPLES
 
 SENT_BY_US = sorted(action for action, who in ACTIONS.items() if Initiator.CHARGE_POINT in who)
 NO_TX: dict[str, Any] = {}
 IN_TX: dict[str, Any] = {"tx": 7}
+
+
+def _example(action: str, **changes: Any) -> OcppStruct:
+    """A schema-valid request of ``action`` (the examples of tests/wire/test_messages.py)."""
+    message = schemas.parse_request(action, REQUEST_EXAMPLES[action])
+    return msgspec.structs.replace(message, **changes) if changes else message
 
 
 def _ids() -> Any:
@@ -54,7 +62,7 @@ def test_the_table() -> None:
 @pytest.mark.parametrize("action", SENT_BY_US)
 @pytest.mark.parametrize("meta", [NO_TX, IN_TX], ids=["alone", "of-a-transaction"])
 def test_transaction_related_by_the_table(action: str, meta: dict[str, Any]) -> None:
-    call = OutgoingCall(action, {}, dict(meta))
+    call = OutgoingCall(action, _example(action), dict(meta))
     assert call.transactional is policy_of(action).is_transactional(meta)
     assert call.kept is (call.transactional or policy_of(action).kept)
     # A stored record is a transaction message whatever it holds.
@@ -64,20 +72,25 @@ def test_transaction_related_by_the_table(action: str, meta: dict[str, Any]) -> 
 @pytest.mark.parametrize("action", SENT_BY_US)
 def test_collapsed_offline_by_the_table(action: str) -> None:
     key = policy_of(action).collapse_by
+    has_connector = "connector_id" in {f.name for f in msgspec.structs.fields(REQUESTS[action])}
+    added: dict[bool, list[OutgoingCall]] = {}
     offline, online = Outbox(_ids()), Outbox(_ids())
     for outbox, collapse in ((offline, True), (online, False)):
-        for n in range(2):
-            outbox.add(OutgoingCall(action, {"connectorId": 1, "n": n}), collapse=collapse)
-        outbox.add(OutgoingCall(action, {"connectorId": 2, "n": 2}), collapse=collapse)
-    assert [c.payload["n"] for c in online] == [0, 1, 2]
-    assert [c.payload["n"] for c in offline] == ([1, 2] if key == "connectorId" else [0, 1, 2])
+        calls = added[collapse] = [
+            OutgoingCall(action, _example(action, **({"connector_id": cid} if has_connector else {})))
+            for cid in (1, 1, 2)
+        ]
+        for call in calls:
+            outbox.add(call, collapse=collapse)
+    assert list(online) == added[False]
+    assert list(offline) == (added[True][1:] if key == "connectorId" else added[True])
 
 
 @pytest.mark.parametrize("action", SENT_BY_US)
 @pytest.mark.parametrize("meta", [NO_TX, IN_TX], ids=["alone", "of-a-transaction"])
 def test_queue_cap_by_the_table(action: str, meta: dict[str, Any]) -> None:
     outbox = Outbox(_ids(), cap=0)
-    call = OutgoingCall(action, {}, dict(meta))
+    call = OutgoingCall(action, _example(action), dict(meta))
     outbox.add(call)
     capped = not (policy_of(action).uncapped or policy_of(action).is_transactional(meta))
     assert call.capped is capped
@@ -88,11 +101,11 @@ def test_queue_cap_by_the_table(action: str, meta: dict[str, Any]) -> None:
 @pytest.mark.parametrize("action", SENT_BY_US)
 def test_before_accepted_by_the_table(action: str) -> None:
     outbox = Outbox(_ids())
-    outbox.add(OutgoingCall(action, {}))
+    outbox.add(OutgoingCall(action, _example(action)))
     ready = outbox.next_ready(0.0, accepted=False)
     assert (ready is not None) is policy_of(action).before_accepted
     triggered = Outbox(_ids())
-    triggered.add(OutgoingCall(action, {}, {"triggered": True}))
+    triggered.add(OutgoingCall(action, _example(action), {"triggered": True}))
     assert triggered.next_ready(0.0, accepted=False) is not None  # TriggerMessage (§4.2)
 
 

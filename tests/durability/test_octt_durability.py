@@ -607,3 +607,28 @@ def test_records_of_an_earlier_version_still_load() -> None:
     assert stop["transactionId"] == 4711 and stop["meterStop"] == 1200 and stop["reason"] == "Local"
     assert stop["transactionData"] == data
     assert 1 not in h.engine.transactions.open  # answered: forgotten
+
+
+def test_a_damaged_stored_message_is_dropped_and_the_rest_goes_out(caplog: pytest.LogCaptureFixture) -> None:
+    """A queued record that is no valid request of its action (a damaged store) could never be sent
+    (strict on output): it is dropped at start, said in the log and deleted from the store; the
+    messages behind it go out as usual."""
+    good = {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": "2025-11-24T15:58:30.000Z", "sampledValue": [{"value": "5"}]}],
+    }
+    records: dict[str, dict[str, Any]] = {
+        "outbox": {
+            "000000000001": {"action": "MeterValues", "payload": {"connectorId": "one"}},
+            "000000000002": {"action": "../Evil", "payload": {}},
+            "000000000003": {"action": "MeterValues", "payload": good},
+        }
+    }
+    h = Harness(T_SETTINGS, records=records, connect=False)
+    assert "stored message 1 dropped" in caplog.text and "stored message 2 dropped" in caplog.text
+    mark = h.mark()
+    h.feed(Connected())
+    h.advance(5)
+    assert sent_since(h, mark, "MeterValues") == [good]
+    assert h.records["outbox"] == {}
+    assert h.engine.outbox.next_seq == 4  # the damaged ones' numbers are not given out again

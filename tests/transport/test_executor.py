@@ -85,7 +85,7 @@ def test_records_are_stored_before_the_frame_that_announces_them() -> None:
             fx.Persist("outbox", "000000000001", None),
         ]
     )
-    assert station.journal == ['store 2', 'send [2,"1","StartTransaction",{}]', "store 1"]
+    assert station.journal == ["store 2", 'send [2,"1","StartTransaction",{}]', "store 1"]
     assert station.store.load("outbox") == {}
     assert station.store.load_config() == {"HeartbeatInterval": "60"}
 

@@ -45,7 +45,11 @@ def test_a_timestamp_is_posix_seconds() -> None:
         ("2026-11-25 17:37:18z", None, None),
         ("2026-11-25T17:37:18", ErrorCode.PropertyConstraintViolation, None),  # no zone: UTC when lenient
         ("yesterday", ErrorCode.PropertyConstraintViolation, ErrorCode.PropertyConstraintViolation),
-        ("2026-13-45T17:37:18Z", ErrorCode.PropertyConstraintViolation, ErrorCode.PropertyConstraintViolation),
+        (
+            "2026-13-45T17:37:18Z",
+            ErrorCode.PropertyConstraintViolation,
+            ErrorCode.PropertyConstraintViolation,
+        ),
         (12, ErrorCode.TypeConstraintViolation, ErrorCode.TypeConstraintViolation),
         (None, ErrorCode.TypeConstraintViolation, ErrorCode.TypeConstraintViolation),
     ],

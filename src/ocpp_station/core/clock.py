@@ -8,7 +8,7 @@ import msgspec
 
 from ocpp_station.wire.timestamps import Timestamp, format_datetime, parse_datetime
 
-__all__ = ["format_datetime", "next_aligned", "parse_datetime", "shift_message", "shift_timestamps"]
+__all__ = ["format_datetime", "next_aligned", "parse_datetime", "shift_message"]
 
 _S = TypeVar("_S", bound=msgspec.Struct)
 
@@ -22,22 +22,6 @@ def next_aligned(epoch_s: float, interval_s: int) -> float:
     candidate = day_start + steps * interval_s
     next_midnight = day_start + 86400
     return min(candidate, next_midnight)
-
-
-def shift_timestamps(payload: Any, jump_s: float) -> None:
-    """Move every ``timestamp`` in a payload (nested too) by ``jump_s`` seconds, in place."""
-    if isinstance(payload, dict):
-        for key, value in payload.items():
-            if key == "timestamp" and isinstance(value, str):
-                try:
-                    payload[key] = format_datetime(parse_datetime(value) + jump_s)
-                except ValueError:
-                    pass
-            else:
-                shift_timestamps(value, jump_s)
-    elif isinstance(payload, list):
-        for item in payload:
-            shift_timestamps(item, jump_s)
 
 
 def shift_message(message: _S, jump_s: float) -> _S:

@@ -14,19 +14,9 @@ from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.core.timers import Timers
-from ocpp_station.wire.frames import Call
 from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct, RegistrationStatus
 
 log = logging.getLogger("ocpp_station.engine")
-
-#: Handles an incoming CALL: returns the CALLRESULT payload, or None to answer later
-#: with :meth:`Context.reply`.
-CallHandler = Callable[[Call], dict[str, Any] | None]
-ResultHandler = Callable[[OutgoingCall, dict[str, Any]], None]
-#: Called when a CALL of ours failed: reason is a CALLERROR code, "Timeout" or "Dropped".
-FailureHandler = Callable[[OutgoingCall, str], None]
-#: Fills in what is only known at send time (e.g. the CSMS transactionId); False drops the call.
-PrepareHandler = Callable[[OutgoingCall], bool]
 
 
 class Context:
@@ -47,14 +37,8 @@ class Context:
         #: None until the CSMS answered BootNotification; then Accepted, Pending or Rejected.
         self.registration: RegistrationStatus | None = None
         self.connectors: list[Connector] = [Connector(i) for i in range(settings.connector_count + 1)]
-        self.incoming: dict[str, CallHandler] = {}
-        self.results: dict[str, ResultHandler] = {}
-        self.failures: dict[str, FailureHandler] = {}
-        self.prepare: dict[str, PrepareHandler] = {}
         #: Set by the engine: sends the CALLRESULT (a typed response) of a deferred incoming CALL.
-        self.reply: Callable[[str, str, OcppStruct | dict[str, Any]], None] = (
-            lambda message_id, action, payload: None
-        )
+        self.reply: Callable[[str, str, OcppStruct], None] = lambda message_id, action, payload: None
         self.after_reply: list[Callable[[], None]] = []
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
         self.triggering = False
@@ -94,8 +78,7 @@ class Context:
 
     def call(
         self,
-        request: OcppStruct | str,
-        payload: dict[str, Any] | None = None,
+        request: OcppStruct,
         *,
         meta: dict[str, Any] | None = None,
         front: bool = False,
@@ -106,10 +89,7 @@ class Context:
         meta = dict(meta or {})
         if self.triggering:
             meta["triggered"] = True  # requested by TriggerMessage: may pass the §4.2 gate
-        if isinstance(request, str):  # TRANSITION: an action and a dict payload
-            call = OutgoingCall(request, payload or {}, meta)
-        else:
-            call = OutgoingCall(REQUEST_ACTIONS[type(request)], request, meta)
+        call = OutgoingCall(REQUEST_ACTIONS[type(request)], request, meta)
         # Only the newest status of a connector waits while it cannot be sent (offline, not Accepted).
         self.outbox.add(call, front=front, collapse=not (self.connected and self.accepted))
         if call.seq is not None:
@@ -129,34 +109,6 @@ class Context:
     def forget_call(self, call: OutgoingCall) -> None:
         if call.seq is not None:
             self.persist("outbox", f"{call.seq:012d}", None)
-
-    def route(
-        self,
-        action: str,
-        *,
-        incoming: CallHandler | None = None,
-        result: ResultHandler | None = None,
-        failure: FailureHandler | None = None,
-        prepare: PrepareHandler | None = None,
-    ) -> None:
-        """Register a feature's handlers for ``action`` (one place per message)."""
-        if incoming is not None:
-            self._claim(self.incoming, action)
-            self.incoming[action] = incoming
-        if result is not None:
-            self._claim(self.results, action)
-            self.results[action] = result
-        if failure is not None:
-            self._claim(self.failures, action)
-            self.failures[action] = failure
-        if prepare is not None:
-            self._claim(self.prepare, action)
-            self.prepare[action] = prepare
-
-    @staticmethod
-    def _claim(table: dict[str, Any], action: str) -> None:
-        if action in table:
-            raise ValueError(f"{action} is already routed")
 
     @property
     def accepted(self) -> bool:

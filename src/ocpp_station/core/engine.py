@@ -23,7 +23,7 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
-from ocpp_station.core.clock import shift_message, shift_timestamps
+from ocpp_station.core.clock import shift_message
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.authorization import Authorization
@@ -189,8 +189,16 @@ class Engine:
         """Take back what the store kept (issue #3): queued transaction messages in order, open
         transactions, the authorization cache."""
         for seq, record in sorted(restored.outbox, key=lambda item: item[0]):
-            self.outbox.add(OutgoingCall.from_record(seq, record))
             self.outbox.next_seq = max(self.outbox.next_seq, seq + 1)
+            try:
+                call = OutgoingCall.from_record(seq, record)
+            except ValueError as exc:
+                # No valid request of its action (a damaged store): it could never be sent (strict
+                # on output), so it goes, said in the log, as a refused send always went.
+                log.error("stored message %s dropped: %s", seq, exc)
+                self.ctx.persist("outbox", f"{seq:012d}", None)
+                continue
+            self.outbox.add(call)
         self._restored = True
         self._clean_shutdown = restored.clean_shutdown
         # Stored against the wall clock (OCPP time - wall time): a new run's monotonic clock differs.
@@ -206,8 +214,9 @@ class Engine:
         ``now``); returns the effects to carry out, in order."""
         ctx = self.ctx
         ctx.now = now
-        effects: list[Effect] = []
-        ctx.effects = effects
+        # Empty after every step; after construction it holds what restoring asked for (a damaged
+        # stored message deleted), carried out with the first step.
+        effects = ctx.effects
         ctx.meters_read.clear()
         if wall is not None:
             skew = wall - now
@@ -286,10 +295,7 @@ class Engine:
         """The first clock sync moved the OCPP clock by ``jump_s``: shift the timestamps of what is
         still queued and of open transactions, which were stamped with the unsynced clock."""
         for call in self.outbox:
-            if isinstance(call.payload, dict):  # TRANSITION
-                shift_timestamps(call.payload, jump_s)
-            else:
-                call.payload = shift_message(call.payload, jump_s)
+            call.payload = shift_message(call.payload, jump_s)
             if call.seq is not None:
                 self.ctx.persist_call(call)
         for tx in self.transactions.open.values():

@@ -34,15 +34,8 @@ from ocpp_station.wire.timestamps import strict_dec_hook
 ALLOWED_BEFORE_ACCEPTED = frozenset(action for action, p in MESSAGE_POLICY.items() if p.before_accepted)
 
 
-#: TRANSITION: actions whose features take typed payloads back from the store. A StopTransaction
-#: record of an earlier version has no transactionId and stays a dict: typed when it is prepared.
-TYPED_RECORDS: set[str] = {"StartTransaction", "StopTransaction", "MeterValues"}
-
-
-def field_of(payload: OcppStruct | dict[str, Any], wire_name: str) -> Any:
-    """The value of the field ``wire_name`` (e.g. ``connectorId``) of a payload, None when absent."""
-    if isinstance(payload, dict):
-        return payload.get(wire_name)
+def field_of(payload: OcppStruct, wire_name: str) -> Any:
+    """The value of the field ``wire_name`` (e.g. ``connectorId``) of a message, None when absent."""
     attribute = _ATTRIBUTES.get((type(payload), wire_name))
     if attribute is None:
         names = {f.encode_name: f.name for f in msgspec.structs.fields(type(payload))}
@@ -57,8 +50,8 @@ _ATTRIBUTES: dict[tuple[type, str], str] = {}
 @dataclass(slots=True)
 class OutgoingCall:
     action: str
-    #: The typed request (:mod:`ocpp_station.wire.messages`); a dict only while features move over.
-    payload: OcppStruct | dict[str, Any]
+    #: The typed request (:mod:`ocpp_station.wire.messages`).
+    payload: OcppStruct
     #: Serializable routing data for the result handler (e.g. {"tx": local_id}).
     meta: dict[str, Any] = field(default_factory=dict)
     transactional: bool = False
@@ -87,10 +80,9 @@ class OutgoingCall:
         return not (self.transactional or self.policy.uncapped)
 
     def to_record(self) -> dict[str, Any]:
-        payload = self.payload
         return {
             "action": self.action,
-            "payload": payload if isinstance(payload, dict) else to_builtins(payload),
+            "payload": to_builtins(self.payload),
             "meta": self.meta,
             "attempts": self.attempts,
             "notBefore": self.not_before,
@@ -98,17 +90,24 @@ class OutgoingCall:
 
     @classmethod
     def from_record(cls, seq: int, record: dict[str, Any]) -> OutgoingCall:
-        action = record["action"]
-        payload: OcppStruct | dict[str, Any] = record["payload"]
-        struct = REQUESTS.get(action)
-        if struct is not None and action in TYPED_RECORDS:  # TRANSITION
-            try:
-                payload = msgspec.convert(payload, struct, dec_hook=strict_dec_hook)
-            except msgspec.ValidationError:
-                pass  # kept as stored: refused when it is due to be sent (strict on output)
+        """The stored transaction message ``record`` (:meth:`to_record`), typed again; ValueError when
+        it is no valid request of its action."""
+        action = record.get("action")
+        struct = REQUESTS.get(action) if isinstance(action, str) else None
+        if struct is None or not isinstance(action, str):
+            raise ValueError(f"unknown action {action!r}")
+        payload = record.get("payload")
+        if action == "StopTransaction" and isinstance(payload, dict) and "transactionId" not in payload:
+            # Stored by an earlier version, which filled the transactionId in only when sending: the
+            # placeholder a StopTransaction queued before the CSMS answered carries (meta "tx").
+            payload = {**payload, "transactionId": -1}
+        try:
+            message = msgspec.convert(payload, struct, dec_hook=strict_dec_hook)
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"{action}: {exc}") from None
         return cls(
             action,
-            payload,
+            message,
             record.get("meta", {}),
             transactional=True,
             attempts=int(record.get("attempts", 0)),

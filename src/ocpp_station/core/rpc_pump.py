@@ -29,7 +29,6 @@ from ocpp_station.wire.frames import (
     CallError,
     CallResult,
     decode_frame,
-    encode_call,
     encode_call_body,
     encode_frame,
     encode_result_body,
@@ -93,21 +92,11 @@ class RpcPump:
             if call is None:
                 return
             route = self.routes.prepare.get(call.action)
-            if route is not None:
-                prepared: bool = route[1](self.features[route[0]], call)
-            else:
-                legacy = ctx.prepare.get(call.action)
-                prepared = legacy is None or legacy(call)
-            if not prepared:
+            if route is not None and not route[1](self.features[route[0]], call):
                 self._completed(call, error="Dropped", description="could not be prepared")
                 continue
             try:
-                payload = call.payload
-                if isinstance(payload, dict):
-                    schemas.validate_request(call.action, payload)
-                    body = None
-                else:
-                    body = schemas.encode_checked(payload, call.action)
+                body = schemas.encode_checked(call.payload, call.action)
             except OcppError as exc:
                 # Strict on output: a payload of ours that breaks the schema is a bug; never send it.
                 log.error("not sending invalid %s: %s", call.action, exc.description)
@@ -118,18 +107,12 @@ class RpcPump:
             if self._replay_left > 0:
                 self._replay_left -= 1
                 self._tokens -= 1
-            if body is None:
-                assert isinstance(payload, dict)
-                frame = encode_call(message_id, call.action, payload)
-            else:
-                frame = encode_call_body(message_id, call.action, body)
-            ctx.emit(SendFrame(frame))
+            ctx.emit(SendFrame(encode_call_body(message_id, call.action, body)))
             return
 
     def answered(self) -> frozenset[str]:
         """The actions of the CSMS's CALLs this charge point answers (the others: NotSupported)."""
-        typed = {a for a, (i, _) in self.routes.answers.items() if self.features[i].supported}
-        return frozenset(typed | set(self.ctx.incoming))
+        return frozenset(a for a, (i, _) in self.routes.answers.items() if self.features[i].supported)
 
     # -- connection ---------------------------------------------------------------------------------
     def connected(self) -> None:
@@ -207,21 +190,12 @@ class RpcPump:
                 ctx.emit(SendFrame(cached[1]))
                 return
             route = self.routes.answers.get(call.action)
-            handler = ctx.incoming.get(call.action)
-            if route is not None and not self.features[route[0]].supported:
-                route = None
-            if route is None and handler is None:
+            if route is None or not self.features[route[0]].supported:
                 raise OcppError(ErrorCode.NotSupported, f"{call.action} is not supported")
             if ctx.registration is None and strict:
                 raise OcppError(ErrorCode.GenericError, "BootNotification not yet answered (OCPP 1.6 §4.2)")
-            response: OcppStruct | dict[str, Any] | None
-            if route is not None:
-                request = schemas.parse_request(call.action, call.payload, strict=strict)
-                response = route[1](self.features[route[0]], request, call)
-            else:
-                assert handler is not None
-                schemas.validate_request(call.action, call.payload, strict=strict)
-                response = handler(call)
+            request = schemas.parse_request(call.action, call.payload, strict=strict)
+            response: OcppStruct | None = route[1](self.features[route[0]], request, call)
         except OcppError as exc:
             self._send_error(call.message_id, exc)
             return
@@ -233,24 +207,20 @@ class RpcPump:
         if response is not None:
             self._reply(call.message_id, call.action, response)
 
-    def _reply(self, message_id: str, action: str, payload: OcppStruct | dict[str, Any]) -> None:
+    def _reply(self, message_id: str, action: str, payload: OcppStruct) -> None:
         try:
-            if isinstance(payload, dict):
-                schemas.validate_response(action, payload)
-                data = encode_frame(CallResult(message_id, payload))
-            else:
-                data = encode_result_body(message_id, schemas.encode_checked(payload, action + "Response"))
+            data = encode_result_body(message_id, schemas.encode_checked(payload, action + "Response"))
         except OcppError as exc:
             log.error("our %s response is invalid: %s", action, exc.description)
             self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
             return
-        # Kept for replays: a copy of exactly its size (orjson's output holds a 4 KB buffer).
-        self._recent[message_id] = (action, bytes(memoryview(data)))
+        # Kept for replays (joined bytes: exactly their size, no encoder buffer behind them).
+        self._recent[message_id] = (action, data)
         if len(self._recent) > REPLAY_CACHE_SIZE:
             del self._recent[next(iter(self._recent))]
         self.ctx.emit(SendFrame(data))
 
-    def reply_later(self, message_id: str, action: str, payload: OcppStruct | dict[str, Any]) -> None:
+    def reply_later(self, message_id: str, action: str, payload: OcppStruct) -> None:
         self._reply(message_id, action, payload)
 
     def _call_result(self, frame: CallResult) -> None:
@@ -267,10 +237,6 @@ class RpcPump:
         route = self.routes.result.get(call.action)
         if route is not None:
             route[1](self.features[route[0]], call, response)
-        else:
-            handler = self.ctx.results.get(call.action)
-            if handler is not None:
-                handler(call, frame.payload)
         self._completed(call, result=frame.payload)
 
     def _call_error(self, frame: CallError) -> None:
@@ -301,10 +267,6 @@ class RpcPump:
         route = self.routes.failure.get(call.action)
         if route is not None:
             route[1](self.features[route[0]], call, reason)
-        else:
-            handler = self.ctx.failures.get(call.action)
-            if handler is not None:
-                handler(call, reason)
         self._completed(call, error=reason, description=description)
 
     def _completed(

@@ -29,7 +29,6 @@ from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import OutgoingCall
 from ocpp_station.wire.messages import (
-    REQUESTS,
     AuthorizationStatus,
     IdTagInfo,
     MeterValuesRequest,
@@ -39,7 +38,7 @@ from ocpp_station.wire.messages import (
     StopTransactionRequest,
     StopTransactionResponse,
 )
-from ocpp_station.wire.timestamps import Timestamp, strict_dec_hook
+from ocpp_station.wire.timestamps import Timestamp
 
 #: The transactionId a StopTransaction.req is queued with before the CSMS gave one; the real one is
 #: filled in when it is sent (:meth:`Transactions._fill_transaction_id`), -1 as errata 3.18 says if
@@ -428,15 +427,6 @@ class Transactions(Feature):
             log.error("%s for local transaction %s has no CSMS transactionId: dropped", call.action, local_id)
             return False
         payload = call.payload
-        if isinstance(payload, dict):
-            # Stored by an earlier version without the transactionId StopTransaction.req requires:
-            # typed now that it is known (a record that is still no valid request is refused when sent).
-            record = {**payload, "transactionId": tx.transaction_id}
-            try:
-                call.payload = msgspec.convert(record, REQUESTS[call.action], dec_hook=strict_dec_hook)
-            except msgspec.ValidationError:
-                call.payload = record
-            return True
         assert isinstance(payload, StopTransactionRequest | MeterValuesRequest)
         if payload.transaction_id != tx.transaction_id:
             call.payload = msgspec.structs.replace(payload, transaction_id=tx.transaction_id)
