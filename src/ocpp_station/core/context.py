@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp_station.config.keys import ConfigValues
 from ocpp_station.core.clock import format_datetime
@@ -15,6 +15,9 @@ from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.core.timers import Timers
 from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct, RegistrationStatus
+
+if TYPE_CHECKING:
+    from ocpp_station.core.features.intended_usage import ReservationGate
 
 log = logging.getLogger("ocpp_station.engine")
 
@@ -40,6 +43,14 @@ class Context:
         #: Set by the engine: sends the CALLRESULT (a typed response) of a deferred incoming CALL.
         self.reply: Callable[[str, str, OcppStruct], None] = lambda message_id, action, payload: None
         self.after_reply: list[Callable[[], None]] = []
+        #: Set by the engine: states a domain fact (``core/features/base.py`` FACTS) to every feature
+        #: that declared it, in FEATURE_ORDER.
+        self.tell: Callable[..., None] = lambda fact, *args: None
+        #: Set by the engine: the amperes to offer a connector being energized (the feature that
+        #: declares ``current_offer``: Smart Charging), None: the connector's rating.
+        self.current_offer: Callable[[int], float | None] = lambda connector_id: None
+        #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
+        self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
         self.triggering = False
         #: The firmware version installed by an UpdateFirmware; None: the configured one (§5.19).

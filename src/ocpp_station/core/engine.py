@@ -166,9 +166,13 @@ class Engine:
         # The facts, to the features that declared them, in FEATURE_ORDER: which features hear which
         # fact depends only on their classes, so one plan serves every engine of the same make-up.
         self._hear = _hearing_plan(tuple(type(f) for f in self.features), self.features)
-        self.registration.on_clock_changed.append(lambda: self._tell("clock_changed"))
-        self.transactions.on_ended.append(lambda cid: self._tell("transaction_ended", cid))
-        self.transactions.on_idle.append(lambda cid: self._tell("connector_idle", cid))
+        ctx.tell = self._tell
+        offers = [f for f in self.features if declares(f, "current_offer")]
+        if len(offers) > 1:
+            raise ValueError("current_offer declared twice")
+        if offers:
+            ctx.current_offer = offers[0].current_offer
+        ctx.reservations = self.reservations
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")
         )

@@ -18,10 +18,11 @@ decorator                          the method, and what it is called with
 
 The routes are a class's, not an instance's: one table serves every engine of the same make-up
 (a fleet keeps thousands). A feature that is not ``supported`` answers its CALLs NotSupported.
-Everything else it owns it *declares* by overriding the members below; the defaults declare nothing. The engine composes the features in one declared order
-(:data:`ocpp_station.core.engine.FEATURE_ORDER`) and hands every domain fact to them in that order, so
-the order of hooks is written down, not an accident of construction; no feature reaches into another's
-internals or into the engine.
+Everything else it owns it *declares* by overriding the members below; the defaults declare nothing.
+The engine composes the features in one declared order (:data:`ocpp_station.core.engine.FEATURE_ORDER`)
+and hands every domain fact to them in that order, so the order of hooks is written down, not an
+accident of construction; no feature reaches into another's internals or into the engine. A feature
+states a fact with ``ctx.tell(fact, ...)``; the engine tells every feature that declared it.
 
 ============================  =====================================================================
 member                        what it declares
@@ -33,8 +34,12 @@ member                        what it declares
 ``status_conditions()``       conditions it keeps on connectors that derive their status (§4.9)
 ``registration_accepted()``   fact: the CSMS accepted the BootNotification (§4.2)
 ``clock_changed()``           fact: a clock sync or a wall-clock jump moved the OCPP clock
+``transaction_started(tx)``   fact: a transaction started, before its connector is energized (§4.8)
 ``transaction_ended(cid)``    fact: the transaction on a connector ended (§4.10)
+``power_switched_off(cid)``   fact: a transaction's power went off while it goes on (§3.5.4)
 ``connector_idle(cid)``       fact: a connector has no transaction and no cable any more
+``current_offer(cid)``        query: the amperes to offer a connector being energized (Smart
+                              Charging, §3.13); at most one feature answers, None: its rating
 ============================  =====================================================================
 """
 
@@ -48,7 +53,7 @@ from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct
 
 if TYPE_CHECKING:
     from ocpp_station.core.context import Context
-    from ocpp_station.core.model import Restored
+    from ocpp_station.core.model import Restored, Transaction
 
 #: Checks a TriggerMessage request (connectorId or None) and returns what sends the requested
 #: message (run after TriggerMessage.conf went out, §5.17), or a TriggerMessageStatus (Rejected).
@@ -58,7 +63,14 @@ ConfigHook = Callable[[], None]
 
 #: The facts a feature may react to: the name of its hook method, in no particular order (the
 #: engine's FEATURE_ORDER gives the order of the features that react).
-FACTS = ("registration_accepted", "clock_changed", "transaction_ended", "connector_idle")
+FACTS = (
+    "registration_accepted",
+    "clock_changed",
+    "transaction_started",
+    "transaction_ended",
+    "power_switched_off",
+    "connector_idle",
+)
 
 
 #: The kinds of route a feature declares, by decorator.
@@ -139,10 +151,19 @@ class Feature:
     def clock_changed(self) -> None:
         return None
 
+    def transaction_started(self, tx: Transaction) -> None:
+        return None
+
     def transaction_ended(self, connector_id: int) -> None:
         return None
 
+    def power_switched_off(self, connector_id: int) -> None:
+        return None
+
     def connector_idle(self, connector_id: int) -> None:
+        return None
+
+    def current_offer(self, connector_id: int) -> float | None:
         return None
 
 

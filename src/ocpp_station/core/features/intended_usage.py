@@ -27,7 +27,7 @@ Waiting = tuple[str, IdTagInfo, dict[str, Any]]
 
 class ReservationGate(Protocol):
     """What the Reservation profile (§5.13) tells a start: who may use a connector, and which
-    reservation a start ends. Set as :attr:`IntendedUsage.reservations` when the profile is there."""
+    reservation a start ends. The engine sets it as ``ctx.reservations`` when the profile is there."""
 
     def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
         """Whether ``id_tag`` (of group ``parent``) may start on ``c``; ``unsure``: its parent is not
@@ -52,7 +52,6 @@ class IntendedUsage:
         #: Card-first: what the waiting idTag was authorized with, by connector.
         self._waiting: dict[int, Waiting] = {}
         #: The Reservation profile, when supported: a reserved connector takes only its idTag (§5.13).
-        self.reservations: ReservationGate | None = None
         #: Connectors whose cable stays locked after a DeAuthorized stop, with that transaction
         #: (§3.5.4, erratum 3.5): no new transaction there until its owner took the cable back.
         #: Kept by :class:`~.cable_hold.CableHolds`.
@@ -76,7 +75,8 @@ class IntendedUsage:
 
     def allows(self, c: Connector, id_tag: str, parent: str | None, *, unsure: bool = False) -> bool:
         """Reservations (§5.13): a reserved connector takes only the reserved idTag or its group."""
-        return self.reservations is None or self.reservations.allows(c, id_tag, parent, unsure=unsure)
+        gate = self.ctx.reservations
+        return gate is None or gate.allows(c, id_tag, parent, unsure=unsure)
 
     def pick_connector(
         self,
@@ -97,7 +97,7 @@ class IntendedUsage:
             c = self.ctx.connectors[connector_id]
             return c if usable(c) else None
         idle = [c for c in self.ctx.connectors[1:] if usable(c)]
-        gate = self.reservations
+        gate = self.ctx.reservations
         if id_tag is not None and gate is not None:
             # The driver's own reserved connector first (§3.11).
             idle.sort(key=lambda c: not gate.holds_for(c, id_tag, parent))

@@ -112,7 +112,7 @@ class Metering(Feature):
             self.ctx.call(request, meta={"tx": tx.local_id})
 
     # -- sampled data --------------------------------------------------------------------------
-    def transaction_started(self, tx: Transaction) -> None:
+    def start_sampling(self, tx: Transaction) -> None:
         cid = tx.connector_id
         begin_context = ReadingContext.Transaction_Begin
         begin = self._meter_value(cid, self._measurands("MeterValuesSampledData"), begin_context)

@@ -52,9 +52,6 @@ class Registration(Feature):
         self._boot_queued = False
         self._retry_until = 0.0
         self._stored_offset_s = ctx.wall_offset()
-        #: Called after any clock sync that moved the OCPP clock by more than a second: what runs on
-        #: the CSMS clock (charging schedules, retrieveDate) re-arms its timers.
-        self.on_clock_changed: list[Callable[[], None]] = []
 
     # -- BootNotification (§4.2) ------------------------------------------------------------
     def boot_request(self) -> BootNotificationRequest:
@@ -181,6 +178,7 @@ class Registration(Feature):
             self._stored_offset_s = offset
 
     def announce_clock_change(self) -> None:
-        """The OCPP clock moved: what runs on it re-arms its timers (``on_clock_changed``)."""
-        for callback in self.on_clock_changed:
-            callback()
+        """The OCPP clock moved (a clock sync by more than a second, a wall-clock jump before the
+        first sync): what runs on it (charging schedules, clock-aligned data, retrieveDate) re-arms
+        its timers, told the fact ``clock_changed``."""
+        self.ctx.tell("clock_changed")

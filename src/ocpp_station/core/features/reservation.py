@@ -76,7 +76,6 @@ class Reservations(Feature):
         self.status = status
         #: Active reservations by reservationId.
         self.active: dict[int, Reservation] = {}
-        transactions.usage.reservations = self
 
     # -- restart (issue #3) ---------------------------------------------------------------------------
     def restore(self, restored: Restored) -> None:

@@ -123,10 +123,6 @@ class SmartCharging(Feature):
         self.installed: dict[int, InstalledProfile] = {}
         #: The limit (A) last applied per energized connector.
         self.applied: dict[int, float] = {}
-        transactions.limit_provider = self._limit_on_energize
-        transactions.on_power_off.append(lambda connector_id: self.ctx.after_reply.append(self.reapply))
-        transactions.on_started.append(self.install_tx_profile)
-        transactions.on_ended.append(self._transaction_ended)
 
     # -- state ------------------------------------------------------------------------------------
     def restore(self, restored: Restored) -> None:
@@ -248,7 +244,7 @@ class SmartCharging(Feature):
 
     def install_tx_profile(self, tx: Transaction) -> None:
         """A TxProfile given with RemoteStartTransaction (§5.11) is installed for the transaction
-        when it starts (Transactions' ``on_started``). ``tx.tx_profile`` is the request's typed
+        when it starts (the fact ``transaction_started``). ``tx.tx_profile`` is the request's typed
         ``chargingProfile``, or its wire form (a dict, as the transaction's record keeps it)."""
         given: messages.ChargingProfile | Mapping[str, object] | None = tx.tx_profile
         if given is None:
@@ -265,7 +261,20 @@ class SmartCharging(Feature):
         if status is not ChargingProfileStatus.Accepted:
             log.warning("TxProfile %s of RemoteStartTransaction: %s", profile.charging_profile_id, status)
 
-    def _transaction_ended(self, connector_id: int) -> None:
+    # -- facts (core.features.base) ----------------------------------------------------------------
+    def current_offer(self, connector_id: int) -> float | None:
+        """The amperes a connector being energized is offered: the composite limit (§3.13)."""
+        return self._limit_on_energize(connector_id)
+
+    def transaction_started(self, tx: Transaction) -> None:
+        self.install_tx_profile(tx)
+
+    def power_switched_off(self, connector_id: int) -> None:
+        """A transaction's power went off while it goes on (SuspendedEVSE, §3.5.4): its share of a
+        limit goes to the others, once the step's answers are out."""
+        self.ctx.after_reply.append(self.reapply)
+
+    def transaction_ended(self, connector_id: int) -> None:
         for profile_id, item in list(self.installed.items()):
             if item.connector_id == connector_id and item.profile.purpose is ChargingProfilePurpose.TxProfile:
                 self._remove(profile_id)

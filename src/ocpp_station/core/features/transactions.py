@@ -12,7 +12,6 @@ after a DeAuthorized stop until its idTag (or group) comes back (§3.5.4, erratu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -65,23 +64,14 @@ class Transactions(Feature):
         #: whose cable is still held after a DeAuthorized stop (their record is the hold's).
         self.open: dict[int, Transaction] = {}
         #: Which connector a start goes to, and the card-first / cable-first wait (§4.9, §9.1.6);
-        #: the Reservation profile sets its ``reservations`` gate (§5.13).
+        #: the Reservation profile's gate is ``ctx.reservations`` (§5.13).
         self.usage = IntendedUsage(ctx, status)
         #: Cables kept locked after a DeAuthorized stop (§3.5.4, erratum 3.5).
         self.holds = CableHolds(ctx, self.usage, status, self.forget)
-        #: Called with the connector id whenever a transaction ends (availability, reset).
-        self.on_ended: list[Callable[[int], None]] = []
-        #: Called with the connector id when a connector leaves Finishing (the cable came out or went
-        #: in again): the user actions after a transaction are done (§4.9 F8).
-        self.on_idle: list[Callable[[int], None]] = []
-        #: Called with a new transaction before its connector is energized (Smart Charging: its TxProfile).
-        self.on_started: list[Callable[[Transaction], None]] = []
-        #: Smart Charging, when supported: the amperes to offer on a connector being energized;
-        #: else the connector's hardware maximum.
-        self.limit_provider: Callable[[int], float] | None = None
-        #: Called with the connector id when a transaction's power is switched off while it goes on
-        #: (SuspendedEVSE after an invalid idTag, §3.5.4): Smart Charging shares its limit out again.
-        self.on_power_off: list[Callable[[int], None]] = []
+        # What others do when a transaction starts or ends, its power goes off or a connector is idle
+        # they declare as facts (core/features/base.py), told through ``ctx.tell``; the amperes to
+        # offer come from ``ctx.current_offer`` (Smart Charging) and the Reservation gate from
+        # ``ctx.reservations``.
 
     # -- helpers --------------------------------------------------------------------------------
     def _connector(self, connector_id: int) -> Connector:
@@ -100,15 +90,13 @@ class Transactions(Feature):
         c.energized = on
         if not on:
             limit = 0.0
-        elif self.limit_provider is not None:
-            limit = self.limit_provider(c.id)
         else:
-            limit = self.ctx.settings.spec(c.id).max_current_a
+            offer = self.ctx.current_offer(c.id)
+            limit = self.ctx.settings.spec(c.id).max_current_a if offer is None else offer
         self.ctx.emit(ApplyChargingLimit(c.id, limit))
         self.ctx.emit(Energize(c.id, on))
         if not on and c.transaction is not None:
-            for callback in self.on_power_off:
-                callback(c.id)
+            self.ctx.tell("power_switched_off", c.id)
 
     # -- hardware events ----------------------------------------------------------------------
     def plugged(self, connector_id: int) -> None:
@@ -155,8 +143,7 @@ class Transactions(Feature):
         if c.finishing:
             c.finishing = False
             self.holds.release(c, unlock=False)  # the cable is out: the lock let it go
-            for callback in self.on_idle:
-                callback(c.id)
+            self.ctx.tell("connector_idle", c.id)
 
     def ev_ready(self, connector_id: int, ready: bool) -> None:
         self._connector(connector_id).ev_ready = ready
@@ -246,7 +233,7 @@ class Transactions(Feature):
             # §4.9 F2 then B3: a new session from Finishing shows Preparing before Charging.
             self._finished(c)
             self.status.refresh(c.id)
-        gate = self.usage.reservations
+        gate = self.ctx.reservations
         if gate is not None and meta.get("reservationId") is None:
             # §5.13: the transaction of the reserved idTag ends its reservation and names it.
             parent = info.parent_id_tag or self.auth.parent_of(id_tag)
@@ -281,12 +268,11 @@ class Transactions(Feature):
         if tx.reservation_id is not None:
             request = msgspec.structs.replace(request, reservation_id=tx.reservation_id)
         self.ctx.call(request, meta={"tx": tx.local_id})
-        for callback in self.on_started:
-            callback(tx)
+        self.ctx.tell("transaction_started", tx)
         if self.ctx.settings.spec(c.id).has_lock:
             self.ctx.emit(LockConnector(c.id, True))
         self.energize(c, True)
-        self.metering.transaction_started(tx)
+        self.metering.start_sampling(tx)
         self.status.refresh(c.id)
 
     @on_result(StartTransactionRequest)
@@ -363,8 +349,7 @@ class Transactions(Feature):
         # the driver's cable after the EV side was unplugged (TC_005_1, TC_005_3). A fixed cable
         # already unplugged at the EV needs nothing more (C1).
         c.finishing = c.plugged or c.cable_in_socket
-        for callback in self.on_ended:
-            callback(connector_id)
+        self.ctx.tell("transaction_ended", connector_id)
         self.status.refresh(connector_id)
 
     def queue_stop(self, tx: Transaction, reason: Reason | str, id_tag: str | None) -> None:
