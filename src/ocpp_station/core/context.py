@@ -14,7 +14,7 @@ from ocpp_station.core.model import Connector, Transaction
 from ocpp_station.core.rpc import Outbox, OutgoingCall
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.core.timers import Timers
-from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct, RegistrationStatus
+from ocpp_station.wire.messages import REQUEST_ACTIONS, IdTagInfo, OcppStruct, RegistrationStatus
 
 if TYPE_CHECKING:
     from ocpp_station.core.features.intended_usage import ReservationGate
@@ -49,6 +49,9 @@ class Context:
         #: Set by the engine: the amperes to offer a connector being energized (the feature that
         #: declares ``current_offer``: Smart Charging), None: the connector's rating.
         self.current_offer: Callable[[int], float | None] = lambda connector_id: None
+        #: Set by the engine: the Local Authorization List's entry for an idTag (§3.5.2), when the
+        #: LocalAuthListManagement profile is there.
+        self.listed: Callable[[str], IdTagInfo | None] = lambda id_tag: None
         #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
         self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).

@@ -28,7 +28,7 @@ from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.authorization import Authorization
 from ocpp_station.core.features.availability import Availability
-from ocpp_station.core.features.base import FACTS, Feature, Trigger, declares, routes_of
+from ocpp_station.core.features.base import FACTS, QUERIES, Feature, Trigger, declares, routes_of
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
@@ -167,11 +167,12 @@ class Engine:
         # fact depends only on their classes, so one plan serves every engine of the same make-up.
         self._hear = _hearing_plan(tuple(type(f) for f in self.features), self.features)
         ctx.tell = self._tell
-        offers = [f for f in self.features if declares(f, "current_offer")]
-        if len(offers) > 1:
-            raise ValueError("current_offer declared twice")
-        if offers:
-            ctx.current_offer = offers[0].current_offer
+        for query in QUERIES:
+            answering = [f for f in self.features if declares(f, query)]
+            if len(answering) > 1:
+                raise ValueError(f"query {query} declared twice")
+            if answering:
+                setattr(ctx, query, getattr(answering[0], query))
         ctx.reservations = self.reservations
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")

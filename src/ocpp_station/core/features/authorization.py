@@ -1,9 +1,10 @@
 """Authorization: Authorize.req, the Authorization Cache and offline rules (OCPP 1.6 §3.5, §4.1, §5.4).
 
 ``request(id_tag, meta)`` decides now (cache, local pre-authorization, offline rules) or sends
-Authorize.req; either way the decision reaches ``on_decision(id_tag, id_tag_info, meta)`` (set by
-:class:`~.transactions.Transactions`), where ``id_tag_info`` is the :class:`IdTagInfo` to act on
-(status Accepted means go).
+Authorize.req; either way the decision is the fact ``authorized(id_tag, id_tag_info, meta)``
+(``ctx.tell``; :class:`~.transactions.Transactions` hears it), where ``id_tag_info`` is the
+:class:`IdTagInfo` to act on (status Accepted means go). The Local Authorization List is asked through
+``ctx.listed`` and told a contradiction with the fact ``list_conflict`` (§3.5.2).
 
 The cache holds the IdTagInfo structs of the Central System's answers; it is stored as records of
 kind ``auth_cache``, key the idTag, value the IdTagInfo in its wire form (§3.5.1: cache values SHOULD
@@ -13,7 +14,7 @@ persist across reboots).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -37,9 +38,8 @@ from ocpp_station.wire.messages import (
 from ocpp_station.wire.schemas import to_builtins
 from ocpp_station.wire.timestamps import lenient_dec_hook
 
-__all__ = ["ACCEPTED", "CACHE_CAPACITY", "INVALID", "Authorization", "Decision", "IdTagInfo"]
+__all__ = ["ACCEPTED", "CACHE_CAPACITY", "INVALID", "Authorization", "IdTagInfo"]
 
-Decision = Callable[[str, IdTagInfo, dict[str, Any]], None]
 
 #: Entries kept in the Authorization Cache; NOT-valid entries are evicted first, then the oldest (§3.5.1).
 CACHE_CAPACITY = 1000
@@ -55,22 +55,12 @@ def _validity(info: IdTagInfo) -> AuthorizationStatus:
     return AuthorizationStatus.Accepted if status is AuthorizationStatus.ConcurrentTx else status
 
 
-def _undecided(id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
-    log.warning("idTag %s decided (%s) before anyone listened", id_tag, info.status)
-
-
 class Authorization(Feature):
     """Authorize.req and ClearCache.req (§4.1, §5.4), the Authorization Cache (§3.5.1)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        #: Hears every decision: set by :class:`~.transactions.Transactions`.
-        self.on_decision: Decision = _undecided
         self.cache: OrderedDict[str, IdTagInfo] = OrderedDict()
-        #: The Local Authorization List, when the LocalAuthListManagement profile provides one.
-        self.local_list: Callable[[str], IdTagInfo | None] = lambda id_tag: None
-        #: Called when the Central System's IdTagInfo contradicts the Local List (§3.5.2).
-        self.on_list_conflict: Callable[[str, IdTagInfo, IdTagInfo], None] = lambda tag, listed, info: None
 
     # -- declarations (core.features.base) -----------------------------------------------------------
     def config_hooks(self) -> Mapping[str, ConfigHook]:
@@ -104,7 +94,7 @@ class Authorization(Feature):
 
     def local_entry(self, id_tag: str) -> IdTagInfo | None:
         """What the charge point knows locally: the Local List first, then the cache (§3.5.3)."""
-        listed = self._effective(self.local_list(id_tag))
+        listed = self._effective(self.ctx.listed(id_tag))
         if listed is not None:
             return listed
         if self.ctx.config.get_bool("AuthorizationCacheEnabled"):
@@ -116,10 +106,10 @@ class Authorization(Feature):
 
         An idTag in the Local List is never cached (§3.5.3); if the Central System's status for it
         contradicts the list, that is a LocalListConflict (§3.5.2)."""
-        listed = self._effective(self.local_list(id_tag))
+        listed = self._effective(self.ctx.listed(id_tag))
         if listed is not None:
             if _validity(listed) != _validity(info):
-                self.on_list_conflict(id_tag, listed, info)
+                self.ctx.tell("list_conflict", id_tag, listed, info)
             return
         if not self.ctx.config.get_bool("AuthorizationCacheEnabled"):
             return
@@ -154,7 +144,7 @@ class Authorization(Feature):
                 and known.status is AuthorizationStatus.Accepted
                 and self.ctx.config.get_bool("LocalPreAuthorize")
             ):
-                self.on_decision(id_tag, known, meta)
+                self.ctx.tell("authorized", id_tag, known, meta)
                 return
             self.ctx.call(AuthorizeRequest(id_tag=id_tag), meta={**meta, "idTag": id_tag})
             return
@@ -165,16 +155,16 @@ class Authorization(Feature):
         known = self.local_entry(id_tag)
         if known is not None:
             if known.status is not AuthorizationStatus.Accepted:
-                self.on_decision(id_tag, known, meta)
+                self.ctx.tell("authorized", id_tag, known, meta)
             elif self.ctx.config.get_bool("LocalAuthorizeOffline"):
-                self.on_decision(id_tag, known, meta)
+                self.ctx.tell("authorized", id_tag, known, meta)
             else:
-                self.on_decision(id_tag, INVALID, meta)
+                self.ctx.tell("authorized", id_tag, INVALID, meta)
             return
         if self.ctx.config.get_bool("AllowOfflineTxForUnknownId"):
-            self.on_decision(id_tag, ACCEPTED, meta)
+            self.ctx.tell("authorized", id_tag, ACCEPTED, meta)
             return
-        self.on_decision(id_tag, INVALID, meta)
+        self.ctx.tell("authorized", id_tag, INVALID, meta)
 
     @on_result(AuthorizeRequest)
     def _authorize_result(self, call: OutgoingCall, response: AuthorizeResponse) -> None:
@@ -182,7 +172,7 @@ class Authorization(Feature):
         assert isinstance(request, AuthorizeRequest)
         info = response.id_tag_info
         self.remember(request.id_tag, info)
-        self.on_decision(request.id_tag, self._effective(info) or info, call.meta)
+        self.ctx.tell("authorized", request.id_tag, self._effective(info) or info, call.meta)
 
     @on_failure(AuthorizeRequest)
     def _authorize_failed(self, call: OutgoingCall, reason: str) -> None:

@@ -38,8 +38,12 @@ member                        what it declares
 ``transaction_ended(cid)``    fact: the transaction on a connector ended (§4.10)
 ``power_switched_off(cid)``   fact: a transaction's power went off while it goes on (§3.5.4)
 ``connector_idle(cid)``       fact: a connector has no transaction and no cable any more
+``authorized(tag, info, m)``  fact: an idTag was decided (cache, list, offline rules, Authorize.conf
+                              §4.1); ``m``: the meta the request was made with
+``list_conflict(tag, l, c)``  fact: the CSMS's IdTagInfo contradicts the Local List (§3.5.2)
 ``current_offer(cid)``        query: the amperes to offer a connector being energized (Smart
                               Charging, §3.13); at most one feature answers, None: its rating
+``listed(id_tag)``            query: the Local Authorization List's entry (§3.5.2), None: none
 ============================  =====================================================================
 """
 
@@ -54,6 +58,7 @@ from ocpp_station.wire.messages import REQUEST_ACTIONS, OcppStruct
 if TYPE_CHECKING:
     from ocpp_station.core.context import Context
     from ocpp_station.core.model import Restored, Transaction
+    from ocpp_station.wire.messages import IdTagInfo
 
 #: Checks a TriggerMessage request (connectorId or None) and returns what sends the requested
 #: message (run after TriggerMessage.conf went out, §5.17), or a TriggerMessageStatus (Rejected).
@@ -70,7 +75,13 @@ FACTS = (
     "transaction_ended",
     "power_switched_off",
     "connector_idle",
+    "authorized",
+    "list_conflict",
 )
+
+#: The questions one feature answers for the others (at most one declares each): the name of its
+#: method, which the engine puts on the context (``ctx.current_offer``, ``ctx.listed``).
+QUERIES = ("current_offer", "listed")
 
 
 #: The kinds of route a feature declares, by decorator.
@@ -163,7 +174,16 @@ class Feature:
     def connector_idle(self, connector_id: int) -> None:
         return None
 
+    def authorized(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+        return None
+
+    def list_conflict(self, id_tag: str, listed: IdTagInfo, central: IdTagInfo) -> None:
+        return None
+
     def current_offer(self, connector_id: int) -> float | None:
+        return None
+
+    def listed(self, id_tag: str) -> IdTagInfo | None:
         return None
 
 

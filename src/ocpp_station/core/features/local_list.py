@@ -59,15 +59,13 @@ class LocalAuthList(Feature):
         self.entries: dict[str, IdTagInfo] = {}
         #: The listVersion of the last accepted SendLocalList.req (0: never updated).
         self.version = 0
-        auth.local_list = self.lookup
-        auth.on_list_conflict = self._conflict
 
     # -- state ------------------------------------------------------------------------------------
     @property
     def enabled(self) -> bool:
         return self.ctx.config.get_bool("LocalAuthListEnabled")
 
-    def lookup(self, id_tag: str) -> IdTagInfo | None:
+    def listed(self, id_tag: str) -> IdTagInfo | None:
         """The list's entry for ``id_tag`` while the list is enabled (expiry is applied by the caller)."""
         if not self.enabled:
             return None
@@ -161,7 +159,7 @@ class LocalAuthList(Feature):
         self.version = version
 
     # -- LocalListConflict (§3.5.2) ---------------------------------------------------------------
-    def _conflict(self, id_tag: str, listed: IdTagInfo, central: IdTagInfo) -> None:
+    def list_conflict(self, id_tag: str, listed: IdTagInfo, central: IdTagInfo) -> None:
         """The Central System's IdTagInfo contradicts the list: StatusNotification on connector 0
         with errorCode LocalListConflict."""
         log.warning(

@@ -56,9 +56,8 @@ class Transactions(Feature):
         self.ctx = ctx
         self.status = status
         self.metering = metering
-        #: Decides whether an idTag may charge (§3.5, §4.1): every decision comes to :meth:`_decided`.
+        #: Decides whether an idTag may charge (§3.5, §4.1): every decision comes back as the fact :meth:`authorized`.
         self.auth = auth
-        auth.on_decision = self._decided
         self.next_local_id = 1
         #: Transactions whose StopTransaction has not been answered yet, by local id; and those
         #: whose cable is still held after a DeAuthorized stop (their record is the hold's).
@@ -192,10 +191,11 @@ class Transactions(Feature):
         if authorize:
             self.auth.request(id_tag, meta)
         else:
-            self._decided(id_tag, ACCEPTED, meta)
+            self.authorized(id_tag, ACCEPTED, meta)
 
     # -- authorization decided ------------------------------------------------------------------
-    def _decided(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+    def authorized(self, id_tag: str, info: IdTagInfo, meta: dict[str, Any]) -> None:
+        """Fact: Authorization decided ``id_tag`` (§3.5, §4.1): start, resume or refuse."""
         accepted = info.status is AuthorizationStatus.Accepted
         requested = meta.get("connector")
         card = meta.get("purpose") == "card"
