@@ -116,3 +116,11 @@ def test_frames_around_an_encoded_body() -> None:
     assert (call.message_id, getattr(call, "action", None), call.payload) == ('m"1', "Heartbeat", {})
     result = decode_frame(encode_result_body("m2", b'{"status":"Accepted"}'))
     assert (result.message_id, result.payload) == ("m2", {"status": "Accepted"})
+
+
+def test_a_date_time_no_text_can_say_is_refused_not_raised() -> None:
+    for bad in (float("inf"), float("nan"), 1e300):
+        with pytest.raises(OcppError) as caught:
+            schemas.encode_checked(HeartbeatResponse(current_time=Timestamp(bad)), "HeartbeatResponse")
+        assert caught.value.code is ErrorCode.FormationViolation
+        assert "HeartbeatResponse: cannot be encoded" in caught.value.description

@@ -47,6 +47,7 @@ from ocpp_station.wire.messages import REQUESTS, RESPONSES, OcppStruct
 from ocpp_station.wire.timestamps import (
     LENIENT_DATETIME,
     STRICT_DATETIME,
+    Timestamp,
     enc_hook,
     lenient_dec_hook,
     strict_dec_hook,
@@ -194,16 +195,30 @@ def encode(message: OcppStruct) -> bytes:
 def encode_checked(message: OcppStruct, name: str) -> bytes:
     """The JSON text of a message we send, checked against its schema first (strict on output: a
     struct built with a value its schema refuses, a too long idTag say, is a bug of ours and raises
-    :class:`OcppError` naming schema ``name`` and the field)."""
-    data = _ENCODER.encode(message)
+    :class:`OcppError` naming schema ``name`` and the field; so does a date-time no text can say)."""
+    try:
+        data = _ENCODER.encode(message)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise OcppError(ErrorCode.FormationViolation, f"{name}: cannot be encoded: {exc}") from None
     decoder = _DECODERS.get(type(message))
     if decoder is None:
-        decoder = _DECODERS[type(message)] = msgspec.json.Decoder(type(message), dec_hook=strict_dec_hook)
+        decoder = _DECODERS[type(message)] = msgspec.json.Decoder(type(message), dec_hook=_written_by_us)
     try:
         decoder.decode(data)
     except msgspec.ValidationError as exc:
         raise msgspec_error(name, exc) from None
     return data
+
+
+def _written_by_us(kind: type, value: Any) -> Any:
+    """The check of what we send reads back text our own ``enc_hook`` wrote: a date-time there is
+    valid by construction, so it is not parsed again (everything else is checked as on input)."""
+    if kind is Timestamp and type(value) is str:
+        return _EPOCH
+    return strict_dec_hook(kind, value)
+
+
+_EPOCH = Timestamp(0.0)
 
 
 def to_builtins(message: OcppStruct) -> dict[str, Any]:
