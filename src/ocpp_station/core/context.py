@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ocpp_station.config.keys import ConfigValues
-from ocpp_station.core.clock import format_datetime
 from ocpp_station.core.effects import Effect, Persist
 from ocpp_station.core.events import MeterReading
 from ocpp_station.core.model import Connector, Transaction
@@ -71,9 +70,6 @@ class Context:
     def wall_offset(self) -> float:
         """OCPP time - wall time: the offset kept across restarts (a new run has a new ``now``)."""
         return self.clock_offset_s - self.wall_skew
-
-    def timestamp(self) -> str:
-        return format_datetime(self.ocpp_time())
 
     # -- inputs -------------------------------------------------------------------------------
     def meter(self, connector_id: int) -> MeterReading:
