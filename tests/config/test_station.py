@@ -172,3 +172,24 @@ def test_configuration_doc_spells_out_the_defaults() -> None:
     complete = json.loads(blocks[2].split("```")[0])
     minimal = {"development": complete["development"]}
     assert parse_config(complete, "c.json") == parse_config(minimal, "c.json")
+
+
+def test_security_keys_in_the_ocpp_section_start_the_station() -> None:
+    """Issue 10: a charger configured for a secure CSMS names the whitepaper's keys (§7); they used to
+    stop it at start as unknown keys."""
+    security = {
+        "AuthorizationKey": "0123456789abcdef0123456789abcdef",
+        "SecurityProfile": 1,
+        "CpoName": "ACME Charging",
+    }
+    config = parse_config({"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ocpp": security}, "c")
+    assert config.ocpp == {k: str(v) for k, v in security.items()}
+
+
+def test_a_short_authorization_key_is_a_config_error_that_does_not_show_it() -> None:
+    data = {"development": {"WS_URL": "ws://a", "chargePointID": "X"}, "ocpp": {"AuthorizationKey": "s3cret"}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.json")
+    assert info.value.field_path == "ocpp"
+    assert "AuthorizationKey: must be 16 to 40 characters long, got 6" in str(info.value)
+    assert "s3cret" not in str(info.value)

@@ -118,6 +118,17 @@ def _any_string(max_length: int) -> Validator:
     return check
 
 
+def _authorization_key(text: str) -> str:
+    """AuthorizationKey (security whitepaper §7.2, A00.FR.205): the HTTP Basic password, at least 16
+    and at most 40 characters (the whitepaper advises 16-20 random bytes written as hexadecimal;
+    central systems also hand out printable passwords, so any printable ASCII is taken)."""
+    if not 16 <= len(text) <= 40:
+        raise InvalidValue(f"must be 16 to 40 characters long, got {len(text)}")
+    if not all(" " < ch <= "~" for ch in text):
+        raise InvalidValue("must be printable ASCII without spaces")
+    return text
+
+
 _MAX_LENGTHS: dict[str, int] = {
     "MeterValuesSampledDataMaxLength": 10,
     "MeterValuesAlignedDataMaxLength": 10,
@@ -248,6 +259,22 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("ChargingScheduleMaxPeriods", _I, "24", _R, Profile.SmartCharging, doc="§9.4.3"),
     ConfigKey("ConnectorSwitch3to1PhaseSupported", _B, "false", _R, Profile.SmartCharging, doc="§9.4.4"),
     ConfigKey("MaxChargingProfilesInstalled", _I, "16", _R, Profile.SmartCharging, doc="§9.4.5"),
+    # Security whitepaper edition 3 §7 (with the Core profile: the whitepaper adds no feature profile).
+    # AuthorizationKey is write-only: never in a GetConfiguration answer, a log line or /state.
+    ConfigKey("AdditionalRootCertificateCheck", _B, "false", _R, _CORE, doc="security §7.1"),
+    ConfigKey("AuthorizationKey", _S, "", Access.W, _CORE, validator=_authorization_key, doc="security §7.2"),
+    ConfigKey(
+        "CertificateSignedMaxChainSize",
+        _I,
+        "10000",
+        _R,
+        _CORE,
+        validator=_integer(0, 10000),
+        doc="security §7.3",
+    ),
+    ConfigKey("CertificateStoreMaxLength", _I, "20", _R, _CORE, doc="security §7.4"),
+    ConfigKey("CpoName", _S, "", _RW, _CORE, validator=_any_string(64), doc="security §7.5"),
+    ConfigKey("SecurityProfile", _I, "0", _RW, _CORE, validator=_integer(0, 3), doc="security §7.6"),
     # §9.5 Firmware Management (erratum 3.90)
     ConfigKey(
         "SupportedFileTransferProtocols",

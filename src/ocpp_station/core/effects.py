@@ -147,6 +147,15 @@ class CallCompleted:
     error_description: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    """Close the websocket normally and connect again at once, with the credentials and security
+    profile configured now (security whitepaper A01: a new AuthorizationKey; A05.FR.06-07: a higher
+    SecurityProfile)."""
+
+    reason: str
+
+
 Effect = (
     SendFrame
     | Energize
@@ -164,4 +173,5 @@ Effect = (
     | InstallFirmware
     | UploadDiagnostics
     | CallCompleted
+    | Reconnect
 )

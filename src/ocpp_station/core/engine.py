@@ -40,6 +40,7 @@ from ocpp_station.core.features.remote import RemoteTransactions
 from ocpp_station.core.features.remote_trigger import RemoteTrigger
 from ocpp_station.core.features.reservation import Reservations
 from ocpp_station.core.features.reset import Reset
+from ocpp_station.core.features.security import Security
 from ocpp_station.core.features.smart_charging import SmartCharging
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
@@ -71,6 +72,7 @@ FEATURE_ORDER = (
     "availability",
     "reset",
     "data_transfer",
+    "security",
     "metering",
     "remote_trigger",
 )
@@ -137,6 +139,7 @@ class Engine:
         self.availability = Availability(ctx, self.status)
         self.reset = Reset(ctx, self.transactions)
         self.data_transfer = DataTransfer(ctx)
+        self.security = Security(ctx)
         # Feature profiles beyond Core (issue #4): each says whether it is supported, and
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
         self.local_list = LocalAuthList(ctx, self.authorization)
@@ -182,6 +185,10 @@ class Engine:
                 if key in self.configuration.on_change:
                     raise ValueError(f"configuration key {key} hooked twice")
                 self.configuration.on_change[key] = hook
+            for key, veto in feature.config_vetoes().items():
+                if key in self.configuration.vetoes:
+                    raise ValueError(f"configuration key {key} vetoed twice")
+                self.configuration.vetoes[key] = veto
         self._clean_shutdown = False
         #: Built from a store: once Booted settled the restored transactions, TxProfiles of those
         #: not resumed are dropped.

@@ -34,8 +34,10 @@ Typical test use::
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import unquote
@@ -94,6 +96,7 @@ class CentralSystem:
         boot_status: str = "Accepted",
         log_messages: bool = False,
         call_timeout_s: float = 30,
+        passwords: Mapping[str, str] | None = None,
     ) -> None:
         if boot_status not in _BOOT_STATUSES:
             raise ValueError(f"boot_status must be one of {_BOOT_STATUSES}, not {boot_status!r}")
@@ -103,6 +106,11 @@ class CentralSystem:
         self.valid_id_tags: set[str] | None = None if valid_id_tags is None else set(valid_id_tags)
         #: None accepts every charge point id.
         self.allowed_stations: set[str] | None = None if allowed_stations is None else set(allowed_stations)
+        #: HTTP Basic passwords by charge point id (security profile 1, whitepaper A00.FR.202-205): a
+        #: station connects only with ``id:password``. None: no check. Edit at will while running: a
+        #: connection is checked when it is made (A01.FR.03: after an Accepted AuthorizationKey the
+        #: old one is no longer accepted).
+        self.passwords: dict[str, str] | None = None if passwords is None else dict(passwords)
         self.heartbeat_interval = heartbeat_interval
         self.boot_status = boot_status
         self.log_messages = log_messages
@@ -336,6 +344,14 @@ class CentralSystem:
             raise web.HTTPNotFound(text="no charge point id at the end of the path (OCPP-J 1.6 §3.1.1)\n")
         if self.allowed_stations is not None and cp_id not in self.allowed_stations:
             raise web.HTTPNotFound(text=f"unknown charge point id {cp_id!r}\n")
+        if self.passwords is not None and not _basic_auth_ok(request, cp_id, self.passwords.get(cp_id)):
+            self.stations.setdefault(cp_id, StationInfo(cp_id)).refused += 1
+            self.note(
+                cp_id, "refused: wrong or missing HTTP Basic credentials (security whitepaper A00.FR.202)"
+            )
+            raise web.HTTPUnauthorized(
+                headers={"WWW-Authenticate": 'Basic realm="OCPP"'}, text="HTTP Basic credentials required\n"
+            )
         if ready.protocol != SUBPROTOCOL:
             offered = request.headers.get("Sec-WebSocket-Protocol", "(none)")
             raise web.HTTPBadRequest(
@@ -362,6 +378,7 @@ class CentralSystem:
         self._links[cp_id] = link
         station = self.stations.setdefault(cp_id, StationInfo(cp_id))
         station.connected = True
+        station.connections += 1
         replacing = " (replacing the previous connection)" if old else ""
         self.note(cp_id, f"connected from {remote} ({SUBPROTOCOL}){replacing}")
         await self._notify_connection_changed()
@@ -411,3 +428,13 @@ async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> Non
         await asyncio.Event().wait()
     finally:
         await csms.stop()
+
+
+def _basic_auth_ok(request: web.Request, cp_id: str, password: str | None) -> bool:
+    """Whether the upgrade request carries ``Basic base64(cp_id:password)`` (compared in constant time;
+    the password is never logged, A01.FR.09)."""
+    if password is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    expected = "Basic " + base64.b64encode(f"{cp_id}:{password}".encode()).decode()
+    return hmac.compare_digest(header.encode(), expected.encode())

@@ -99,6 +99,9 @@ class StationInfo:
     transactions: dict[int, TransactionInfo] = field(default_factory=dict)
     #: MeterValues request payloads not tied to a known transaction.
     meter_values: list[JsonDict] = field(default_factory=list)
+    #: Websocket connections accepted, and refused for wrong or missing HTTP Basic credentials.
+    connections: int = 0
+    refused: int = 0
 
     def to_json(self) -> JsonDict:
         return {
@@ -106,6 +109,8 @@ class StationInfo:
             "connected": self.connected,
             "boot": self.boot,
             "bootStatus": self.boot_status,
+            "connections": self.connections,
+            "refused": self.refused,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
             "transactions": [asdict(tx) | {"active": tx.active} for tx in self.transactions.values()],
         }

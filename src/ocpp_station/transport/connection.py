@@ -55,11 +55,16 @@ class LinkListener(Protocol):
 
     def link_closed(self) -> None: ...
 
+    def basic_auth_password(self) -> str | None:
+        """The HTTP Basic password of the next connection (AuthorizationKey), None: no header."""
+        ...
+
 
 class Link:
     """One station's websocket to the CSMS: ``await link.run()`` until :meth:`stop`."""
 
     __slots__ = (
+        "_again",
         "_config",
         "_listener",
         "_ping_round",
@@ -88,6 +93,8 @@ class Link:
         self._wake: asyncio.Future[None] | None = None
         self._ping_timer: asyncio.TimerHandle | None = None
         self._ping_round: asyncio.Task[None] | None = None
+        #: Set by :meth:`reconnect`: the next connection is made at once, without back-off.
+        self._again = False
 
     # -- control ---------------------------------------------------------------------------------------
     def disconnect(self) -> None:
@@ -106,6 +113,18 @@ class Link:
         """No more connections: :meth:`run` returns once the current one (if any) is closed."""
         self.stopping = True
         self._poke()
+
+    def reconnect(self, reason: str) -> None:
+        """Close the open websocket normally (1000) and connect again at once, with what
+        ``basic_auth_password`` gives then: the AuthorizationKey or the SecurityProfile changed
+        (security whitepaper A01, A05.FR.06-07)."""
+        self._again = True
+        ws = self.ws
+        if ws is not None:
+            log.info("reconnecting: %s", reason)
+            self._spawn(ws.close(1000, reason[:120]))
+        else:
+            self._poke()
 
     async def close(self, code: int, reason: str) -> None:
         """Close the open websocket (if any) with a closing handshake."""
@@ -174,6 +193,10 @@ class Link:
                 log.warning("connection to %s failed: %s", self._config.url, exc or type(exc).__name__)
             if self.stopping:
                 break
+            if self._again:
+                self._again = False
+                delays = backoff_delays(self._config.reconnect)
+                continue
             if time.monotonic() - started > GOOD_CONNECTION_S:
                 delays = backoff_delays(self._config.reconnect)
             delay = next(delays)
@@ -183,9 +206,11 @@ class Link:
     def connect_kwargs(self) -> dict[str, Any]:
         config = self._config
         headers: dict[str, str] = {}
-        if config.basic_auth_password is not None:
-            # OCPP-J 1.6 §6.2.2 / security profile 1: user = charge point id.
-            token = f"{config.charge_point_id}:{config.basic_auth_password}".encode()
+        password = self._listener.basic_auth_password()
+        if password is not None:
+            # OCPP-J 1.6 §6.2.2; security whitepaper A00.FR.202-205: user = charge point id,
+            # password = AuthorizationKey.
+            token = f"{config.charge_point_id}:{password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
         kwargs: dict[str, Any] = {
             "subprotocols": [SUBPROTOCOL],

@@ -128,6 +128,10 @@ class EffectExecutor:
         else:
             future.set_exception(CallFailed(effect.error or "Error", effect.error_description))
 
+    def _reconnect(self, effect: fx.Reconnect) -> None:
+        self.flush()  # the new key or profile is stored before the link uses it
+        self._station.link.reconnect(effect.reason)
+
     def _energize(self, effect: fx.Energize) -> None:
         self._station.hardware.energize(effect.connector_id, effect.on)
 
@@ -163,6 +167,7 @@ _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
     fx.InstallFirmware: EffectExecutor._install,
     fx.UploadDiagnostics: EffectExecutor._upload,
     fx.CallCompleted: EffectExecutor._completed,
+    fx.Reconnect: EffectExecutor._reconnect,
     fx.Persist: EffectExecutor._persist,
     fx.PersistClear: EffectExecutor._persist_clear,
 }

@@ -52,6 +52,7 @@ from ocpp_station.transport.connection import SubprotocolRefused as SubprotocolR
 from ocpp_station.transport.executor import EffectExecutor
 from ocpp_station.transport.transfers import FileTransfers, StationLog
 from ocpp_station.transport.view import EngineView
+from ocpp_station.wire.redact import redact
 
 log = logging.getLogger("ocpp_station.station")
 
@@ -256,13 +257,19 @@ class Station(StationApi):
         return handle.cancel
 
     # -- the link reports (LinkListener) -------------------------------------------------------------------
+    def basic_auth_password(self) -> str | None:
+        """AuthorizationKey when one is set (the config file's ``ocpp`` section or the CSMS), else the
+        config file's ``basicAuthPassword`` (security whitepaper A00.FR.205, A01.FR.01)."""
+        return self.view.authorization_key or self.config.basic_auth_password
+
     def link_opened(self) -> None:
         self.feed(Connected())
 
     def frame_received(self, message: str | bytes) -> None:
-        self.log.frame(False, message)
+        shown = redact(message)  # the AuthorizationKey never reaches a log (A01.FR.12)
+        self.log.frame(False, shown)
         if self.frame_logger is not None:
-            self.frame_logger(self.config.charge_point_id, False, message)
+            self.frame_logger(self.config.charge_point_id, False, shown)
         self.feed(FrameReceived(message))
 
     def link_closed(self) -> None:

@@ -37,6 +37,12 @@ class EngineView:
         """WebSocketPingInterval (OCPP 1.6 §9.1.34)."""
         return self._engine.config.get_int("WebSocketPingInterval")
 
+    @property
+    def authorization_key(self) -> str:
+        """AuthorizationKey (security whitepaper §7.2; "" when not set): for the Basic auth header
+        only, never shown (write-only: not in :meth:`readable_config`)."""
+        return self._engine.config.get("AuthorizationKey")
+
     def meter_energy_wh(self, connector_id: int) -> float:
         """The energy register of ``connector_id`` as the engine last read it."""
         return self._engine.ctx.meter(connector_id).energy_wh

@@ -30,6 +30,8 @@ member                        what it declares
 ``PROFILE``, ``supported``    its feature profile (OCPP 1.6 §3.1, SupportedFeatureProfiles §9.1.29)
 ``triggers()``                the messages a TriggerMessage may ask of it (§5.17), by requestedMessage
 ``config_hooks()``            what it does when the CSMS changes a configuration key (§5.3)
+``config_vetoes()``           why a value the key's validator takes is Rejected now (state-dependent:
+                              SecurityProfile only goes up, security whitepaper A05.FR.01-04)
 ``restore(restored)``         what it takes back from the store after a restart (issue #3)
 ``status_conditions()``       conditions it keeps on connectors that derive their status (§4.9)
 ``registration_accepted()``   fact: the CSMS accepted the BootNotification (§4.2)
@@ -65,6 +67,8 @@ if TYPE_CHECKING:
 Trigger = Callable[[int | None], Callable[[], None] | str]
 #: Run after the CSMS changed a key (the new value is in ``ctx.config``).
 ConfigHook = Callable[[], None]
+#: Before a ChangeConfiguration takes a (valid) value: why it is Rejected now, or None to take it.
+ConfigVeto = Callable[[str], str | None]
 
 #: The facts a feature may react to: the name of its hook method, in no particular order (the
 #: engine's FEATURE_ORDER gives the order of the features that react).
@@ -146,6 +150,9 @@ class Feature:
         return {}
 
     def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {}
+
+    def config_vetoes(self) -> Mapping[str, ConfigVeto]:
         return {}
 
     def restore(self, restored: Restored) -> None:

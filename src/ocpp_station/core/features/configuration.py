@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping
 from msgspec import UNSET
 
 from ocpp_station.config.keys import Access, InvalidValue, lookup
-from ocpp_station.core.context import Context
+from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import SetPingInterval, StoreConfigValue
-from ocpp_station.core.features.base import ConfigHook, Feature, answers
+from ocpp_station.core.features.base import ConfigHook, ConfigVeto, Feature, answers
 from ocpp_station.wire.errors import ErrorCode, OcppError
 from ocpp_station.wire.frames import Call
 from ocpp_station.wire.messages import (
@@ -27,6 +27,9 @@ class Configuration(Feature):
         self.ctx = ctx
         #: What to do right after a key changed, by key name (filled by the engine).
         self.on_change: dict[str, Callable[[], None]] = {}
+        #: Why a valid value is refused now, by key name (filled by the engine from the features'
+        #: ``config_vetoes``).
+        self.vetoes: dict[str, ConfigVeto] = {}
 
     def config_hooks(self) -> Mapping[str, ConfigHook]:
         # WebSocketPingInterval (§9.1.34): the shell's ping loop follows it at once.
@@ -77,6 +80,11 @@ class Configuration(Feature):
         try:
             value = key.check(request.value)
         except InvalidValue:
+            return ChangeConfigurationResponse(status=ConfigurationStatus.Rejected)
+        veto = self.vetoes.get(key.name)
+        reason = None if veto is None else veto(value)
+        if reason is not None:
+            log.info("ChangeConfiguration %s Rejected: %s", key.name, reason)
             return ChangeConfigurationResponse(status=ConfigurationStatus.Rejected)
         changed = self.ctx.config.get(key.name) != value
         self.ctx.config.set(key.name, value)

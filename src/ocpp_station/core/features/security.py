@@ -1,0 +1,64 @@
+"""Security profiles and the AuthorizationKey (OCPP 1.6 security whitepaper edition 3: §2.1-2.5, §7,
+use cases A01 and A05).
+
+What this part does:
+
+* **AuthorizationKey** (§7.2, A00.FR.205, A01): the HTTP Basic password of profiles 1 and 2; write-only
+  (the key table: never in a GetConfiguration answer, :meth:`~ocpp_station.transport.view.EngineView.
+  readable_config` or a log line). A change the CSMS makes is stored, answered Accepted and the station
+  connects again with it (A01.FR.01-03).
+* **SecurityProfile** (§7.6, A05): only goes up. A value not above the current one is Rejected
+  (A05.FR.01); profile 1 or 2 without an AuthorizationKey is Rejected (A05.FR.02); profiles 2 and 3
+  need an installed CentralSystemRootCertificate (A05.FR.03; 3 also a ChargePointCertificate,
+  A05.FR.04). Accepted, the station disconnects and connects with the new profile (A05.FR.05-07).
+
+Not here yet (issue #10): the certificate store (so profiles 2 and 3 are Rejected for now), the
+fallback to the previous profile when the new one cannot connect (A05.FR.08-09), the security log and
+SecurityEventNotification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ocpp_station.core.context import Context
+from ocpp_station.core.effects import Reconnect
+from ocpp_station.core.features.base import ConfigHook, ConfigVeto, Feature
+
+#: Profiles that authenticate with HTTP Basic and so need an AuthorizationKey (A05.FR.02).
+BASIC_AUTH_PROFILES = frozenset({1, 2})
+#: Profiles that need a CentralSystemRootCertificate installed (A05.FR.03, A05.FR.04).
+TLS_PROFILES = frozenset({2, 3})
+
+
+class Security(Feature):
+    """The security profile and the Basic-auth password (security whitepaper §2, §7, A01, A05)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    # -- declarations (core.features.base) -----------------------------------------------------------
+    def config_vetoes(self) -> Mapping[str, ConfigVeto]:
+        return {"SecurityProfile": self._vet_profile}
+
+    def config_hooks(self) -> Mapping[str, ConfigHook]:
+        return {
+            "AuthorizationKey": lambda: self._reconnect("AuthorizationKey changed (A01)"),
+            "SecurityProfile": lambda: self._reconnect("SecurityProfile raised (A05)"),
+        }
+
+    # -- SecurityProfile (§7.6, A05) -----------------------------------------------------------------
+    def _vet_profile(self, value: str) -> str | None:
+        current = self.ctx.config.get_int("SecurityProfile")
+        wanted = int(value)
+        if wanted <= current:
+            return f"SecurityProfile only goes up: {current} -> {wanted} (A05.FR.01)"
+        if wanted in BASIC_AUTH_PROFILES and not self.ctx.config.get("AuthorizationKey"):
+            return f"profile {wanted} needs an AuthorizationKey (A05.FR.02)"
+        if wanted in TLS_PROFILES:
+            return f"profile {wanted} needs an installed CentralSystemRootCertificate (A05.FR.03)"
+        return None
+
+    def _reconnect(self, reason: str) -> None:
+        """After the ChangeConfiguration.conf went out (config hooks run after the reply)."""
+        self.ctx.emit(Reconnect(reason))
