@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sqlite3
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     csms.add_argument("--port", type=int, default=9000)
     csms.add_argument("--valid-tags", help="comma-separated idTags to accept (default: all)")
     csms.add_argument("--quiet", action="store_true", help="do not print the message log")
+    csms.add_argument(
+        "--password",
+        action="append",
+        metavar="CP=KEY",
+        help="require HTTP Basic auth: charge point CP connects with password KEY (repeatable; "
+        "a station without one is refused)",
+    )
+    csms.add_argument(
+        "--tls-cert", type=Path, metavar="FILE", help="serve wss:// with this certificate chain (PEM)"
+    )
+    csms.add_argument("--tls-key", type=Path, metavar="FILE", help="the private key of --tls-cert (PEM)")
+    csms.add_argument(
+        "--ca",
+        type=Path,
+        metavar="FILE",
+        help="with --tls-cert: require client certificates issued under these CA certificates (profile 3)",
+    )
 
     demo = sub.add_parser("demo", help="development CSMS + one station + one charging session")
     demo.add_argument("--charge-seconds", type=float, default=6.0)
@@ -308,11 +326,53 @@ def _queue(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_csms(args: argparse.Namespace) -> int:
+def _csms_passwords(items: list[str] | None) -> dict[str, str] | None:
+    """``--password CP=KEY`` options as a dict (None: no option, no check)."""
+    if items is None:
+        return None
+    passwords: dict[str, str] = {}
+    for item in items:
+        cp_id, sep, key = item.partition("=")
+        if not sep or not cp_id or not key:
+            raise ConfigError(
+                "--password", "", f"must be CP=KEY (a charge point id and its password), got {item!r}"
+            )
+        if cp_id in passwords:
+            raise ConfigError("--password", "", f"charge point {cp_id!r} given twice")
+        passwords[cp_id] = key
+    return passwords
+
+
+def _csms_ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The TLS context of ``--tls-cert`` / ``--tls-key`` / ``--ca`` (None: plain ws://)."""
+    from ocpp_station.transport.tls import server_context
+
+    if args.tls_cert is None and args.tls_key is None:
+        if args.ca is not None:
+            raise ConfigError("--ca", "", "requires --tls-cert and --tls-key (client certificates need TLS)")
+        return None
+    if args.tls_cert is None or args.tls_key is None:
+        raise ConfigError("--tls-cert/--tls-key", "", "give both: the certificate chain and its private key")
+    try:
+        return server_context(args.tls_cert, args.tls_key, args.ca)
+    except OSError as exc:  # ssl.SSLError included
+        raise ConfigError("--tls-cert/--tls-key/--ca", "", str(exc)) from None
+
+
+async def _run_csms(
+    args: argparse.Namespace, context: ssl.SSLContext | None, passwords: dict[str, str] | None
+) -> int:
     from ocpp_station.sim.csms import serve
 
     tags = None if args.valid_tags is None else [t for t in args.valid_tags.split(",") if t]
-    await serve(args.host, args.port, valid_id_tags=tags, log_messages=not args.quiet)
+    await serve(
+        args.host,
+        args.port,
+        valid_id_tags=tags,
+        log_messages=not args.quiet,
+        passwords=passwords,
+        ssl_context=context,
+    )
     return 0
 
 
@@ -328,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
             config = _load(args)
             return asyncio.run(_run_station(config, args.log_frames))
         if args.command == "csms":
-            return asyncio.run(_run_csms(args))
+            context = _csms_ssl_context(args)
+            return asyncio.run(_run_csms(args, context, _csms_passwords(args.password)))
         if args.command == "queue":
             return _queue(args)
         if args.command == "firmware-image":

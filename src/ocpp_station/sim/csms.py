@@ -4,6 +4,8 @@ One aiohttp application serves, on one port (127.0.0.1 by default):
 
 * the OCPP-J websocket endpoint (OCPP-J 1.6 §3): ``ws://HOST:PORT/ocpp/<chargePointId>``, or any
   ``/<anything>/<chargePointId>``; the charge point id is the last (percent-decoded) path segment;
+  ``wss://`` when given a TLS context (security profiles 2-3: :func:`~ocpp_station.transport.tls.server_context`
+  makes one with the whitepaper's versions and cipher suites, optionally requiring client certificates);
 * a JSON HTTP API under ``/api``: ``GET /api/stations``, ``GET /api/stations/{id}``,
   ``GET /api/log?station=ID&since=N`` and ``POST /api/stations/{id}/call``;
 * firmware images and diagnostics uploads under ``/files`` (:mod:`ocpp_station.sim.files`).
@@ -36,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -97,6 +100,7 @@ class CentralSystem:
         log_messages: bool = False,
         call_timeout_s: float = 30,
         passwords: Mapping[str, str] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if boot_status not in _BOOT_STATUSES:
             raise ValueError(f"boot_status must be one of {_BOOT_STATUSES}, not {boot_status!r}")
@@ -111,6 +115,9 @@ class CentralSystem:
         #: connection is checked when it is made (A01.FR.03: after an Accepted AuthorizationKey the
         #: old one is no longer accepted).
         self.passwords: dict[str, str] | None = None if passwords is None else dict(passwords)
+        #: TLS (``wss://``, ``https://``); None: plain ``ws://``. Security profiles 2-3 (whitepaper
+        #: A00.FR.305-306): make it with :func:`ocpp_station.transport.tls.server_context`.
+        self.ssl_context = ssl_context
         self.heartbeat_interval = heartbeat_interval
         self.boot_status = boot_status
         self.log_messages = log_messages
@@ -155,7 +162,7 @@ class CentralSystem:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self._port).start()
+            await web.TCPSite(runner, self.host, self._port, ssl_context=self.ssl_context).start()
         except BaseException:
             await runner.cleanup()
             raise
@@ -186,13 +193,15 @@ class CentralSystem:
 
     @property
     def url(self) -> str:
-        """The OCPP-J endpoint URL; a station appends its id: ``csms.url + "CP_1"``."""
-        return f"ws://{self._url_host}:{self.port}/ocpp/"
+        """The OCPP-J endpoint URL (``wss://`` with TLS); a station appends its id: ``csms.url + "CP_1"``."""
+        scheme = "ws" if self.ssl_context is None else "wss"
+        return f"{scheme}://{self._url_host}:{self.port}/ocpp/"
 
     @property
     def http_url(self) -> str:
-        """``http://HOST:PORT``; the API is under ``/api``."""
-        return f"http://{self._url_host}:{self.port}"
+        """``http://HOST:PORT`` (``https://`` with TLS); the API is under ``/api``."""
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{self._url_host}:{self.port}"
 
     @property
     def _url_host(self) -> str:
@@ -416,7 +425,8 @@ def _answer_unknown_vendor(cp_id: str, payload: JsonDict) -> JsonDict:
 async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> None:
     """Run a :class:`CentralSystem` until cancelled (the ``ocpp-station csms`` command).
 
-    ``kwargs`` are those of :class:`CentralSystem` (valid_id_tags, log_messages, ...).
+    ``kwargs`` are those of :class:`CentralSystem` (valid_id_tags, log_messages, passwords,
+    ssl_context, ...).
     """
     csms = CentralSystem(host=host, port=port, **kwargs)
     await csms.start()
@@ -425,6 +435,10 @@ async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> Non
             f"Development CSMS listening on {csms.url}<chargePointId> (HTTP API on {csms.http_url}/api)",
             flush=True,
         )
+        if csms.passwords is not None:
+            print(f"HTTP Basic credentials required for: {', '.join(sorted(csms.passwords))}", flush=True)
+        if csms.ssl_context is not None and csms.ssl_context.verify_mode == ssl.CERT_REQUIRED:
+            print("TLS client certificates required (security profile 3)", flush=True)
         await asyncio.Event().wait()
     finally:
         await csms.stop()

@@ -2,9 +2,11 @@
 
 :class:`Link` keeps one websocket to the CSMS up for as long as it is allowed to: it connects with the
 ``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.1.2; HTTP Basic auth §6.2.2 / security profile 1; TLS for
-``wss://``), reconnects after a loss with the back-off of :mod:`~ocpp_station.transport.backoff` (reset
-by a connection that stayed up :data:`GOOD_CONNECTION_S`), pings at WebSocketPingInterval (§9.1.34) and
-drops a link whose pong does not come back within the interval. What arrives goes to a
+``wss://`` as :mod:`~ocpp_station.transport.tls` sets it up, security profiles 2-3, a refused handshake
+logged with the security event it stands for), reconnects after a loss with the back-off of
+:mod:`~ocpp_station.transport.backoff` (reset by a connection that stayed up :data:`GOOD_CONNECTION_S`),
+pings at WebSocketPingInterval (§9.1.34) and drops a link whose pong does not come back within the
+interval. What arrives goes to a
 :class:`LinkListener` (the station); what the station sends goes out at once.
 
 Memory per link (issue 9: a fleet runs thousands in one process): no task while the link is idle
@@ -30,6 +32,7 @@ from websockets.typing import Subprotocol
 
 from ocpp_station.config.station import StationConfig
 from ocpp_station.transport.backoff import backoff_delays
+from ocpp_station.transport.tls import client_context, tls_failure
 
 log = logging.getLogger("ocpp_station.station")
 #: Bytes written and not yet taken by the peer beyond which the link is dropped (see Link.send).
@@ -57,6 +60,16 @@ class LinkListener(Protocol):
 
     def basic_auth_password(self) -> str | None:
         """The HTTP Basic password of the next connection (AuthorizationKey), None: no header."""
+        ...
+
+    def csms_root_certificates(self) -> list[str]:
+        """PEM texts of the installed CentralSystemRootCertificates, trusted for ``wss://`` next to the
+        config file's ``caBundle`` (security whitepaper A00.FR.307)."""
+        ...
+
+    def client_certificate(self) -> tuple[str, str] | None:
+        """The ChargePointCertificate chain and its private key (PEM texts) the next ``wss://``
+        connection presents (security profile 3, A00.FR.401-); None: none."""
         ...
 
 
@@ -189,8 +202,14 @@ class Link:
                 await self._connection()
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
+            except ssl.SSLError as exc:
+                failure = tls_failure(exc)
+                if failure is None:
+                    log.warning("TLS with %s failed: %s", self._config.url, exc)
+                else:
+                    log.error("TLS with %s refused: %s", self._config.url, failure.describe())
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
-                log.warning("connection to %s failed: %s", self._config.url, exc or type(exc).__name__)
+                log.warning("connection to %s failed: %s", self._config.url, str(exc) or type(exc).__name__)
             if self.stopping:
                 break
             if self._again:
@@ -223,8 +242,11 @@ class Link:
             "user_agent_header": "ocpp-station",
         }
         if config.url.startswith("wss://"):
-            kwargs["ssl"] = ssl.create_default_context(
-                cafile=str(config.ca_bundle) if config.ca_bundle else None
+            # Made for each connection: the installed roots and the client certificate may have
+            # changed since the last one (InstallCertificate, CertificateSigned).
+            listener = self._listener
+            kwargs["ssl"] = client_context(
+                config.ca_bundle, listener.csms_root_certificates(), listener.client_certificate()
             )
         return kwargs
 

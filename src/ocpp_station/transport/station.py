@@ -262,6 +262,16 @@ class Station(StationApi):
         config file's ``basicAuthPassword`` (security whitepaper A00.FR.205, A01.FR.01)."""
         return self.view.authorization_key or self.config.basic_auth_password
 
+    def csms_root_certificates(self) -> list[str]:
+        """The installed CentralSystemRootCertificates (PEM), trusted for ``wss://`` next to the config
+        file's ``caBundle`` (security whitepaper A00.FR.307)."""
+        return self.view.csms_root_certificates()
+
+    def client_certificate(self) -> tuple[str, str] | None:
+        """The ChargePointCertificate and its key for security profile 3: none yet (the certificate
+        store's SignCertificate / CertificateSigned will provide them)."""
+        return None
+
     def link_opened(self) -> None:
         self.feed(Connected())
 
