@@ -29,6 +29,7 @@ from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.authorization import Authorization
 from ocpp_station.core.features.availability import Availability
 from ocpp_station.core.features.base import FACTS, QUERIES, Feature, Trigger, declares, routes_of
+from ocpp_station.core.features.certificates import Certificates
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
@@ -72,6 +73,7 @@ FEATURE_ORDER = (
     "availability",
     "reset",
     "data_transfer",
+    "certificates",
     "security",
     "metering",
     "remote_trigger",
@@ -139,7 +141,8 @@ class Engine:
         self.availability = Availability(ctx, self.status)
         self.reset = Reset(ctx, self.transactions)
         self.data_transfer = DataTransfer(ctx)
-        self.security = Security(ctx)
+        self.certificates = Certificates(ctx)
+        self.security = Security(ctx, self.certificates)
         # Feature profiles beyond Core (issue #4): each says whether it is supported, and
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
         self.local_list = LocalAuthList(ctx, self.authorization)

@@ -146,6 +146,9 @@ class Restored:
     charging_profiles: dict[str, Any] = field(default_factory=dict)
     #: Firmware update / diagnostics upload in progress and the installed firmware version.
     firmware: dict[str, Any] = field(default_factory=dict)
+    #: The certificate store (security whitepaper M03-M05), by record key: PEM text and role, or a
+    #: tombstone for a certificate of the config file the CSMS deleted.
+    certificates: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -161,4 +164,5 @@ class Restored:
             reservations=dict(records.get("reservations", {})),
             charging_profiles=dict(records.get("charging_profiles", {})),
             firmware=dict(records.get("firmware", {})),
+            certificates=dict(records.get("certificates", {})),
         )

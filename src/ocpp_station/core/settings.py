@@ -65,6 +65,10 @@ class EngineSettings:
     data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
     #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").
     ocpp_config: Mapping[str, Any] = field(default_factory=dict)
+    #: Certificates installed at manufacturing or installation (security whitepaper §2.6.4, the config
+    #: file's ``security``): (certificateUse, PEM text) pairs; a text may hold several certificates.
+    #: What the CSMS installs or deletes later (stored records) wins over these.
+    installed_certificates: tuple[tuple[str, str], ...] = ()
 
     @property
     def connector_count(self) -> int:

@@ -39,6 +39,7 @@ KINDS = (
     "reservations",
     "charging_profiles",
     "firmware",
+    "certificates",
 )
 
 

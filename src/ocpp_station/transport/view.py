@@ -43,6 +43,12 @@ class EngineView:
         only, never shown (write-only: not in :meth:`readable_config`)."""
         return self._engine.config.get("AuthorizationKey")
 
+    def csms_root_certificates(self) -> list[str]:
+        """The PEM texts of the installed CentralSystemRootCertificates (security whitepaper §2.4, M05):
+        what to check the CSMS's server certificate against, the newest first and a fallback last
+        (M05.FR.13)."""
+        return self._engine.certificates.csms_roots()
+
     def meter_energy_wh(self, connector_id: int) -> float:
         """The energy register of ``connector_id`` as the engine last read it."""
         return self._engine.ctx.meter(connector_id).energy_wh

@@ -46,6 +46,8 @@ member                        what it declares
 ``current_offer(cid)``        query: the amperes to offer a connector being energized (Smart
                               Charging, §3.13); at most one feature answers, None: its rating
 ``listed(id_tag)``            query: the Local Authorization List's entry (§3.5.2), None: none
+``csms_roots()``              query: the PEM texts of the installed CentralSystemRootCertificates,
+                              a fallback last (security whitepaper M05.FR.11, A05.FR.03)
 ============================  =====================================================================
 """
 
@@ -85,7 +87,7 @@ FACTS = (
 
 #: The questions one feature answers for the others (at most one declares each): the name of its
 #: method, which the engine puts on the context (``ctx.current_offer``, ``ctx.listed``).
-QUERIES = ("current_offer", "listed")
+QUERIES = ("current_offer", "listed", "csms_roots")
 
 
 #: The kinds of route a feature declares, by decorator.
@@ -192,6 +194,9 @@ class Feature:
 
     def listed(self, id_tag: str) -> IdTagInfo | None:
         return None
+
+    def csms_roots(self) -> list[str]:
+        return []
 
 
 @dataclass(frozen=True, slots=True)

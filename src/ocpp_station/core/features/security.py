@@ -9,10 +9,12 @@ What this part does:
   connects again with it (A01.FR.01-03).
 * **SecurityProfile** (§7.6, A05): only goes up. A value not above the current one is Rejected
   (A05.FR.01); profile 1 or 2 without an AuthorizationKey is Rejected (A05.FR.02); profiles 2 and 3
-  need an installed CentralSystemRootCertificate (A05.FR.03; 3 also a ChargePointCertificate,
-  A05.FR.04). Accepted, the station disconnects and connects with the new profile (A05.FR.05-07).
+  need a CentralSystemRootCertificate installed and valid at the OCPP time (A05.FR.03, the certificate
+  store: :mod:`ocpp_station.core.features.certificates`); 3 also a ChargePointCertificate (A05.FR.04),
+  which cannot be installed yet, so profile 3 is Rejected. Accepted, the station disconnects and
+  connects with the new profile (A05.FR.05-07).
 
-Not here yet (issue #10): the certificate store (so profiles 2 and 3 are Rejected for now), the
+Not here yet (issue #10): the ChargePointCertificate (SignCertificate / CertificateSigned), the
 fallback to the previous profile when the new one cannot connect (A05.FR.08-09), the security log and
 SecurityEventNotification.
 """
@@ -24,18 +26,22 @@ from collections.abc import Mapping
 from ocpp_station.core.context import Context
 from ocpp_station.core.effects import Reconnect
 from ocpp_station.core.features.base import ConfigHook, ConfigVeto, Feature
+from ocpp_station.core.features.certificates import Certificates
 
 #: Profiles that authenticate with HTTP Basic and so need an AuthorizationKey (A05.FR.02).
 BASIC_AUTH_PROFILES = frozenset({1, 2})
-#: Profiles that need a CentralSystemRootCertificate installed (A05.FR.03, A05.FR.04).
+#: Profiles that need a CentralSystemRootCertificate installed (A05.FR.03).
 TLS_PROFILES = frozenset({2, 3})
+#: Profiles that need a ChargePointCertificate (A05.FR.04): none can be installed yet.
+CLIENT_CERTIFICATE_PROFILES = frozenset({3})
 
 
 class Security(Feature):
     """The security profile and the Basic-auth password (security whitepaper §2, §7, A01, A05)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, certificates: Certificates) -> None:
         self.ctx = ctx
+        self.certificates = certificates
 
     # -- declarations (core.features.base) -----------------------------------------------------------
     def config_vetoes(self) -> Mapping[str, ConfigVeto]:
@@ -55,8 +61,12 @@ class Security(Feature):
             return f"SecurityProfile only goes up: {current} -> {wanted} (A05.FR.01)"
         if wanted in BASIC_AUTH_PROFILES and not self.ctx.config.get("AuthorizationKey"):
             return f"profile {wanted} needs an AuthorizationKey (A05.FR.02)"
-        if wanted in TLS_PROFILES:
-            return f"profile {wanted} needs an installed CentralSystemRootCertificate (A05.FR.03)"
+        if wanted in TLS_PROFILES and not self.certificates.has_valid_csms_root():
+            return f"profile {wanted} needs a valid CentralSystemRootCertificate installed (A05.FR.03)"
+        if wanted in CLIENT_CERTIFICATE_PROFILES:
+            return (
+                f"profile {wanted} needs a ChargePointCertificate, which cannot be installed yet (A05.FR.04)"
+            )
         return None
 
     def _reconnect(self, reason: str) -> None:
