@@ -104,7 +104,8 @@ def test_M05_FR_02_an_installed_root_is_stored_and_offered_to_tls() -> None:
     h = Harness()
     assert install(h, p.root) == "Accepted"
     assert roots_of(h) == [p.root.pem]
-    assert h.engine.ctx.csms_roots() == [p.root.pem]  # the declared query, on the context  # type: ignore[attr-defined]
+    # The declared query, on the context for the other features.
+    assert h.engine.ctx.csms_roots() == [p.root.pem]
     (record,) = h.records["certificates"].values()
     assert record["pem"] == p.root.pem and record["use"] == CSRC
     # The same certificate again: Accepted, nothing changes.

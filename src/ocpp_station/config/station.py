@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ocpp_station.config.keys import validate_ocpp_overrides
+from ocpp_station.core.certificates import CertificateError, CertificateStore, add_installed
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.hardware.simulated import EVParams
 
@@ -109,6 +110,24 @@ class FileTransferPolicy:
     log_bytes: int = 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityConfig:
+    """Certificates installed at manufacturing or installation (security whitepaper §2.6.4); the
+    config file's ``security`` object. Each file is read and checked when the config is loaded."""
+
+    #: The PEM files of ``csmsRootCertificates`` / ``manufacturerRootCertificates``, resolved.
+    csms_root_certificates: tuple[Path, ...] = ()
+    manufacturer_root_certificates: tuple[Path, ...] = ()
+    #: (certificateUse, PEM text) of every file, in order: ``EngineSettings.installed_certificates``.
+    installed_certificates: tuple[tuple[str, str], ...] = ()
+
+
+#: The ``security`` lists and the certificateUse (security whitepaper §6.4) of their certificates.
+SECURITY_CERTIFICATE_LISTS = {
+    "csmsRootCertificates": "CentralSystemRootCertificate",
+    "manufacturerRootCertificates": "ManufacturerRootCertificate",
+}
+
 #: What the file transfer adapter can do (ocpp_station.transport.file_transfer).
 FILE_TRANSFER_PROTOCOLS = ("FTP", "HTTP", "HTTPS")
 
@@ -134,6 +153,7 @@ class StationConfig:
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     durability: DurabilityPolicy = field(default_factory=DurabilityPolicy)
     file_transfer: FileTransferPolicy = field(default_factory=FileTransferPolicy)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
 
 class _Reader:
@@ -243,6 +263,47 @@ def _file_transfer(r: _Reader, data: dict[str, Any]) -> FileTransferPolicy:
         upload_method=method,
         log_lines=int(r.get(data, "logLines", path, r.number, 2000)),
         log_bytes=int(r.get(data, "logBytes", path, r.number, 1024 * 1024)),
+    )
+
+
+def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
+    """The ``security`` object: lists of PEM files, relative to the config file (like ``caBundle``),
+    each holding one or more CA certificates; every one is read and checked now (a root must be
+    self-signed or issued by a certificate listed before it: its CertificateHashData needs its
+    issuer's key). Validity periods are not checked here: that depends on the OCPP time."""
+    path = "security"
+    known = sorted(SECURITY_CERTIFICATE_LISTS)
+    unknown = set(data) - set(known)
+    if unknown:
+        raise r.fail(path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+    store = CertificateStore()
+    files: dict[str, tuple[Path, ...]] = {}
+    installed: list[tuple[str, str]] = []
+    for name, use in SECURITY_CERTIFICATE_LISTS.items():
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            raise r.fail(f"{path}.{name}", "must be a list of PEM file paths")
+        paths = []
+        for i, item in enumerate(value):
+            where = f"{path}.{name}[{i}]"
+            file = base / r.string(item, where)
+            try:
+                text = file.read_text(encoding="ascii")
+            except FileNotFoundError:
+                raise r.fail(where, f"file not found: {file}") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise r.fail(where, f"cannot read {file}: {exc}") from None
+            try:
+                add_installed(store, use, text)
+            except CertificateError as exc:
+                raise r.fail(where, f"{file}: {exc}") from None
+            paths.append(file)
+            installed.append((use, text))
+        files[name] = tuple(paths)
+    return SecurityConfig(
+        csms_root_certificates=files["csmsRootCertificates"],
+        manufacturer_root_certificates=files["manufacturerRootCertificates"],
+        installed_certificates=tuple(installed),
     )
 
 
@@ -392,6 +453,7 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         reconnect=reconnect,
         durability=durability,
         file_transfer=file_transfer,
+        security=_security(r, r.obj(root.get("security", {}), "security"), base),
     )
 
 

@@ -299,20 +299,26 @@ class CertificateStore:
         return InstalledCertificate(use, certificate, self.issuer_key_of(certificate), from_file=from_file)
 
 
+def add_installed(store: CertificateStore, use: str, text: str) -> None:
+    """Add every certificate of the PEM ``text`` to ``store`` as installed at manufacturing or
+    installation (§2.6.4) for ``use``: each must pass :func:`check_ca` and be self-signed or issued by
+    one already in ``store``: CertificateError otherwise."""
+    try:
+        kind = CertificateUseEnumType(use)
+    except ValueError:
+        raise CertificateError(f"unknown certificateUse {use!r}") from None
+    for certificate in parse_certificates(text):
+        check_ca(certificate)
+        store.put(store.identify(kind, certificate, from_file=True))
+
+
 def initial_store(entries: Iterable[tuple[str, str]]) -> CertificateStore:
-    """The store of the certificates installed at manufacturing or installation (§2.6.4): (use, PEM
-    text) pairs, a PEM text may hold several certificates; each must pass :func:`check_ca`, and be
-    self-signed or issued by one given before it. CertificateError naming the entry's index."""
+    """The store of the certificates installed at manufacturing or installation: (use, PEM text)
+    pairs, in order (:func:`add_installed`); CertificateError naming the pair's index."""
     store = CertificateStore()
     for index, (use, text) in enumerate(entries):
         try:
-            kind = CertificateUseEnumType(use)
-        except ValueError:
-            raise CertificateError(f"[{index}]: unknown certificateUse {use!r}") from None
-        try:
-            for certificate in parse_certificates(text):
-                check_ca(certificate)
-                store.put(store.identify(kind, certificate, from_file=True))
+            add_installed(store, use, text)
         except CertificateError as exc:
             raise type(exc)(f"[{index}]: {exc}") from None
     return store
