@@ -4,6 +4,7 @@ real PKI made by ``cryptography`` (``tests/pki.py``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,12 @@ from cryptography.x509 import ocsp
 from ocpp_station.core.certificates import CertificateError, initial_store
 from ocpp_station.core.effects import Reconnect
 from ocpp_station.core.engine import Engine
+from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import EngineSettings
+from ocpp_station.storage.base import KINDS
+from ocpp_station.storage.sqlite import SqliteStore
 from ocpp_station.transport.view import EngineView
+from ocpp_station.wire.messages import CertificateUseEnumType
 from tests.core.harness import Harness
 from tests.pki import Issued, pki
 
@@ -317,3 +322,20 @@ def test_restart_drops_a_damaged_record_and_says_so(caplog: pytest.LogCaptureFix
     assert roots_of(again) == [p.root.pem]
     assert "stored certificate" in caplog.text
     assert key not in again.records.get("certificates", {})  # deleted from the store, said once
+
+
+def test_restart_from_a_real_sqlite_store(tmp_path: Path) -> None:
+    """The records as the shell stores them (SQLite, every kind of ``KINDS``) give the store back."""
+    p = pki()
+    h = Harness(file_settings((MRC, p.other_root)))
+    assert install(h, p.root) == "Accepted" and install(h, p.intermediate) == "Accepted"
+    assert delete(h, reference(p.other_root.certificate, p.other_root.certificate)) == "Accepted"
+    store = SqliteStore(tmp_path / "station.db")
+    store.apply([("put", "certificates", key, value) for key, value in h.records["certificates"].items()])
+    store.close()
+    store = SqliteStore(tmp_path / "station.db")
+    restored = Restored.from_records({kind: store.load(kind) for kind in KINDS})
+    store.close()
+    engine = Engine(h.settings, now=h.now, restored=restored)
+    assert engine.certificates.csms_roots() == [p.root.pem, p.intermediate.pem]
+    assert not engine.certificates.store.of_use(CertificateUseEnumType.ManufacturerRootCertificate)
