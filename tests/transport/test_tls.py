@@ -396,6 +396,21 @@ async def test_A00_FR_401_402_407_client_certificate_required_by_the_csms(
                 station.close()
 
 
+async def test_A00_FR_407_a_csms_refusing_the_missing_client_certificate_is_logged(
+    ca: trustme.CA, tmp_path: Path, start_station: StationFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A TLS 1.3 server that requires a client certificate says so with an alert after the handshake
+    (the blocking server sends it; the development CSMS, on asyncio, just closes)."""
+    cert_file, key_file = pem_files(ca.issue_cert("127.0.0.1"), tmp_path, "csms")
+    context = server_context(cert_file, key_file, ca_file(trustme.CA(), tmp_path, "client-ca"))
+    with BlockingTlsServer(context) as server:
+        url = f"wss://127.0.0.1:{server.port}/ocpp/"
+        with caplog.at_level(logging.INFO, "ocpp_station"):
+            station = await start_station(tls_config(url, ca_file(ca, tmp_path)), wait_accepted=False)
+            await wait_log(caplog, "FailedToAuthenticationAtCentralSystem", 2)
+        assert station.state()["registration"] is None
+
+
 # -- the command line of the development CSMS ----------------------------------------------------------
 
 

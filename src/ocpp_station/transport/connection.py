@@ -27,12 +27,14 @@ from typing import Any, Protocol
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.datastructures import HeadersLike
+from websockets.http11 import USER_AGENT
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ocpp_station.config.station import StationConfig
 from ocpp_station.transport.backoff import backoff_delays
-from ocpp_station.transport.tls import client_context, tls_failure
+from ocpp_station.transport.tls import client_context, ssl_cause, tls_failure
 
 log = logging.getLogger("ocpp_station.station")
 #: Bytes written and not yet taken by the peer beyond which the link is dropped (see Link.send).
@@ -47,6 +49,24 @@ Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 class SubprotocolRefused(Exception):
     pass
+
+
+class _Connection(ClientConnection):
+    """websockets' client connection, telling a TLS alert that ends the opening handshake as what it
+    is: TLS 1.3 sends the server's verdict on the client certificate (security profile 3) after the
+    TLS handshake, so websockets sees a connection lost before the HTTP response and reports a bad
+    response; the TLS error it was lost with is raised instead (see ``tls.tls_failure``)."""
+
+    async def handshake(
+        self, additional_headers: HeadersLike | None = None, user_agent_header: str | None = USER_AGENT
+    ) -> None:
+        try:
+            await super().handshake(additional_headers, user_agent_header)
+        except websockets.exceptions.InvalidMessage as exc:
+            lost = self.connection_exc
+            if isinstance(lost, ssl.SSLError):
+                raise lost from exc
+            raise
 
 
 class LinkListener(Protocol):
@@ -202,14 +222,8 @@ class Link:
                 await self._connection()
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
-            except ssl.SSLError as exc:
-                failure = tls_failure(exc)
-                if failure is None:
-                    log.warning("TLS with %s failed: %s", self._config.url, exc)
-                else:
-                    log.error("TLS with %s refused: %s", self._config.url, failure.describe())
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
-                log.warning("connection to %s failed: %s", self._config.url, str(exc) or type(exc).__name__)
+                self._log_failure(exc)
             if self.stopping:
                 break
             if self._again:
@@ -221,6 +235,18 @@ class Link:
             delay = next(delays)
             log.info("reconnecting in %.1f s", delay)
             await self._sleep(delay)
+
+    def _log_failure(self, exc: BaseException) -> None:
+        """Why a connection failed: a TLS refusal (ERROR, with the security event it stands for, security
+        whitepaper A00.FR.309-310, 315, 322), another TLS failure or a network one (WARNING)."""
+        url = self._config.url
+        failure = tls_failure(exc)
+        if failure is not None:
+            log.error("TLS with %s refused: %s", url, failure.describe())
+        elif (cause := ssl_cause(exc)) is not None:
+            log.warning("TLS with %s failed: %s", url, cause)
+        else:
+            log.warning("connection to %s failed: %s", url, str(exc) or type(exc).__name__)
 
     def connect_kwargs(self) -> dict[str, Any]:
         config = self._config
@@ -240,6 +266,7 @@ class Link:
             "close_timeout": 5,
             "proxy": None,
             "user_agent_header": "ocpp-station",
+            "create_connection": _Connection,
         }
         if config.url.startswith("wss://"):
             # Made for each connection: the installed roots and the client certificate may have

@@ -47,6 +47,7 @@ TLS12_CIPHERS: Final = (
 INVALID_CENTRAL_SYSTEM_CERTIFICATE: Final = "InvalidCentralSystemCertificate"
 INVALID_TLS_VERSION: Final = "InvalidTLSVersion"
 INVALID_TLS_CIPHER_SUITE: Final = "InvalidTLSCipherSuite"
+FAILED_TO_AUTHENTICATE: Final = "FailedToAuthenticationAtCentralSystem"
 
 #: OpenSSL reasons meaning "no common protocol version" (A00.FR.315) ...
 _VERSION_REASONS: Final = frozenset(
@@ -61,6 +62,18 @@ _VERSION_REASONS: Final = frozenset(
 )
 #: ... and "no common cipher suite" (A00.FR.322).
 _CIPHER_REASONS: Final = frozenset({"NO_SHARED_CIPHER", "NO_CIPHERS_AVAILABLE", "NO_CIPHER_MATCH"})
+#: Alerts of a CSMS that refuses the station's client certificate, or its absence (profile 3).
+_CLIENT_CERTIFICATE_REASONS: Final = frozenset(
+    {
+        "TLSV13_ALERT_CERTIFICATE_REQUIRED",
+        "SSLV3_ALERT_BAD_CERTIFICATE",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED",
+        "SSLV3_ALERT_CERTIFICATE_REVOKED",
+        "SSLV3_ALERT_CERTIFICATE_UNKNOWN",
+        "SSLV3_ALERT_UNSUPPORTED_CERTIFICATE",
+        "TLSV1_ALERT_UNKNOWN_CA",
+    }
+)
 
 
 def harden(context: ssl.SSLContext) -> ssl.SSLContext:
@@ -151,13 +164,31 @@ class TlsFailure:
         return f"{self.detail} (security event {self.event}, {self.requirement})"
 
 
+def ssl_cause(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind ``exc``: itself, or one it was raised from (websockets reports an alert
+    that comes after the handshake, as TLS 1.3's certificate_required does, as a bad HTTP response)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def tls_failure(exc: BaseException) -> TlsFailure | None:
-    """What a connection error says about TLS; None when it is no TLS refusal (a network failure).
+    """What a connection error (or the TLS error behind it) says; None when it is no TLS refusal
+    the station can name (a network failure, an alert that says nothing more precise).
 
     * the CSMS's certificate is untrusted, expired, not yet valid or for another host:
       InvalidCentralSystemCertificate (A00.FR.309-310);
     * no common protocol version, the CSMS offers only TLS 1.1 or older: InvalidTLSVersion (A00.FR.315);
-    * no common cipher suite: InvalidTLSCipherSuite (A00.FR.322)."""
+    * no common cipher suite: InvalidTLSCipherSuite (A00.FR.322);
+    * the CSMS refused the station's client certificate or its absence (profile 3):
+      FailedToAuthenticationAtCentralSystem (whitepaper §8).
+
+    A server that fails a handshake may also just close the connection without an alert (asyncio's TLS
+    servers, the development CSMS among them, do): the station sees a reset and cannot say why."""
+    exc = ssl_cause(exc) or exc
     if isinstance(exc, ssl.SSLCertVerificationError):
         why = exc.verify_message or str(exc)
         return TlsFailure(
@@ -178,5 +209,11 @@ def tls_failure(exc: BaseException) -> TlsFailure | None:
                 INVALID_TLS_CIPHER_SUITE,
                 "A00.FR.318-322",
                 f"the central system offers none of the cipher suites of A00.FR.318: {exc}",
+            )
+        if reason in _CLIENT_CERTIFICATE_REASONS:
+            return TlsFailure(
+                FAILED_TO_AUTHENTICATE,
+                "A00.FR.401-407",
+                f"the central system refused the charge point certificate (or its absence): {exc}",
             )
     return None
