@@ -96,6 +96,25 @@ async def test_A00_FR_301_311_profile_2_boots_over_wss_with_basic_auth(
         assert tls.compression() is None  # A00.FR.320
 
 
+async def test_A00_FR_307_profile_2_trusts_the_installed_csms_root_without_ca_bundle(
+    ca: trustme.CA, tmp_path: Path, start_station: StationFactory
+) -> None:
+    """SecurityProfile 2 with the CSMS root from the config file's security section (the certificate
+    store: Station.csms_root_certificates through the engine view), no caBundle."""
+    context = server_ctx(ca.issue_cert("127.0.0.1"))
+    async with CentralSystem(port=0, passwords={"CP_1": KEY}, ssl_context=context) as csms:
+        config = station_config(
+            csms.url,
+            connection=FAST,
+            ocpp={"AuthorizationKey": KEY, "SecurityProfile": 2},
+            security={"csmsRootCertificates": [str(ca_file(ca, tmp_path))]},
+        )
+        assert config.ca_bundle is None
+        station = await start_station(config)
+        assert station.csms_root_certificates()
+        assert csms.stations["CP_1"].connections == 1
+
+
 async def test_A00_FR_302_wrong_key_over_tls_is_refused_by_the_csms(
     ca: trustme.CA, tmp_path: Path, start_station: StationFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -176,6 +176,7 @@ class Station(StationApi):
             file_transfer_protocols=c.file_transfer.protocols,
             transfer_retries=c.file_transfer.retries,
             transfer_retry_interval_s=c.file_transfer.retry_interval_s,
+            installed_certificates=c.security.installed_certificates,
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store
