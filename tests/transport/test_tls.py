@@ -5,6 +5,7 @@ misbehave) and real stations."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -276,13 +277,23 @@ class BlockingTlsServer:
             except TimeoutError:
                 continue
             sock.settimeout(2)
+            # A failed handshake closes the TLS socket; this duplicate keeps the connection open until
+            # the client is done: closing with the client's HTTP request unread would make the kernel
+            # answer with a reset, which can overtake the alert (a TLS 1.3 alert comes after the
+            # client's handshake, with its request already on the way).
+            raw = sock.dup()
             try:
                 with self.context.wrap_socket(sock, server_side=True):
                     self.handshakes += 1
             except (ssl.SSLError, OSError) as exc:
                 self.errors.append(str(exc))
+                with contextlib.suppress(OSError):
+                    raw.shutdown(socket.SHUT_WR)
+                    while raw.recv(4096):
+                        pass
             finally:
                 sock.close()
+                raw.close()
 
     def __enter__(self) -> BlockingTlsServer:
         self._thread.start()
