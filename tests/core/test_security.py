@@ -73,8 +73,8 @@ def test_A05_FR_02_profile_1_needs_an_authorization_key() -> None:
 
 @pytest.mark.parametrize("profile", ["2", "3"])
 def test_A05_FR_03_04_tls_profiles_need_an_installed_root_certificate(profile: str) -> None:
-    """No CentralSystemRootCertificate can be installed yet (the certificate store comes with the rest
-    of issue 10): profiles 2 and 3 are Rejected, whatever else is set."""
+    """Without an installed CentralSystemRootCertificate profiles 2 and 3 are Rejected, whatever else is
+    set (with one, profile 2 is Accepted: tests/core/test_certificates.py)."""
     h = Harness(config={"AuthorizationKey": KEY})
     assert change(h, "SecurityProfile", profile) == "Rejected"
     assert h.engine.config.get("SecurityProfile") == "0"

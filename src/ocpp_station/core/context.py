@@ -51,6 +51,9 @@ class Context:
         #: Set by the engine: the Local Authorization List's entry for an idTag (§3.5.2), when the
         #: LocalAuthListManagement profile is there.
         self.listed: Callable[[str], IdTagInfo | None] = lambda id_tag: None
+        #: Set by the engine: the PEM texts of the installed CentralSystemRootCertificates (the
+        #: certificate store, security whitepaper M03-M05), newest first, a fallback root last.
+        self.csms_roots: Callable[[], list[str]] = lambda: []
         #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
         self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).

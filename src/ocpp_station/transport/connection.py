@@ -151,13 +151,13 @@ class Link:
         """Close the open websocket normally (1000) and connect again at once, with what
         ``basic_auth_password`` gives then: the AuthorizationKey or the SecurityProfile changed
         (security whitepaper A01, A05.FR.06-07)."""
-        self._again = True
         ws = self.ws
         if ws is not None:
+            self._again = True  # the back-off is skipped once, after this connection ends
             log.info("reconnecting: %s", reason)
             self._spawn(ws.close(1000, reason[:120]))
         else:
-            self._poke()
+            self._poke()  # waiting out a back-off: try now (the next attempt uses the new settings)
 
     async def close(self, code: int, reason: str) -> None:
         """Close the open websocket (if any) with a closing handshake."""
