@@ -193,3 +193,17 @@ def test_a_short_authorization_key_is_a_config_error_that_does_not_show_it() -> 
     assert info.value.field_path == "ocpp"
     assert "AuthorizationKey: must be 16 to 40 characters long, got 6" in str(info.value)
     assert "s3cret" not in str(info.value)
+
+
+def test_a_tls_security_profile_with_a_ws_url_is_a_config_error() -> None:
+    """Profiles 2 and 3 are TLS (security whitepaper A00.FR.311): a ws:// URL cannot serve them."""
+    data = {
+        "development": {"WS_URL": "ws://cms.example.com/ocpp/", "chargePointID": "X"},
+        "ocpp": {"AuthorizationKey": "0123456789abcdef0123456789abcdef", "SecurityProfile": 2},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, "cfg.json")
+    assert info.value.field_path == "ocpp"
+    assert "SecurityProfile 2 needs a wss:// URL" in str(info.value)
+    data["development"]["WS_URL"] = "wss://cms.example.com/ocpp/"
+    assert parse_config(data, "cfg.json").ocpp["SecurityProfile"] == "2"

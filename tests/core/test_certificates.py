@@ -28,6 +28,8 @@ CSRC = "CentralSystemRootCertificate"
 MRC = "ManufacturerRootCertificate"
 KEY = "0123456789abcdef0123456789abcdef"
 OCSP_HASHES = {"SHA256": hashes.SHA256(), "SHA384": hashes.SHA384(), "SHA512": hashes.SHA512()}
+#: A station whose Central System URL is wss:// (profiles 2 and 3 need TLS, A00.FR.311).
+TLS = EngineSettings(tls=True)
 
 
 def install(h: Harness, certificate: Issued | str, use: str = CSRC) -> str:
@@ -237,7 +239,7 @@ def test_M04_FR_06_the_last_csms_root_is_kept_while_tls_uses_it() -> None:
 # -- A05: the security profile needs the store ---------------------------------------------------------
 def test_A05_FR_03_profile_2_is_accepted_with_a_valid_root_and_a_key() -> None:
     p = pki()
-    h = Harness(config={"AuthorizationKey": KEY})
+    h = Harness(TLS, config={"AuthorizationKey": KEY})
     assert change(h, "SecurityProfile", "2") == "Rejected"
     assert install(h, p.root, MRC) == "Accepted"  # a manufacturer root is no CSMS root
     assert change(h, "SecurityProfile", "2") == "Rejected"
@@ -251,14 +253,20 @@ def test_A05_FR_03_profile_2_is_accepted_with_a_valid_root_and_a_key() -> None:
 
 
 def test_A05_FR_02_profile_2_still_needs_the_authorization_key() -> None:
-    h = Harness()
+    h = Harness(TLS)
+    assert install(h, pki().root) == "Accepted"
+    assert change(h, "SecurityProfile", "2") == "Rejected"
+
+
+def test_A00_FR_311_profile_2_needs_a_wss_url_too() -> None:
+    h = Harness(config={"AuthorizationKey": KEY})  # the Central System URL is ws://
     assert install(h, pki().root) == "Accepted"
     assert change(h, "SecurityProfile", "2") == "Rejected"
 
 
 def test_A05_FR_03_a_root_that_expired_since_it_was_installed_does_not_count() -> None:
     p = pki()
-    h = Harness(config={"AuthorizationKey": KEY})
+    h = Harness(TLS, config={"AuthorizationKey": KEY})
     assert install(h, p.root) == "Accepted"
     end = p.root.certificate.not_valid_after_utc.timestamp()
     h.engine.ctx.clock_offset_s += end + 10 - h.engine.ctx.ocpp_time()

@@ -403,6 +403,13 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
             ocpp = validate_ocpp_overrides(raw)
         except ValueError as exc:
             raise r.fail("ocpp", str(exc)) from None
+        if int(ocpp.get("SecurityProfile", "0")) >= 2 and parts.scheme != "wss":
+            # Security profiles 2 and 3 are TLS (security whitepaper §2.4-2.5, A00.FR.311).
+            raise r.fail(
+                "ocpp",
+                f"SecurityProfile {ocpp['SecurityProfile']} needs a wss:// URL, "
+                f"{environment}.WS_URL is {ws_url!r}",
+            )
 
     control = r.obj(root.get("control", {}), "control")
     connection = r.obj(root.get("connection", {}), "connection")

@@ -69,6 +69,8 @@ class EngineSettings:
     #: file's ``security``): (certificateUse, PEM text) pairs; a text may hold several certificates.
     #: What the CSMS installs or deletes later (stored records) wins over these.
     installed_certificates: tuple[tuple[str, str], ...] = ()
+    #: The Central System URL is wss://: what security profiles 2 and 3 need (whitepaper A00.FR.311).
+    tls: bool = False
 
     @property
     def connector_count(self) -> int:

@@ -177,6 +177,7 @@ class Station(StationApi):
             transfer_retries=c.file_transfer.retries,
             transfer_retry_interval_s=c.file_transfer.retry_interval_s,
             installed_certificates=c.security.installed_certificates,
+            tls=c.url.startswith("wss://"),
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store

@@ -61,6 +61,8 @@ class Security(Feature):
             return f"SecurityProfile only goes up: {current} -> {wanted} (A05.FR.01)"
         if wanted in BASIC_AUTH_PROFILES and not self.ctx.config.get("AuthorizationKey"):
             return f"profile {wanted} needs an AuthorizationKey (A05.FR.02)"
+        if wanted in TLS_PROFILES and not self.ctx.settings.tls:
+            return f"profile {wanted} needs TLS: the Central System URL is not wss:// (A00.FR.311)"
         if wanted in TLS_PROFILES and not self.certificates.has_valid_csms_root():
             return f"profile {wanted} needs a valid CentralSystemRootCertificate installed (A05.FR.03)"
         if wanted in CLIENT_CERTIFICATE_PROFILES:
