@@ -71,7 +71,7 @@ async def run(count: int, seed: int) -> int:
         task = asyncio.create_task(station.run())
         await station.wait_for(lambda s: s["registration"] == "Accepted", timeout=10)
         await asyncio.sleep(0.3)
-        supported = set(station.engine.ctx.incoming)
+        supported = set(station.engine.rpc.answered())
         before = station.state()
         ws = socket[0]
         checks = []
