@@ -1,10 +1,11 @@
-"""Remote Trigger (OCPP 1.6 §5.17 TriggerMessage, §6.51, §6.52).
+"""Remote Trigger (OCPP 1.6 §5.17 TriggerMessage, §6.51, §6.52; security whitepaper ed. 3
+ExtendedTriggerMessage, §5.5, §5.6, §6.16, §6.17).
 
 The CSMS asks for one of the messages of :attr:`RemoteTrigger.requestable`; we answer Accepted, Rejected
 or NotImplemented and queue the requested message only *after* the TriggerMessage.conf went out
 (§5.17: "SHALL first send the TriggerMessage response"), through ``ctx.after_reply``. Each message is
 triggered by the feature that owns it (its ``triggers()`` declaration, ``core.features.base``): this
-module only answers TriggerMessage and marks what is queued.
+module only answers TriggerMessage (and ExtendedTriggerMessage, below) and marks what is queued.
 
 * connectorId is optional. Where the connector is relevant (MeterValues, StatusNotification) an
   unknown one is Rejected (OCTT TC_055_CS) and an absent one means every connector (StatusNotification:
@@ -22,6 +23,35 @@ module only answers TriggerMessage and marks what is queued.
   §4.4/§4.5 allow only in answer to a TriggerMessage (see ``core.features.firmware``).
 * While Pending, §4.2 lets the charge point send what a TriggerMessage asked for: the queued calls
   are marked ``meta["triggered"]`` and the outbox lets them pass the pre-boot gate.
+
+ExtendedTriggerMessage (whitepaper §5.5: "based on the OCPP 2.0.1 TriggerMessageRequest", renamed) has
+its own requestedMessage enumeration (MessageTriggerEnumType, §6.16) and the same three answers
+(TriggerMessageStatusEnumType, §6.17). The whitepaper gives it no use case of its own, only the field
+definitions and the requirements of the use cases that name it (A02, L01, N01); where it says nothing,
+it is answered as TriggerMessage is:
+
+* BootNotification, Heartbeat, MeterValues, StatusNotification: the very triggers TriggerMessage uses
+  (the features' ``triggers()``), with their rules: BootNotification only while not Accepted, an
+  unknown connector Rejected where the connector is relevant, connectorId ignored where it is not,
+  sent after the ExtendedTriggerMessage.conf and allowed through the §4.2 gate while Pending (the
+  2.0.1 TriggerMessage it is based on may be sent while Pending too).
+* connectorId 0 or less: Rejected, whatever the message. §5.5 defines the field as "integer
+  connectorId > 0", "only filled in when request applies to a specific connector"; the schema does not
+  say so (plain integer), so the request parses and gets the answer §6.17 has for a message that
+  "will not be sent". The whole charge point is asked for by leaving connectorId out (StatusNotification:
+  every connector and connector 0, as for TriggerMessage).
+* FirmwareStatusNotification means SignedFirmwareStatusNotification.req here: §6.16 "So the status of
+  the secure firmware update introduced in this document", and L01.FR.28-29 answer it with the last
+  *Signed*FirmwareStatusNotification's status. The station has no secure firmware update (L01, no
+  SignedUpdateFirmware; it serves the plain 1.6 UpdateFirmware, which a station with L01 refuses,
+  L01.FR.20), so it has no such status to report: NotImplemented, §6.17 "cannot be sent because it is
+  either not implemented or unknown". Neither the 1.6 FirmwareStatusNotification (another message, the
+  plain update's status) nor an invented Idle SignedFirmwareStatusNotification (which would tell the
+  CSMS the secure update is there and idle) is sent. When L01 is built, its feature declares the
+  trigger (L01.FR.28-29) and this refusal goes.
+* LogStatusNotification (N01, no GetLog) and SignChargePointCertificate (A02: A02.FR.02-03, a new key
+  pair and a SignCertificate.req with a CSR; no CSR yet): NotImplemented, §6.17 as above. Rejected
+  ("Requested message will not be sent") is for a message the station has but does not send now.
 """
 
 from __future__ import annotations
@@ -33,7 +63,26 @@ from msgspec import UNSET
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.features.base import Feature, Trigger, answers
 from ocpp_station.wire.frames import Call
-from ocpp_station.wire.messages import TriggerMessageRequest, TriggerMessageResponse, TriggerMessageStatus
+from ocpp_station.wire.messages import (
+    ExtendedTriggerMessageRequest,
+    ExtendedTriggerMessageResponse,
+    MessageTrigger,
+    MessageTriggerEnumType,
+    TriggerMessageRequest,
+    TriggerMessageResponse,
+    TriggerMessageStatus,
+    TriggerMessageStatusEnumType,
+)
+
+#: ExtendedTriggerMessage's requestedMessage -> the TriggerMessage trigger that sends the same message.
+#: The others (FirmwareStatusNotification: the *signed* one, LogStatusNotification,
+#: SignChargePointCertificate) are not built: NotImplemented (see the module docstring).
+EXTENDED_SHARED: dict[MessageTriggerEnumType, MessageTrigger] = {
+    MessageTriggerEnumType.BootNotification: MessageTrigger.BootNotification,
+    MessageTriggerEnumType.Heartbeat: MessageTrigger.Heartbeat,
+    MessageTriggerEnumType.MeterValues: MessageTrigger.MeterValues,
+    MessageTriggerEnumType.StatusNotification: MessageTrigger.StatusNotification,
+}
 
 
 class RemoteTrigger(Feature):
@@ -61,8 +110,33 @@ class RemoteTrigger(Feature):
         self.ctx.after_reply.append(lambda: self._queue_triggered(outcome))
         return TriggerMessageResponse(status=TriggerMessageStatus.Accepted)
 
+    @answers(ExtendedTriggerMessageRequest)
+    def _extended_trigger_message(
+        self, request: ExtendedTriggerMessageRequest, call: Call
+    ) -> ExtendedTriggerMessageResponse:
+        """ExtendedTriggerMessage.req (security whitepaper §5.5, §6.16): the shared messages through the
+        same triggers as TriggerMessage; the rest NotImplemented (§6.17); connectorId <= 0 Rejected
+        (§5.5 "connectorId > 0")."""
+        requested = request.requested_message
+        connector_id = None if request.connector_id is UNSET else request.connector_id
+        shared = EXTENDED_SHARED.get(requested)
+        trigger = None if shared is None else self.requestable.get(shared)
+        if trigger is None:
+            log.info("ExtendedTriggerMessage %s: NotImplemented", requested)
+            return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.NotImplemented)
+        if connector_id is not None and connector_id <= 0:
+            log.info("ExtendedTriggerMessage %s: connectorId %s is not > 0", requested, connector_id)
+            return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.Rejected)
+        outcome = trigger(connector_id)
+        if isinstance(outcome, str):
+            log.info("ExtendedTriggerMessage %s (connector %s): %s", requested, connector_id, outcome)
+            return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType(outcome))
+        self.ctx.after_reply.append(lambda: self._queue_triggered(outcome))
+        return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.Accepted)
+
     def _queue_triggered(self, send: Callable[[], None]) -> None:
-        """Run ``send`` and mark what it queued as requested by TriggerMessage (may pass the §4.2 gate)."""
+        """Run ``send`` and mark what it queued as requested by (Extended)TriggerMessage (may pass the
+        §4.2 gate)."""
         self.ctx.triggering = True
         try:
             send()
