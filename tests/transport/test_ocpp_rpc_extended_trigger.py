@@ -1,0 +1,62 @@
+"""ExtendedTriggerMessage (security whitepaper ed. 3, §5.5, §5.6) from an independent CSMS: npm
+``ocpp-rpc`` in strict mode. Its schema set (``lib/schemas/ocpp1_6.json``) has the security messages,
+``urn:ExtendedTriggerMessage.req`` and ``.conf`` among them, so it checks the request it sends and the
+ExtendedTriggerMessage.conf the station answers; the triggered StatusNotification.req it checks against
+its 1.6 schema (csms.js handles StatusNotification).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.peers.rpc_csms import PEER_MISSING, Predicate, RpcCsms, is_call, running_rpc_csms
+from tests.stations import StationFactory, station_config
+
+pytestmark = pytest.mark.skipif(PEER_MISSING is not None, reason=PEER_MISSING or "")
+
+CP = "RPC_EXT_CP"
+
+
+def status_of(connector_id: int) -> Predicate:
+    return lambda e: is_call("StatusNotification")(e) and e["params"]["connectorId"] == connector_id
+
+
+@pytest.fixture
+async def rpc_csms() -> AsyncIterator[RpcCsms]:
+    async with running_rpc_csms() as peer:
+        yield peer
+
+
+async def test_extended_trigger_status_notification_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory
+) -> None:
+    await start_station(station_config(rpc_csms.url, cp_id=CP))
+    # The statuses after the boot first, so the next StatusNotification is the triggered one.
+    for connector_id in (0, 1):
+        await rpc_csms.wait_for(status_of(connector_id))
+    mark = len(rpc_csms.events)
+    answer = await rpc_csms.result(
+        CP, "ExtendedTriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 1}
+    )
+    assert answer == {"status": "Accepted"}
+    call = await rpc_csms.wait_for(is_call("StatusNotification"), since=mark)
+    assert (call["params"]["connectorId"], call["params"]["status"]) == (1, "Available")
+    # §5.6 as §5.17 of 1.6: the conf first, then the triggered message.
+    frames = [
+        json.loads(e["raw"])
+        for e in rpc_csms.events[mark:]
+        if e.get("event") == "frame" and e["direction"] == "in"
+    ]
+    kinds = [(f[0], f[2] if f[0] == 2 else None) for f in frames]
+    assert kinds.index((3, None)) < kinds.index((2, "StatusNotification"))
+
+    # The refusals are schema-valid too: connector 0 (§5.5 "connectorId > 0") and a message the
+    # station cannot send (§6.17).
+    refused = {"requestedMessage": "StatusNotification", "connectorId": 0}
+    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", refused) == {"status": "Rejected"}
+    not_built = {"requestedMessage": "SignChargePointCertificate"}
+    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", not_built) == {"status": "NotImplemented"}
+    assert rpc_csms.errors() == []
