@@ -120,6 +120,7 @@ class Harness:
             "DataTransfer": lambda p: {"status": "Accepted"},
             "FirmwareStatusNotification": lambda p: {},
             "DiagnosticsStatusNotification": lambda p: {},
+            "SecurityEventNotification": lambda p: {},
         }
         if connect:
             self.feed(Connected())

@@ -55,8 +55,10 @@ def test_the_table() -> None:
     assert policy_of("MeterValues").transactional is Transactional.WITH_TRANSACTION
     assert having("collapse_by") == {"StatusNotification"}
     assert having("dropped_offline") == {"Heartbeat"}
-    assert having("kept") == {"StatusNotification"}
-    assert having("uncapped") == having("before_accepted") == {"BootNotification"}
+    # SecurityEventNotification: guaranteed delivery (security whitepaper A04.FR.02).
+    assert having("kept") == {"StatusNotification", "SecurityEventNotification"}
+    assert having("uncapped") == {"BootNotification", "SecurityEventNotification"}
+    assert having("before_accepted") == {"BootNotification"}
 
 
 @pytest.mark.parametrize("action", SENT_BY_US)

@@ -42,6 +42,7 @@ from ocpp_station.core.features.remote_trigger import RemoteTrigger
 from ocpp_station.core.features.reservation import Reservations
 from ocpp_station.core.features.reset import Reset
 from ocpp_station.core.features.security import Security
+from ocpp_station.core.features.security_events import SecurityEvents
 from ocpp_station.core.features.smart_charging import SmartCharging
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
@@ -75,6 +76,7 @@ FEATURE_ORDER = (
     "data_transfer",
     "certificates",
     "security",
+    "security_events",
     "metering",
     "remote_trigger",
 )
@@ -143,6 +145,7 @@ class Engine:
         self.data_transfer = DataTransfer(ctx)
         self.certificates = Certificates(ctx)
         self.security = Security(ctx, self.certificates)
+        self.security_events = SecurityEvents(ctx)
         # Feature profiles beyond Core (issue #4): each says whether it is supported, and
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
         self.local_list = LocalAuthList(ctx, self.authorization)
@@ -345,6 +348,7 @@ class Engine:
         self.recovery.recover(self._clean_shutdown)
         if self._restored:
             self.smart_charging.drop_orphans()
+        self._tell("booted")
 
     def _shutdown(self, event: ev.ShutdownRequested) -> None:
         """Graceful stop: stop running transactions with the configured reason, or store their meter
@@ -420,6 +424,7 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.FirmwareInstalled: lambda self, e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
     ev.DiagnosticsUploaded: lambda self, e: self.firmware.uploaded(e.job, e.ok, e.reason),
     ev.CallRequested: Engine._call_requested,
+    ev.SecurityEventObserved: lambda self, e: self.security_events.observed(e.event_type, e.tech_info),
     ev.Booted: Engine._booted,
     ev.ShutdownRequested: Engine._shutdown,
 }

@@ -151,6 +151,17 @@ class ShutdownRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityEventObserved:
+    """The shell saw a security event (security whitepaper §8) the engine cannot see itself: a TLS
+    handshake it refused, HTTP 401 to the websocket upgrade. ``event_type`` is one of the feature's
+    fixed table (``core/features/security_events.py``, OBSERVABLE; another is refused with a
+    ValueError); ``tech_info`` is cut to 255 characters."""
+
+    event_type: str
+    tech_info: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallRequested:
     """A program embedding the station asks to send a CALL (e.g. DataTransfer); ``ref`` comes back
     in :class:`ocpp_station.core.effects.CallCompleted`."""
@@ -178,6 +189,7 @@ Event = (
     | FirmwareInstalled
     | DiagnosticsUploaded
     | CallRequested
+    | SecurityEventObserved
     | Booted
     | ShutdownRequested
 )

@@ -149,6 +149,8 @@ class Restored:
     #: The certificate store (security whitepaper M03-M05), by record key: PEM text and role, or a
     #: tombstone for a certificate of the config file the CSMS deleted.
     certificates: dict[str, Any] = field(default_factory=dict)
+    #: The security log (security whitepaper A04.FR.04), by sequence number, and its feature's state.
+    security_log: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -165,4 +167,5 @@ class Restored:
             charging_profiles=dict(records.get("charging_profiles", {})),
             firmware=dict(records.get("firmware", {})),
             certificates=dict(records.get("certificates", {})),
+            security_log=dict(records.get("security_log", {})),
         )

@@ -65,6 +65,11 @@ MESSAGE_POLICY: dict[str, MessagePolicy] = {
     "MeterValues": MessagePolicy(transactional=Transactional.WITH_TRANSACTION),
     # §4.9: kept while offline, the newest per connector; online every change is sent (errata 3.19).
     "StatusNotification": MessagePolicy(kept=True, collapse_by="connectorId"),
+    # Security whitepaper A04.FR.02 (guaranteed delivery): kept while offline and after a timeout, never
+    # dropped by the cap. Not transaction-related (no retries after a CALLERROR, no Reset waits for it):
+    # the security log stores a critical one until it is answered and queues it again after a restart
+    # (core/features/security_events.py).
+    "SecurityEventNotification": MessagePolicy(kept=True, uncapped=True),
     # §4.6: not kept for later: the next one is due after the reconnect anyway.
     "Heartbeat": MessagePolicy(dropped_offline=True),
 }

@@ -40,6 +40,7 @@ KINDS = (
     "charging_profiles",
     "firmware",
     "certificates",
+    "security_log",
 )
 
 

@@ -35,6 +35,10 @@ member                        what it declares
 ``restore(restored)``         what it takes back from the store after a restart (issue #3)
 ``status_conditions()``       conditions it keeps on connectors that derive their status (§4.9)
 ``registration_accepted()``   fact: the CSMS accepted the BootNotification (§4.2)
+``booted()``                  fact: the station finished starting (the Booted event, after restore)
+``rebooting(hard)``           fact: a Reset is carried out, just before the Reboot effect (§5.14)
+``security_reconfigured(w)``  fact: the CSMS changed a security parameter ``w`` (SecurityProfile,
+                              AuthorizationKey; security whitepaper §8)
 ``clock_changed()``           fact: a clock sync or a wall-clock jump moved the OCPP clock
 ``transaction_started(tx)``   fact: a transaction started, before its connector is energized (§4.8)
 ``transaction_ended(cid)``    fact: the transaction on a connector ended (§4.10)
@@ -76,6 +80,9 @@ ConfigVeto = Callable[[str], str | None]
 #: engine's FEATURE_ORDER gives the order of the features that react).
 FACTS = (
     "registration_accepted",
+    "booted",
+    "rebooting",
+    "security_reconfigured",
     "clock_changed",
     "transaction_started",
     "transaction_ended",
@@ -166,6 +173,15 @@ class Feature:
         return ()
 
     def registration_accepted(self) -> None:
+        return None
+
+    def booted(self) -> None:
+        return None
+
+    def rebooting(self, hard: bool) -> None:
+        return None
+
+    def security_reconfigured(self, what: str) -> None:
         return None
 
     def clock_changed(self) -> None:

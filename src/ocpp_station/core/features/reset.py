@@ -70,6 +70,7 @@ class Reset(Feature):
         if self.pending_hard is None:
             return
         self.ctx.timers.cancel("reset")
+        self.ctx.tell("rebooting", self.pending_hard)  # the security log's ResetOrReboot, first
         self.ctx.emit(Reboot(hard=self.pending_hard))
         self.pending_hard = None
         self._drain_all = False

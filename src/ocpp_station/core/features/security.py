@@ -14,9 +14,11 @@ What this part does:
   which cannot be installed yet, so profile 3 is Rejected. Accepted, the station disconnects and
   connects with the new profile (A05.FR.05-07).
 
+Either change is told as the fact ``security_reconfigured`` (the security log's
+ReconfigurationOfSecurityParameters, whitepaper §8: :mod:`ocpp_station.core.features.security_events`).
+
 Not here yet (issue #10): the ChargePointCertificate (SignCertificate / CertificateSigned), the
-fallback to the previous profile when the new one cannot connect (A05.FR.08-09), the security log and
-SecurityEventNotification.
+fallback to the previous profile when the new one cannot connect (A05.FR.08-09).
 """
 
 from __future__ import annotations
@@ -49,8 +51,8 @@ class Security(Feature):
 
     def config_hooks(self) -> Mapping[str, ConfigHook]:
         return {
-            "AuthorizationKey": lambda: self._reconnect("AuthorizationKey changed (A01)"),
-            "SecurityProfile": lambda: self._reconnect("SecurityProfile raised (A05)"),
+            "AuthorizationKey": lambda: self._changed("AuthorizationKey", "AuthorizationKey changed (A01)"),
+            "SecurityProfile": lambda: self._changed("SecurityProfile", "SecurityProfile raised (A05)"),
         }
 
     # -- SecurityProfile (§7.6, A05) -----------------------------------------------------------------
@@ -71,6 +73,8 @@ class Security(Feature):
             )
         return None
 
-    def _reconnect(self, reason: str) -> None:
-        """After the ChangeConfiguration.conf went out (config hooks run after the reply)."""
+    def _changed(self, key: str, reason: str) -> None:
+        """After the ChangeConfiguration.conf went out (config hooks run after the reply): told as a
+        security parameter changed (never with the value), then the station connects again."""
+        self.ctx.tell("security_reconfigured", key)
         self.ctx.emit(Reconnect(reason))
