@@ -3,7 +3,7 @@
 :class:`Link` keeps one websocket to the CSMS up for as long as it is allowed to: it connects with the
 ``ocpp1.6`` subprotocol (OCPP-J 1.6 §3.1.2; HTTP Basic auth §6.2.2 / security profile 1; TLS for
 ``wss://`` as :mod:`~ocpp_station.transport.tls` sets it up, security profiles 2-3, a refused handshake
-logged with the security event it stands for), reconnects after a loss with the back-off of
+or HTTP 401 logged and reported to the listener as the security event it stands for), reconnects after a loss with the back-off of
 :mod:`~ocpp_station.transport.backoff` (reset by a connection that stayed up :data:`GOOD_CONNECTION_S`),
 pings at WebSocketPingInterval (§9.1.34) and drops a link whose pong does not come back within the
 interval. What arrives goes to a
@@ -34,7 +34,7 @@ from websockets.typing import Subprotocol
 
 from ocpp_station.config.station import StationConfig
 from ocpp_station.transport.backoff import backoff_delays
-from ocpp_station.transport.tls import client_context, ssl_cause, tls_failure
+from ocpp_station.transport.tls import FAILED_TO_AUTHENTICATE, client_context, ssl_cause, tls_failure
 
 log = logging.getLogger("ocpp_station.station")
 #: Bytes written and not yet taken by the peer beyond which the link is dropped (see Link.send).
@@ -90,6 +90,13 @@ class LinkListener(Protocol):
     def client_certificate(self) -> tuple[str, str] | None:
         """The ChargePointCertificate chain and its private key (PEM texts) the next ``wss://``
         connection presents (security profile 3, A00.FR.401-); None: none."""
+        ...
+
+    def security_event(self, event_type: str, tech_info: str) -> None:
+        """A connection attempt failed for a security reason (security whitepaper §8): a TLS handshake
+        refused (InvalidCentralSystemCertificate, InvalidTLSVersion, InvalidTLSCipherSuite,
+        FailedToAuthenticationAtCentralSystem) or HTTP 401 to the upgrade
+        (FailedToAuthenticationAtCentralSystem)."""
         ...
 
 
@@ -243,6 +250,11 @@ class Link:
         failure = tls_failure(exc)
         if failure is not None:
             log.error("TLS with %s refused: %s", url, failure.describe())
+            self._listener.security_event(failure.event, failure.detail)
+        elif isinstance(exc, websockets.exceptions.InvalidStatus) and exc.response.status_code == 401:
+            # The CSMS rejected the HTTP Basic credentials (A00.FR.202-205; whitepaper §8).
+            log.error("connection to %s refused: %s (security event %s)", url, exc, FAILED_TO_AUTHENTICATE)
+            self._listener.security_event(FAILED_TO_AUTHENTICATE, f"{url}: {exc}")
         elif (cause := ssl_cause(exc)) is not None:
             log.warning("TLS with %s failed: %s", url, cause)
         else:

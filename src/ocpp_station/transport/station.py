@@ -34,6 +34,7 @@ from ocpp_station.core.events import (
     Disconnected,
     Event,
     FrameReceived,
+    SecurityEventObserved,
     ShutdownRequested,
     TimerDue,
 )
@@ -273,6 +274,14 @@ class Station(StationApi):
         """The ChargePointCertificate and its key for security profile 3: none yet (the certificate
         store's SignCertificate / CertificateSigned will provide them)."""
         return None
+
+    def security_event(self, event_type: str, tech_info: str) -> None:
+        """The link saw a security event (a TLS refusal, HTTP 401): into the security log, and to the
+        CSMS once connected (security whitepaper §8, A04)."""
+        try:
+            self.feed(SecurityEventObserved(event_type, tech_info))
+        except ValueError:  # logged by _handle; the link goes on reconnecting
+            pass
 
     def link_opened(self) -> None:
         self.feed(Connected())
