@@ -113,6 +113,8 @@ const handlers = {
     DataTransfer: () => ({ status: 'UnknownVendorId' }),
     FirmwareStatusNotification: () => ({}),
     DiagnosticsStatusNotification: () => ({}),
+    // Security whitepaper A04: validated against ocpp-rpc's OCPP 1.6 schema like the others.
+    SecurityEventNotification: () => ({}),
 };
 
 // identity -> RPCServerClient (latest connection wins)
