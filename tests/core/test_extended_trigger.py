@@ -22,9 +22,9 @@ from tests.core.harness import Harness, charging
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 #: The requestedMessages whose message TriggerMessage can ask for too (the same triggers).
 SHARED = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification")
-#: Nothing the station has can send these: SignedFirmwareStatusNotification (L01), LogStatusNotification
-#: (N01), SignCertificate (A02).
-NOT_BUILT = ("FirmwareStatusNotification", "LogStatusNotification", "SignChargePointCertificate")
+#: Nothing the station has can send these: SignedFirmwareStatusNotification (L01), SignCertificate (A02).
+#: (LogStatusNotification is built: tests/core/test_logs.py.)
+NOT_BUILT = ("FirmwareStatusNotification", "SignChargePointCertificate")
 
 
 def extended(
@@ -147,13 +147,15 @@ def test_L01_FR_28_29_firmware_status_notification_not_implemented() -> None:
     assert h.actions(mark) == []
 
 
-def test_N01_FR_12_log_status_notification_not_implemented() -> None:
-    """No GetLog (N01) yet: the LogStatusNotification.req cannot be sent (§6.17 NotImplemented)."""
+def test_N01_FR_12_log_status_notification_idle() -> None:
+    """GetLog (N01) is built: with no upload running the LogStatusNotification.req is Idle, without a
+    requestId (N01.FR.12; more in tests/core/test_logs.py)."""
     h = Harness()
+    h.responders["LogStatusNotification"] = lambda p: {}
     mark = h.mark()
-    assert extended(h, "LogStatusNotification") == "NotImplemented"
+    assert extended(h, "LogStatusNotification") == "Accepted"
     h.advance(10)
-    assert h.actions(mark) == []
+    assert h.calls[mark:] == [("LogStatusNotification", {"status": "Idle"})]
 
 
 def test_A02_sign_charge_point_certificate_not_implemented() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ocpp_station.core.engine import FEATURE_ORDER, Engine
 from ocpp_station.core.features.base import FACTS, Feature, declares
+from ocpp_station.core.features.remote_trigger import EXTENDED_OWN
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire.messages import MessageTrigger
 from tests.core.harness import Harness
@@ -50,7 +51,8 @@ def test_every_trigger_message_is_declared_by_exactly_one_feature() -> None:
         for message in feature.triggers():
             assert message not in declared, (message, declared.get(message), type(feature).__name__)
             declared[message] = type(feature).__name__
-    assert set(declared) == {m.value for m in MessageTrigger}
+    # ExtendedTriggerMessage's own messages (LogStatusNotification) besides TriggerMessage's.
+    assert set(declared) == {m.value for m in MessageTrigger} | set(EXTENDED_OWN)
     assert set(engine.remote_trigger.requestable) == set(declared)
 
 

@@ -134,6 +134,22 @@ class UploadDiagnostics:
 
 
 @dataclass(frozen=True, slots=True)
+class UploadLog:
+    """Upload the log ``log_type`` (``DiagnosticsLog``: the archive :class:`UploadDiagnostics` makes;
+    ``SecurityLog``: the ``security_log`` records as text) named ``file_name`` to ``location`` (one
+    attempt, security whitepaper N01); answer with ``LogUploaded``. ``start_s`` / ``stop_s`` bound the
+    entries it holds, on the scale of that log's own stamps (DiagnosticsLog: local POSIX seconds;
+    SecurityLog: OCPP time), None = open."""
+
+    job: int
+    log_type: str
+    location: str
+    file_name: str
+    start_s: float | None = None
+    stop_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallCompleted:
     """The answer to a :class:`ocpp_station.core.events.CallRequested`.
 
@@ -172,6 +188,7 @@ Effect = (
     | DownloadFirmware
     | InstallFirmware
     | UploadDiagnostics
+    | UploadLog
     | CallCompleted
     | Reconnect
 )

@@ -34,6 +34,7 @@ from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
 from ocpp_station.core.features.firmware import FirmwareManagement
 from ocpp_station.core.features.local_list import LocalAuthList
+from ocpp_station.core.features.logs import Logs
 from ocpp_station.core.features.metering import Metering
 from ocpp_station.core.features.recovery import TransactionRecovery
 from ocpp_station.core.features.registration import Registration
@@ -77,6 +78,7 @@ FEATURE_ORDER = (
     "certificates",
     "security",
     "security_events",
+    "logs",
     "metering",
     "remote_trigger",
 )
@@ -146,6 +148,7 @@ class Engine:
         self.certificates = Certificates(ctx)
         self.security = Security(ctx, self.certificates)
         self.security_events = SecurityEvents(ctx)
+        self.logs = Logs(ctx)
         # Feature profiles beyond Core (issue #4): each says whether it is supported, and
         # SupportedFeatureProfiles lists exactly those (§9.1.29).
         self.local_list = LocalAuthList(ctx, self.authorization)
@@ -423,6 +426,7 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.FirmwareDownloaded: lambda self, e: self.firmware.downloaded(e.job, e.ok, e.reason),
     ev.FirmwareInstalled: lambda self, e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
     ev.DiagnosticsUploaded: lambda self, e: self.firmware.uploaded(e.job, e.ok, e.reason),
+    ev.LogUploaded: lambda self, e: self.logs.uploaded(e.job, e.status, e.reason),
     ev.CallRequested: Engine._call_requested,
     ev.SecurityEventObserved: lambda self, e: self.security_events.observed(e.event_type, e.tech_info),
     ev.Booted: Engine._booted,

@@ -137,6 +137,17 @@ class DiagnosticsUploaded:
 
 
 @dataclass(frozen=True, slots=True)
+class LogUploaded:
+    """Result of a :class:`ocpp_station.core.effects.UploadLog` effect: ``status`` Uploaded, or why
+    it failed as UploadLogStatusEnumType names it (UploadFailure, PermissionDenied,
+    NotSupportedOperation, BadMessage; security whitepaper N01.FR.10)."""
+
+    job: int
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Booted:
     """The station finished starting: its hardware inputs (CablePlugged ...) were reported, so
     transactions interrupted by the last stop can be resumed or closed (issue #3)."""
@@ -188,6 +199,7 @@ Event = (
     | FirmwareDownloaded
     | FirmwareInstalled
     | DiagnosticsUploaded
+    | LogUploaded
     | CallRequested
     | SecurityEventObserved
     | Booted

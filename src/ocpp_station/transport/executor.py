@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ocpp_station.core import effects as fx
-from ocpp_station.core.events import UnlockCompleted
+from ocpp_station.core.events import LogUploaded, UnlockCompleted
 from ocpp_station.storage import StoreError
 from ocpp_station.storage.base import Op
 from ocpp_station.transport.api import CallFailed
@@ -150,6 +150,22 @@ class EffectExecutor:
     def _upload(self, effect: fx.UploadDiagnostics) -> None:
         self._station.transfers.upload_diagnostics(effect)
 
+    def _upload_log(self, effect: fx.UploadLog) -> None:
+        """GetLog (security whitepaper N01): the SecurityLog is read from the store, after this step's
+        writes (the entries logged up to now)."""
+        station = self._station
+        entries: list[dict[str, Any]] = []
+        if effect.log_type == "SecurityLog":
+            self.flush()
+            try:
+                records = station.store.load("security_log")
+            except StoreError as exc:
+                log.error("cannot read the security log: %s", exc)
+                station.feed(LogUploaded(effect.job, "UploadFailure", str(exc)))
+                return
+            entries = [dict(records[key]) for key in sorted(records) if key.isdigit()]
+        station.transfers.upload_log(effect, entries)
+
 
 #: Effect type -> what the shell does for it.
 _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
@@ -166,6 +182,7 @@ _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
     fx.DownloadFirmware: EffectExecutor._download,
     fx.InstallFirmware: EffectExecutor._install,
     fx.UploadDiagnostics: EffectExecutor._upload,
+    fx.UploadLog: EffectExecutor._upload_log,
     fx.CallCompleted: EffectExecutor._completed,
     fx.Reconnect: EffectExecutor._reconnect,
     fx.Persist: EffectExecutor._persist,

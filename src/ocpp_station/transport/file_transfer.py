@@ -505,3 +505,81 @@ def build_diagnostics_archive(
             with contextlib.suppress(OSError):
                 tmp_path.unlink()
     return dest
+
+
+# ------------------------------------------------------------------------ security log (GetLog, N01)
+
+
+def build_security_log(
+    dest: Path,
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    start: float | None,
+    stop: float | None,
+) -> Path:
+    """Write the security log file ``dest`` (security whitepaper N01.FR.03): the entries of the
+    ``security_log`` store records (``timestamp`` RFC 3339 OCPP time, ``type``, ``techInfo``) with
+    ``start <= time <= stop`` (OCPP POSIX seconds, either bound open when None), oldest first, one
+    ``<ISO-8601 UTC> <type> <techInfo>`` line each (a line break in techInfo becomes a space). A record
+    that is no entry (no ``type`` or an unreadable ``timestamp``) is left out. Written to a temporary
+    file and renamed.
+
+    :raises OSError: ``dest``'s folder cannot be written.
+    """
+    lines: list[tuple[float, str]] = []
+    for entry in entries:
+        try:
+            at = datetime.fromisoformat(str(entry["timestamp"]).replace("Z", "+00:00")).timestamp()
+            kind = str(entry["type"])
+        except (KeyError, ValueError):
+            continue
+        if (start is not None and at < start) or (stop is not None and at > stop):
+            continue
+        info = " ".join(str(entry.get("techInfo", "")).split())
+        lines.append((at, f"{_iso(at)} {kind}" + (f" {info}" if info else "")))
+    lines.sort(key=lambda line: line[0])  # stable: entries of one instant keep their order
+    dest = Path(dest)
+    fd, tmp_path = _temp_beside(dest)
+    committed = False
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write("".join(text + "\n" for _, text in lines).encode())
+            _commit(tmp, tmp_path, dest)
+            committed = True
+    finally:
+        if not committed:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
+    return dest
+
+
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
+_HTTP_STATUSES = {
+    401: "PermissionDenied",
+    403: "PermissionDenied",
+    405: "NotSupportedOperation",
+    501: "NotSupportedOperation",
+    400: "BadMessage",
+}
+_FTP_REPLY = re.compile(r"\berror_(?:perm|temp): (\d{3})\b")
+
+
+def upload_log_status(error: TransferError) -> str:
+    """The UploadLogStatusEnumType value that tells why an upload failed, as precisely as the error
+    says (security whitepaper N01.FR.10): PermissionDenied (HTTP 401/403, FTP 530/532),
+    NotSupportedOperation (HTTP 405/501, FTP 502/504), BadMessage (HTTP 400, FTP 500/501), else
+    UploadFailure (timeouts, refused connections, full disks...)."""
+    http = _HTTP_STATUS.search(error.reason)
+    if http is not None:
+        code = int(http.group(1))
+        return _HTTP_STATUSES.get(code, "UploadFailure")
+    ftp = _FTP_REPLY.search(error.reason)
+    if ftp is not None:
+        code = int(ftp.group(1))
+        if code in (530, 532):
+            return "PermissionDenied"
+        if code in (502, 504):
+            return "NotSupportedOperation"
+        if code in (500, 501):
+            return "BadMessage"
+    return "UploadFailure"

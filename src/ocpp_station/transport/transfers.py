@@ -35,15 +35,23 @@ from typing import Any
 
 from ocpp_station.config.station import FileTransferPolicy
 from ocpp_station.core import effects as fx
-from ocpp_station.core.events import DiagnosticsUploaded, Event, FirmwareDownloaded, FirmwareInstalled
+from ocpp_station.core.events import (
+    DiagnosticsUploaded,
+    Event,
+    FirmwareDownloaded,
+    FirmwareInstalled,
+    LogUploaded,
+)
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.transport.file_transfer import (
     TransferError,
     build_diagnostics_archive,
+    build_security_log,
     download,
     download_name,
     redact_url,
     upload,
+    upload_log_status,
 )
 
 log = logging.getLogger("ocpp_station.transfers")
@@ -288,27 +296,8 @@ class FileTransfers:
     async def _upload(self, effect: fx.UploadDiagnostics) -> None:
         folder = self.work_dir / "diagnostics" / str(effect.job)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            config, queue = self._diagnostics()
-            archive = await asyncio.to_thread(
-                build_diagnostics_archive,
-                folder,
-                log_lines=list(self._log.lines),
-                start=effect.start_s,
-                stop=effect.stop_s,
-                config=config,
-                queue_summary=queue,
-                charge_point_id=self._charge_point_id,
-                now=time.time(),
-                file_name=effect.file_name,
-            )
-            await upload(
-                target_url(effect.location),
-                archive,
-                timeout_s=self.policy.timeout_s,
-                ssl_context=self._ssl(),
-                method="PUT" if self.policy.upload_method == "PUT" else "POST",
-            )
+            archive = await self._diagnostics_archive(folder, effect.start_s, effect.stop_s, effect.file_name)
+            await self._send(effect.location, archive)
         except (TransferError, OSError) as exc:
             self._feed(DiagnosticsUploaded(effect.job, False, str(exc)))
             return
@@ -316,6 +305,67 @@ class FileTransfers:
             shutil.rmtree(folder, ignore_errors=True)
         log.info("diagnostics %s uploaded to %s", effect.file_name, redact_url(effect.location))
         self._feed(DiagnosticsUploaded(effect.job, True))
+
+    async def _diagnostics_archive(
+        self, folder: Path, start: float | None, stop: float | None, file_name: str
+    ) -> Path:
+        """The diagnostics zip (GetDiagnostics, and GetLog's DiagnosticsLog) in ``folder``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        config, queue = self._diagnostics()
+        return await asyncio.to_thread(
+            build_diagnostics_archive,
+            folder,
+            log_lines=list(self._log.lines),
+            start=start,
+            stop=stop,
+            config=config,
+            queue_summary=queue,
+            charge_point_id=self._charge_point_id,
+            now=time.time(),
+            file_name=file_name,
+        )
+
+    async def _send(self, location: str, path: Path) -> None:
+        await upload(
+            target_url(location),
+            path,
+            timeout_s=self.policy.timeout_s,
+            ssl_context=self._ssl(),
+            method="PUT" if self.policy.upload_method == "PUT" else "POST",
+        )
+
+    def upload_log(self, effect: fx.UploadLog, security_log: list[dict[str, Any]] | None = None) -> None:
+        """GetLog (security whitepaper N01): the DiagnosticsLog is the diagnostics archive, the
+        SecurityLog a text file of ``security_log`` (the store's records, read by the caller)."""
+        self._spawn(self._upload_log(effect, security_log or []))
+
+    async def _upload_log(self, effect: fx.UploadLog, security_log: list[dict[str, Any]]) -> None:
+        folder = self.work_dir / "logs" / str(effect.job)
+        try:
+            if effect.log_type == "SecurityLog":
+                folder.mkdir(parents=True, exist_ok=True)
+                path = await asyncio.to_thread(
+                    build_security_log,
+                    folder / effect.file_name,
+                    security_log,
+                    start=effect.start_s,
+                    stop=effect.stop_s,
+                )
+            else:
+                path = await self._diagnostics_archive(
+                    folder, effect.start_s, effect.stop_s, effect.file_name
+                )
+            await self._send(effect.location, path)
+        except TransferError as exc:
+            self._feed(LogUploaded(effect.job, upload_log_status(exc), str(exc)))
+            return
+        except OSError as exc:
+            self._feed(LogUploaded(effect.job, "UploadFailure", str(exc)))
+            return
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("%s %s uploaded to %s", effect.log_type, effect.file_name, redact_url(effect.location))
+        self._feed(LogUploaded(effect.job, "Uploaded"))
 
 
 def target_url(location: str) -> str:
