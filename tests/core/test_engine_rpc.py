@@ -230,8 +230,16 @@ def test_boot_unanswered_is_retried() -> None:
         ("FooBar", {}, "NotImplemented"),
         # A 1.6 action this charge point does not support (security whitepaper extension).
         (
-            "GetLog",
-            {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "ftp://x/"}},
+            "SignedUpdateFirmware",
+            {
+                "requestId": 1,
+                "firmware": {
+                    "location": "ftp://x/fw.bin",
+                    "retrieveDateTime": "2025-11-24T16:00:00Z",
+                    "signingCertificate": "-----BEGIN CERTIFICATE-----",
+                    "signature": "c2ln",
+                },
+            },
             "NotSupported",
         ),
     ],
