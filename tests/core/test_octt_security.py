@@ -9,7 +9,7 @@ applicable to this station):
 ============  =======================================================  ==========================================
 TC id         case                                                     here
 ============  =======================================================  ==========================================
-TC_073_CS     Update Charge Point Password for HTTP Basic Auth          tested: engine (this file) and end to end
+TC_073_CS     Update Charge Point Password for HTTP Basic Auth         tested: engine (this file) and end to end
 TC_074_CS     Update Charge Point Certificate by request of CSMS       not yet possible: needs SignCertificate /
                                                                        CertificateSigned (a CSR, A02) and
                                                                        security profile 3; ExtendedTriggerMessage
@@ -26,8 +26,8 @@ TC_078_CS     Invalid CentralSystemCertificate Security Event          tested (t
                                                                        InvalidCentralSystemCertificate for a
                                                                        certificate refused by InstallCertificate
                                                                        (only for a refused TLS handshake)
-TC_079_CS     Get Security Log                                         not yet possible: needs GetLog /
-                                                                       LogStatusNotification (N01); the log is kept
+TC_079_CS     Get Security Log                                         tested: engine (this file) and end to end
+                                                                       over FTP
 TC_080_CS     Secure Firmware Update                                   not yet possible: needs SignedUpdateFirmware
                                                                        and SignedFirmwareStatusNotification (L01)
 TC_081_CS     Secure Firmware Update - Invalid Signature               not yet possible: signed firmware (L01)
@@ -39,7 +39,8 @@ TC_083_CS     Upgrade security profile                                 tested: 1
 TC_084_CS     Downgrade security profile - Rejected                    tested: 2 -> 1 (engine and end to end);
                                                                        from 3 not yet possible (profile 3)
 TC_085_CS     Basic Authentication - valid username/password           tested end to end (the header is the shell's)
-TC_086_CS     TLS - server-side certificate - valid certificate        tested end to end (profile 2, ECDSA and RSA)
+TC_086_CS     TLS - server-side certificate - valid certificate        tested end to end (profile 2, each required
+                                                                       TLS 1.2 suite, ECDSA and RSA)
 TC_087_CS     TLS - client-side certificate - valid certificate        not yet possible: profile 3 needs a
                                                                        ChargePointCertificate (A02/A03); the TLS
                                                                        shell can present one, the store has none
@@ -54,7 +55,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocpp_station.core.effects import Reboot, Reconnect, SendFrame, StoreConfigValue
+from ocpp_station.core.effects import Reboot, Reconnect, SendFrame, StoreConfigValue, UploadLog
+from ocpp_station.core.events import LogUploaded
 from ocpp_station.core.settings import EngineSettings
 from tests.core.harness import Harness
 from tests.core.test_certificates import listed, reference
@@ -203,6 +205,34 @@ def test_TC_078_CS_steps_1_2_the_invalid_certificate_is_rejected() -> None:
         answer = h.csms_result("InstallCertificate", {"certificateType": CSRC, "certificate": text})
         assert answer == {"status": "Rejected"}
     assert listed(h, CSRC)["status"] == "NotFound"
+
+
+def test_TC_079_CS_get_security_log() -> None:
+    """N01: GetLog SecurityLog to the configured location; Uploading, then Uploaded once the shell
+    uploaded it (the upload itself: tests/transport/test_octt_security_e2e.py)."""
+    h = Harness(config={"AuthorizationKey": KEY, "SecurityProfile": "1"})  # "supports a security profile"
+    h.responders["LogStatusNotification"] = lambda p: {}
+    location = "ftp://user:password@ftp.example.com/logs/"
+    mark, effects = h.mark(), len(h.effects)
+    # Steps 1-2.
+    answer = h.csms_result(
+        "GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": location}}
+    )
+    assert answer["status"] == "Accepted"
+    (upload,) = [e for e in h.effects[effects:] if isinstance(e, UploadLog)]
+    assert (upload.log_type, upload.location, upload.file_name) == (
+        "SecurityLog",
+        location,
+        answer["filename"],
+    )
+    # Step 3.
+    assert [p["status"] for a, p in h.calls[mark:] if a == "LogStatusNotification"] == ["Uploading"]
+    # Step 5, once uploaded.
+    h.feed(LogUploaded(upload.job, "Uploaded"))
+    assert [p["status"] for a, p in h.calls[mark:] if a == "LogStatusNotification"] == [
+        "Uploading",
+        "Uploaded",
+    ]
 
 
 # -- Upgrade / downgrade the security profile ----------------------------------------------------------

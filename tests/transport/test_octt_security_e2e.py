@@ -18,6 +18,7 @@ from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.transport.station import Station
 from ocpp_station.transport.tls import TLS12_CIPHERS, client_context
 from tests.stations import StationFactory, station_config
+from tests.transport.servers import FTP_PASSWORD_URL, ftp_server
 from tests.transport.test_tls import FAST, KEY, ca_file, server_ctx, ssl_object, tls_config
 
 #: TC_073_CS step 1: "OCA_OCTT_admin_test" hex encoded.
@@ -102,6 +103,42 @@ async def test_TC_073_CS_update_charge_point_password_for_http_basic_authenticat
         assert info.refused == 0
         assert len(csms.upgrades) == 2
         check_basic_header(csms.upgrades[1], OCTT_KEY)
+
+
+# -- TC_079_CS --------------------------------------------------------------------------------------------
+
+
+async def test_TC_079_CS_get_security_log(tmp_path: Path, start_station: StationFactory) -> None:
+    """The expected behaviour: the security log is at the log.remoteLocation of step 1 (a real FTP server)."""
+    (tmp_path / "logs").mkdir()
+    async with CentralSystem(port=0, passwords={"CP_1": KEY}) as csms:
+        with ftp_server(tmp_path) as port:
+            await start_station(
+                station_config(csms.url, ocpp={"AuthorizationKey": KEY, "SecurityProfile": 1})
+            )
+            mark = len(csms.log)
+            location = f"ftp://user:{FTP_PASSWORD_URL}@127.0.0.1:{port}/logs"
+            # Steps 1-2.
+            answer = await csms.call(
+                "CP_1",
+                "GetLog",
+                {"logType": "SecurityLog", "requestId": 79, "log": {"remoteLocation": location}},
+            )
+            assert answer["status"] == "Accepted"
+            # Steps 3-6.
+            await csms.wait_for(
+                lambda e: e.action == "LogStatusNotification" and e.payload.get("status") == "Uploaded",
+                since=mark,
+                timeout=15,
+            )
+            statuses = [
+                e.payload["status"]
+                for e in csms.log[mark:]
+                if e.direction == "in" and e.kind == "CALL" and e.action == "LogStatusNotification"
+            ]
+            assert statuses == ["Uploading", "Uploaded"]
+            lines = (tmp_path / "logs" / answer["filename"]).read_text().splitlines()
+            assert any(" StartupOfTheDevice" in line for line in lines)
 
 
 # -- TC_083_CS / TC_084_CS --------------------------------------------------------------------------------
