@@ -104,11 +104,14 @@ class RpcCsms:
         return [e for e in self.events[since:] if is_call(action)(e)]
 
     def errors(self) -> list[Event]:
-        """Everything that went wrong: schema failures, bad frames, CALLERRORs we answered with."""
+        """Everything that went wrong in OCPP: schema failures, bad frames, CALLERRORs we answered with.
+        A websocket upgrade aborted by a reset (a test dropping the station's network while it
+        reconnects) is the transport, not OCPP: not counted."""
         return [
             e
             for e in self.events
-            if e.get("event") == "error" or (e.get("event") == "reply" and "error" in e)
+            if (e.get("event") == "error" and e.get("kind") != "upgradeAborted")
+            or (e.get("event") == "reply" and "error" in e)
         ]
 
 
