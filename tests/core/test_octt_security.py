@@ -20,12 +20,9 @@ TC_075_2_CS   Install a certificate - CentralSystemRootCertificate     tested (t
 TC_076_CS     Delete a specific certificate                            tested (this file), profiles 1 and 2
 TC_077_CS     Invalid ChargePointCertificate Security Event            not yet possible: needs SignCertificate /
                                                                        CertificateSigned (A02, profile 3)
-TC_078_CS     Invalid CentralSystemCertificate Security Event          tested (this file): **xfail**, the station
-                                                                       answers Rejected but sends no
+TC_078_CS     Invalid CentralSystemCertificate Security Event          tested (this file): Rejected, then
                                                                        SecurityEventNotification
-                                                                       InvalidCentralSystemCertificate for a
-                                                                       certificate refused by InstallCertificate
-                                                                       (only for a refused TLS handshake)
+                                                                       InvalidCentralSystemCertificate
 TC_079_CS     Get Security Log                                         tested: engine (this file) and end to end
                                                                        over FTP
 TC_080_CS     Secure Firmware Update                                   not yet possible: needs SignedUpdateFirmware
@@ -175,12 +172,6 @@ def test_TC_076_CS_delete_a_specific_certificate(profile: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["expired", "not yet valid", "not a certificate"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a CentralSystemRootCertificate refused by InstallCertificate (M05.FR.06) is answered "
-    "Rejected but no SecurityEventNotification InvalidCentralSystemCertificate is sent (TC_078_CS step 3); "
-    "the station raises that event only for a refused TLS handshake (A00.FR.309)",
-)
 def test_TC_078_CS_invalid_central_system_certificate_security_event(case: str) -> None:
     p = pki()
     text = {
@@ -198,7 +189,7 @@ def test_TC_078_CS_invalid_central_system_certificate_security_event(case: str) 
 
 
 def test_TC_078_CS_steps_1_2_the_invalid_certificate_is_rejected() -> None:
-    """The part of TC_078_CS the station passes today (the event is the xfail above)."""
+    """Steps 1-2 of TC_078_CS on their own: the invalid certificates are Rejected."""
     p = pki()
     h = Harness()
     for text in (p.expired.pem, p.future.pem):

@@ -83,6 +83,7 @@ FACTS = (
     "booted",
     "rebooting",
     "security_reconfigured",
+    "csms_root_refused",
     "clock_changed",
     "transaction_started",
     "transaction_ended",
@@ -179,6 +180,9 @@ class Feature:
         return None
 
     def rebooting(self, hard: bool) -> None:
+        return None
+
+    def csms_root_refused(self, reason: str) -> None:
         return None
 
     def security_reconfigured(self, what: str) -> None:

@@ -127,6 +127,10 @@ class Certificates(Feature):
     def _install(self, request: InstallCertificateRequest, call: Call) -> InstallCertificateResponse:
         status, reason = self._try_install(request)
         log.info("InstallCertificate %s: %s (%s)", request.certificate_type.value, status.value, reason)
+        if request.certificate_type is CSMS_ROOT and status is InstallCertificateStatusEnumType.Rejected:
+            # OCTT TC_078_CS step 3: a refused CentralSystemRootCertificate is a security event
+            # (InvalidCentralSystemCertificate, whitepaper §8), as a refused TLS server certificate is.
+            self.ctx.tell("csms_root_refused", reason)
         return InstallCertificateResponse(status=status)
 
     def _try_install(

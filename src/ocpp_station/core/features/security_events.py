@@ -255,5 +255,9 @@ class SecurityEvents(Feature):
     def clock_changed(self) -> None:
         self.record("SettingSystemTime", "the OCPP clock was set (clock sync or wall-clock jump)")
 
+    def csms_root_refused(self, reason: str) -> None:
+        """InstallCertificate refused a CentralSystemRootCertificate (OCTT TC_078_CS)."""
+        self.record("InvalidCentralSystemCertificate", f"InstallCertificate refused: {reason}")
+
     def security_reconfigured(self, what: str) -> None:
         self.record("ReconfigurationOfSecurityParameters", f"{what} changed")
