@@ -44,6 +44,7 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 import aiohttp
 
 from ocpp_station.core.features.firmware import diagnostics_file_name
+from ocpp_station.wire.timestamps import parse_datetime
 
 __all__ = [
     "DEFAULT_DOWNLOAD_NAME",
@@ -184,6 +185,22 @@ def _commit(tmp: IO[bytes], tmp_path: Path, dest: Path) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _write_file(dest: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``dest`` whole or not at all: ``write`` fills a temporary file beside it, which is then
+    synced and renamed over it (removed if ``write`` fails)."""
+    fd, tmp_path = _temp_beside(dest)
+    committed = False
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            write(tmp)
+            _commit(tmp, tmp_path, dest)
+            committed = True
+    finally:
+        if not committed:
+            with contextlib.suppress(OSError):
+                tmp_path.unlink()
 
 
 async def _http_download(
@@ -489,21 +506,13 @@ def build_diagnostics_archive(
         "config.json": json.dumps(dict(config), indent=2, sort_keys=True, default=str),
         "queue.json": json.dumps(dict(queue_summary), indent=2, sort_keys=True, default=str),
     }
-    fd, tmp_path = _temp_beside(dest)
-    committed = False
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-                for name, text in entries.items():
-                    zf.writestr(
-                        zipfile.ZipInfo(name, date_time=stamp), text, compress_type=zipfile.ZIP_DEFLATED
-                    )
-            _commit(tmp, tmp_path, dest)
-            committed = True
-    finally:
-        if not committed:
-            with contextlib.suppress(OSError):
-                tmp_path.unlink()
+
+    def write(tmp: IO[bytes]) -> None:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, text in entries.items():
+                zf.writestr(zipfile.ZipInfo(name, date_time=stamp), text, compress_type=zipfile.ZIP_DEFLATED)
+
+    _write_file(dest, write)
     return dest
 
 
@@ -529,7 +538,7 @@ def build_security_log(
     lines: list[tuple[float, str]] = []
     for entry in entries:
         try:
-            at = datetime.fromisoformat(str(entry["timestamp"]).replace("Z", "+00:00")).timestamp()
+            at = parse_datetime(str(entry["timestamp"]))
             kind = str(entry["type"])
         except (KeyError, ValueError):
             continue
@@ -539,17 +548,7 @@ def build_security_log(
         lines.append((at, f"{_iso(at)} {kind}" + (f" {info}" if info else "")))
     lines.sort(key=lambda line: line[0])  # stable: entries of one instant keep their order
     dest = Path(dest)
-    fd, tmp_path = _temp_beside(dest)
-    committed = False
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write("".join(text + "\n" for _, text in lines).encode())
-            _commit(tmp, tmp_path, dest)
-            committed = True
-    finally:
-        if not committed:
-            with contextlib.suppress(OSError):
-                tmp_path.unlink()
+    _write_file(dest, lambda tmp: tmp.write("".join(text + "\n" for _, text in lines).encode()))
     return dest
 
 

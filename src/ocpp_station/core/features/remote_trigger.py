@@ -110,12 +110,8 @@ class RemoteTrigger(Feature):
         trigger = self.requestable.get(requested)
         if trigger is None:
             return TriggerMessageResponse(status=TriggerMessageStatus.NotImplemented)
-        outcome = trigger(connector_id)
-        if isinstance(outcome, str):
-            log.info("TriggerMessage %s (connector %s): %s", requested, connector_id, outcome)
-            return TriggerMessageResponse(status=TriggerMessageStatus(outcome))
-        self.ctx.after_reply.append(lambda: self._queue_triggered(outcome))
-        return TriggerMessageResponse(status=TriggerMessageStatus.Accepted)
+        status = self._run("TriggerMessage", requested, trigger, connector_id)
+        return TriggerMessageResponse(status=TriggerMessageStatus(status))
 
     @answers(ExtendedTriggerMessageRequest)
     def _extended_trigger_message(
@@ -135,12 +131,18 @@ class RemoteTrigger(Feature):
         if connector_id is not None and connector_id <= 0:
             log.info("ExtendedTriggerMessage %s: connectorId %s is not > 0", requested, connector_id)
             return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.Rejected)
+        status = self._run("ExtendedTriggerMessage", requested, trigger, connector_id)
+        return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType(status))
+
+    def _run(self, action: str, requested: str, trigger: Trigger, connector_id: int | None) -> str:
+        """Both triggers: the owner's trigger refuses (its status) or accepts, and what it sends is
+        queued after the answer (§5.17; whitepaper §5.5)."""
         outcome = trigger(connector_id)
         if isinstance(outcome, str):
-            log.info("ExtendedTriggerMessage %s (connector %s): %s", requested, connector_id, outcome)
-            return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType(outcome))
+            log.info("%s %s (connector %s): %s", action, requested, connector_id, outcome)
+            return outcome
         self.ctx.after_reply.append(lambda: self._queue_triggered(outcome))
-        return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.Accepted)
+        return "Accepted"
 
     def _queue_triggered(self, send: Callable[[], None]) -> None:
         """Run ``send`` and mark what it queued as requested by (Extended)TriggerMessage (may pass the
