@@ -71,6 +71,16 @@ if TYPE_CHECKING:
 #: Checks a TriggerMessage request (connectorId or None) and returns what sends the requested
 #: message (run after TriggerMessage.conf went out, §5.17), or a TriggerMessageStatus (Rejected).
 Trigger = Callable[[int | None], Callable[[], None] | str]
+
+
+def extended(requested: str) -> str:
+    """The ``triggers()`` key of an ExtendedTriggerMessage message with no TriggerMessage counterpart
+    (whitepaper §6.16: LogStatusNotification, SignChargePointCertificate, and FirmwareStatusNotification,
+    which there means the *signed* firmware status). Kept apart from TriggerMessage's names, since
+    ``FirmwareStatusNotification`` names a different message in each."""
+    return f"ExtendedTriggerMessage/{requested}"
+
+
 #: Run after the CSMS changed a key (the new value is in ``ctx.config``).
 ConfigHook = Callable[[], None]
 #: Before a ChangeConfiguration takes a (valid) value: why it is Rejected now, or None to take it.

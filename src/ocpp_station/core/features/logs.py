@@ -46,7 +46,7 @@ from msgspec import UNSET
 
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import UploadLog
-from ocpp_station.core.features.base import Feature, Trigger, answers
+from ocpp_station.core.features.base import Feature, Trigger, answers, extended
 from ocpp_station.core.features.firmware import diagnostics_file_name
 from ocpp_station.wire.frames import Call
 from ocpp_station.wire.messages import (
@@ -123,7 +123,9 @@ class Logs(Feature):
         GetLog."""
         if not self.supported:
             return {}
-        return {MessageTriggerEnumType.LogStatusNotification: lambda connector_id: self._send_status}
+        return {
+            extended(MessageTriggerEnumType.LogStatusNotification): lambda connector_id: self._send_status
+        }
 
     def _send_status(self) -> None:
         upload = self.upload

@@ -49,7 +49,7 @@ it is answered as TriggerMessage is:
   plain update's status) nor an invented Idle SignedFirmwareStatusNotification (which would tell the
   CSMS the secure update is there and idle) is sent. When L01 is built, its feature declares the
   trigger (L01.FR.28-29) and this refusal goes.
-* LogStatusNotification: declared by ``core.features.logs`` (:data:`EXTENDED_OWN`): the upload's status
+* LogStatusNotification: declared by ``core.features.logs`` (under ``extended(...)``): the upload's status
   with its requestId, or Idle (N01.FR.12). It is no TriggerMessage message (not in MessageTrigger).
 * SignChargePointCertificate (A02: A02.FR.02-03, a new key
   pair and a SignCertificate.req with a CSR; no CSR yet): NotImplemented, §6.17 as above. Rejected
@@ -63,7 +63,7 @@ from collections.abc import Callable, Mapping
 from msgspec import UNSET
 
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.features.base import Feature, Trigger, answers
+from ocpp_station.core.features.base import Feature, Trigger, answers, extended
 from ocpp_station.wire.frames import Call
 from ocpp_station.wire.messages import (
     ExtendedTriggerMessageRequest,
@@ -77,19 +77,14 @@ from ocpp_station.wire.messages import (
 )
 
 #: ExtendedTriggerMessage's requestedMessage -> the TriggerMessage trigger that sends the same message.
-#: LogStatusNotification is the logs feature's own (:data:`EXTENDED_OWN`); the others
-#: (FirmwareStatusNotification: the *signed* one, SignChargePointCertificate) are not built:
-#: NotImplemented (see the module docstring).
+#: The others are their feature's own, declared under ``extended(name)`` (``core.features.base``):
+#: LogStatusNotification by ``core.features.logs``; one no feature declares is NotImplemented.
 EXTENDED_SHARED: dict[MessageTriggerEnumType, MessageTrigger] = {
     MessageTriggerEnumType.BootNotification: MessageTrigger.BootNotification,
     MessageTriggerEnumType.Heartbeat: MessageTrigger.Heartbeat,
     MessageTriggerEnumType.MeterValues: MessageTrigger.MeterValues,
     MessageTriggerEnumType.StatusNotification: MessageTrigger.StatusNotification,
 }
-
-#: ExtendedTriggerMessage's own messages, with no TriggerMessage counterpart: their feature declares
-#: the trigger under the MessageTriggerEnumType value (LogStatusNotification: ``core.features.logs``).
-EXTENDED_OWN: frozenset[MessageTriggerEnumType] = frozenset({MessageTriggerEnumType.LogStatusNotification})
 
 
 class RemoteTrigger(Feature):
@@ -123,8 +118,7 @@ class RemoteTrigger(Feature):
         requested = request.requested_message
         connector_id = None if request.connector_id is UNSET else request.connector_id
         shared = EXTENDED_SHARED.get(requested)
-        key = shared if shared is not None else requested if requested in EXTENDED_OWN else None
-        trigger = None if key is None else self.requestable.get(key)
+        trigger = self.requestable.get(shared if shared is not None else extended(requested))
         if trigger is None:
             log.info("ExtendedTriggerMessage %s: NotImplemented", requested)
             return ExtendedTriggerMessageResponse(status=TriggerMessageStatusEnumType.NotImplemented)
