@@ -94,6 +94,7 @@ FACTS = (
     "rebooting",
     "security_reconfigured",
     "csms_root_refused",
+    "security_event",
     "clock_changed",
     "transaction_started",
     "transaction_ended",

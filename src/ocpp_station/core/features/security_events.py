@@ -22,6 +22,9 @@ SettingSystemTime                                ``clock_changed``: a clock sync
                                                  jumped before the first sync
 ReconfigurationOfSecurityParameters              ``security_reconfigured(what)``: the CSMS
                                                  changed SecurityProfile or AuthorizationKey
+any type of the table                            ``security_event(type, techInfo)``: told by the
+                                                 feature whose domain it is (certificates,
+                                                 firmware signatures)
 ===============================================  ===========================================
 
 and the shell, with the event :class:`~ocpp_station.core.events.SecurityEventObserved`, for what only
@@ -258,6 +261,12 @@ class SecurityEvents(Feature):
     def csms_root_refused(self, reason: str) -> None:
         """InstallCertificate refused a CentralSystemRootCertificate (OCTT TC_078_CS)."""
         self.record("InvalidCentralSystemCertificate", f"InstallCertificate refused: {reason}")
+
+    def security_event(self, event_type: str, tech_info: str) -> None:
+        """Another feature saw a security event of its own domain (``ctx.tell("security_event", type,
+        techInfo)``: an invalid ChargePointCertificate, an invalid firmware signature, ...): any type of
+        :data:`SECURITY_EVENTS` (a ValueError names another)."""
+        self.record(event_type, tech_info)
 
     def security_reconfigured(self, what: str) -> None:
         self.record("ReconfigurationOfSecurityParameters", f"{what} changed")
