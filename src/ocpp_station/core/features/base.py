@@ -196,6 +196,9 @@ class Feature:
     def csms_root_refused(self, reason: str) -> None:
         return None
 
+    def security_event(self, event_type: str, tech_info: str) -> None:
+        return None
+
     def security_reconfigured(self, what: str) -> None:
         return None
 
