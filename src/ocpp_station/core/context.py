@@ -54,6 +54,9 @@ class Context:
         #: Set by the engine: the PEM texts of the installed CentralSystemRootCertificates (the
         #: certificate store, security whitepaper M03-M05), newest first, a fallback root last.
         self.csms_roots: Callable[[], list[str]] = lambda: []
+        #: Set by the engine: the installed ManufacturerRootCertificates (PEM texts), which a firmware
+        #: signing certificate must be issued by (security whitepaper L01.FR.23).
+        self.manufacturer_roots: Callable[[], list[str]] = lambda: []
         #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
         self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).

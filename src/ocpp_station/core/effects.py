@@ -115,9 +115,27 @@ class DownloadFirmware:
 
 @dataclass(frozen=True, slots=True)
 class InstallFirmware:
-    """Install the image downloaded for ``job`` (a hardware call); answer with ``FirmwareInstalled``."""
+    """Install the image downloaded for ``job`` (a hardware call); answer with ``FirmwareInstalled``.
+
+    A signed update (security whitepaper L01) carries its ``signing_certificate`` (PEM) and
+    ``signature`` (base64): the shell checks the image against them again right before the hardware
+    gets it, and a mismatch fails the installation."""
 
     job: int
+    signing_certificate: str | None = None
+    signature: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyFirmware:
+    """Check the signature of the image downloaded for ``job`` (security whitepaper L01.FR.04,
+    L01.FR.12): ``signature`` (base64) over the whole file, SHA-256, with the key of
+    ``signing_certificate`` (PEM; RSA-PSS or ECDSA). Answer with ``FirmwareVerified``; a failed check
+    deletes the image."""
+
+    job: int
+    signing_certificate: str
+    signature: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +205,7 @@ Effect = (
     | PersistClear
     | DownloadFirmware
     | InstallFirmware
+    | VerifyFirmware
     | UploadDiagnostics
     | UploadLog
     | CallCompleted

@@ -118,6 +118,15 @@ class FirmwareDownloaded:
 
 
 @dataclass(frozen=True, slots=True)
+class FirmwareVerified:
+    """Result of :class:`ocpp_station.core.effects.VerifyFirmware`: whether the signature holds."""
+
+    job: int
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FirmwareInstalled:
     """Result of :class:`ocpp_station.core.effects.InstallFirmware`: the new ``version`` when ``ok``."""
 
@@ -198,6 +207,7 @@ Event = (
     | UnlockCompleted
     | FirmwareDownloaded
     | FirmwareInstalled
+    | FirmwareVerified
     | DiagnosticsUploaded
     | LogUploaded
     | CallRequested
