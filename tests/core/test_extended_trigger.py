@@ -22,9 +22,10 @@ from tests.core.harness import Harness, charging
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 #: The requestedMessages whose message TriggerMessage can ask for too (the same triggers).
 SHARED = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification")
-#: Nothing the station has can send these: SignedFirmwareStatusNotification (L01), SignCertificate (A02).
+#: Nothing the station has can send these: SignedFirmwareStatusNotification (L01). SignCertificate
+#: (A02): tests/core/test_station_certificate.py.
 #: (LogStatusNotification is built: tests/core/test_logs.py.)
-NOT_BUILT = ("FirmwareStatusNotification", "SignChargePointCertificate")
+NOT_BUILT = ("FirmwareStatusNotification",)
 
 
 def extended(
@@ -158,11 +159,12 @@ def test_N01_FR_12_log_status_notification_idle() -> None:
     assert h.calls[mark:] == [("LogStatusNotification", {"status": "Idle"})]
 
 
-def test_A02_sign_charge_point_certificate_not_implemented() -> None:
-    """A02.FR.02-03 (a new key pair, a CSR in SignCertificate.req) are not built: NotImplemented."""
+def test_A02_sign_charge_point_certificate_without_cpo_name_is_rejected() -> None:
+    """A02's prerequisite "CpoName MUST be set": without it no CSR can carry the organization
+    (A02.FR.13), so the request is Rejected and nothing is sent (the rest: test_station_certificate.py)."""
     h = Harness()
     mark = h.mark()
-    assert extended(h, "SignChargePointCertificate") == "NotImplemented"
+    assert extended(h, "SignChargePointCertificate") == "Rejected"
     h.advance(10)
     assert h.actions(mark) == []
 

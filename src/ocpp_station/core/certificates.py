@@ -322,3 +322,171 @@ def initial_store(entries: Iterable[tuple[str, str]]) -> CertificateStore:
         except CertificateError as exc:
             raise type(exc)(f"[{index}]: {exc}") from None
     return store
+
+
+# -- the ChargePointCertificate (A02, A03, §2.6) -----------------------------------------------------
+def key_id(public_key_pem: str) -> str:
+    """The name of a key pair: the SHA-256 of its public key's DER SubjectPublicKeyInfo, hexadecimal.
+    The engine knows a pending or installed key pair only by it (the private key stays in the shell,
+    A02.FR.05); the shell names the key file after it."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(public_key_pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise CertificateError(f"not a PEM public key: {exc}") from None
+    return spki_id(key)
+
+
+def spki_id(key: Any) -> str:
+    """:func:`key_id` of a loaded public key (or of a certificate's)."""
+    return hashlib.sha256(key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+def _name_values(name: x509.Name, oid: x509.ObjectIdentifier) -> list[str]:
+    return [str(attribute.value) for attribute in name.get_attributes_for_oid(oid)]
+
+
+def check_key_size(certificate: x509.Certificate) -> None:
+    """A00.FR.501-503: at least 2048 bits RSA / DSA, 224 bits elliptic curve."""
+    key = certificate.public_key()
+    if isinstance(key, (rsa.RSAPublicKey, dsa.DSAPublicKey)) and key.key_size < MIN_RSA_DSA_BITS:
+        raise CertificateError(f"{key.key_size}-bit key, at least {MIN_RSA_DSA_BITS} required (A00.FR.502)")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.key_size < MIN_EC_BITS:
+        raise CertificateError(f"{key.key_size}-bit curve, at least {MIN_EC_BITS} required (A00.FR.503)")
+
+
+def _is_ca(certificate: x509.Certificate) -> bool:
+    try:
+        return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+    except ValueError as exc:
+        raise CertificateError(f"unreadable extensions: {exc}") from None
+
+
+def check_leaf_properties(leaf: x509.Certificate, *, organization: str, common_name: str) -> None:
+    """The Certificate Properties (§2.6.1) of a ChargePointCertificate: a serial number (A00.FR.508),
+    the CpoName in the O RDN (A00.FR.509, A02.FR.13: as the CSR asked), the charge point's serial
+    number in the CN RDN (A00.FR.511), no CA, a key large enough (A00.FR.501-503), and, where the
+    extensions are present, usable for a TLS client (digitalSignature, clientAuth; A00.FR.512)."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    serial = leaf.serial_number
+    if serial <= 0 or len(serial_hex(leaf)) > 40:
+        raise CertificateError(
+            f"serial number {serial} is not a positive number of at most 20 octets (A00.FR.508)"
+        )
+    organizations = _name_values(leaf.subject, NameOID.ORGANIZATION_NAME)
+    if organization not in organizations:
+        raise CertificateError(
+            f"subject O {organizations or '(none)'} is not the CpoName {organization!r} (A00.FR.509, A02.FR.13)"
+        )
+    names = _name_values(leaf.subject, NameOID.COMMON_NAME)
+    if names != [common_name]:
+        raise CertificateError(
+            f"subject CN {names or '(none)'} is not the charge point's serial number {common_name!r} (A00.FR.511)"
+        )
+    if _is_ca(leaf):
+        raise CertificateError("a CA certificate, not a charge point certificate (basicConstraints cA)")
+    check_key_size(leaf)
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            raise CertificateError(
+                "keyUsage without digitalSignature: no TLS client certificate (A00.FR.512)"
+            )
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        purposes = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in purposes:
+            raise CertificateError(
+                "extendedKeyUsage without clientAuth: no TLS client certificate (A00.FR.402)"
+            )
+    except x509.ExtensionNotFound:
+        pass
+
+
+def check_hierarchy(chain: list[x509.Certificate], roots: Iterable[str], at: float) -> None:
+    """The chain (leaf first, then sub-CA certificates in any order) leads from the leaf to one of
+    ``roots`` (PEM texts of the installed CentralSystemRootCertificates: the CPO hierarchy, §2.6.2,
+    A02.FR.06): each link's signature verifies, every issuer on the way is a CA valid at ``at``."""
+    anchors: list[x509.Certificate] = []
+    for text in roots:
+        try:
+            anchors.extend(parse_certificates(text))
+        except CertificateError:
+            continue
+    if not anchors:
+        raise CertificateError(
+            "no CentralSystemRootCertificate installed: the CPO hierarchy is unknown (A02.FR.06)"
+        )
+    current = chain[0]
+    spare = list(chain[1:])
+    for _ in range(len(chain) + 1):
+        for anchor in anchors:
+            if issued_by(current, anchor):
+                return
+        issuer = next((c for c in spare if issued_by(current, c)), None)
+        if issuer is None:
+            break
+        if not _is_ca(issuer):
+            raise CertificateError(f"{issuer.subject.rfc4514_string()!r} in the chain is no CA certificate")
+        problem = validity_problem(issuer, at)
+        if problem is not None:
+            raise CertificateError(f"{issuer.subject.rfc4514_string()!r} in the chain is {problem}")
+        spare.remove(issuer)
+        current = issuer
+    raise CertificateError(
+        f"issuer {current.issuer.rfc4514_string()!r} leads to no installed CentralSystemRootCertificate"
+        " (not of the CPO hierarchy, A02.FR.06)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCertificate:
+    """A ChargePointCertificate checked by :func:`check_charge_point_certificate`."""
+
+    chain_pem: str
+    leaf: x509.Certificate
+    key_id: str
+
+    @property
+    def not_before(self) -> float:
+        return self.leaf.not_valid_before_utc.timestamp()
+
+    @property
+    def not_after(self) -> float:
+        return self.leaf.not_valid_after_utc.timestamp()
+
+
+def check_charge_point_certificate(
+    chain_pem: str,
+    *,
+    key: str | None,
+    organization: str,
+    common_name: str,
+    roots: Iterable[str],
+    at: float,
+) -> SignedCertificate:
+    """A CertificateSigned.req's certificateChain (§5.1, A02.FR.06, A03.FR.06), checked: PEM X.509
+    certificates (A00.FR.507), the leaf first; its public key is the key pair ``key`` (a
+    :func:`key_id`; None: no key pair awaits a certificate); not expired at ``at`` (OCPP time; a
+    certificate not valid *yet* is taken and used from its notBefore on, A02.FR.08); the Certificate
+    Properties (:func:`check_leaf_properties`); part of the CPO hierarchy (:func:`check_hierarchy`).
+    CertificateError saying why otherwise."""
+    chain = parse_certificates(chain_pem)
+    if not chain:
+        raise CertificateError("no certificate in the certificateChain (A00.FR.507)")
+    leaf = chain[0]
+    if key is None:
+        raise CertificateError("no key pair awaits a certificate: no SignCertificate.req was sent")
+    if spki_id(leaf.public_key()) != key:
+        raise CertificateError("its public key is not the one of the key pair sent in the CSR (A02.FR.06)")
+    if at > leaf.not_valid_after_utc.timestamp():
+        raise CertificateError(f"expired {leaf.not_valid_after_utc.isoformat()} (A02.FR.06)")
+    check_leaf_properties(leaf, organization=organization, common_name=common_name)
+    check_hierarchy(chain, roots, at)
+    text = "".join(to_pem(c) for c in chain)
+    return SignedCertificate(text, leaf, key)

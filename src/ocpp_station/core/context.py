@@ -57,6 +57,9 @@ class Context:
         #: Set by the engine: the installed ManufacturerRootCertificates (PEM texts), which a firmware
         #: signing certificate must be issued by (security whitepaper L01.FR.23).
         self.manufacturer_roots: Callable[[], list[str]] = lambda: []
+        #: Set by the engine: the ChargePointCertificate in use (valid at the OCPP time, the newest,
+        #: security whitepaper A02.FR.09) as its PEM chain, None: none (A05.FR.04).
+        self.charge_point_certificate: Callable[[], str | None] = lambda: None
         #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
         self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).

@@ -190,6 +190,18 @@ class Reconnect:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class GenerateKeyPair:
+    """Generate a new key pair for the ChargePointCertificate and a CSR of it (security whitepaper
+    A02.FR.02-03, A03.FR.02-03): subject O ``organization`` (CpoName, A02.FR.13) and CN
+    ``common_name`` (the charge point's serial number, A00.FR.511). The shell keeps the private key
+    (A02.FR.05) and answers with :class:`~ocpp_station.core.events.KeyPairGenerated`."""
+
+    job: int
+    organization: str
+    common_name: str
+
+
 Effect = (
     SendFrame
     | Energize
@@ -210,4 +222,5 @@ Effect = (
     | UploadLog
     | CallCompleted
     | Reconnect
+    | GenerateKeyPair
 )

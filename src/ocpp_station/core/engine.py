@@ -45,6 +45,7 @@ from ocpp_station.core.features.reset import Reset
 from ocpp_station.core.features.security import Security
 from ocpp_station.core.features.security_events import SecurityEvents
 from ocpp_station.core.features.smart_charging import SmartCharging
+from ocpp_station.core.features.station_certificate import StationCertificate
 from ocpp_station.core.features.status import StatusReporter, derive_status
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Fault, Restored
@@ -76,6 +77,7 @@ FEATURE_ORDER = (
     "reset",
     "data_transfer",
     "certificates",
+    "station_certificate",
     "security",
     "security_events",
     "logs",
@@ -146,6 +148,7 @@ class Engine:
         self.reset = Reset(ctx, self.transactions)
         self.data_transfer = DataTransfer(ctx)
         self.certificates = Certificates(ctx)
+        self.station_certificate = StationCertificate(ctx)
         self.security = Security(ctx, self.certificates)
         self.security_events = SecurityEvents(ctx)
         self.logs = Logs(ctx)
@@ -429,6 +432,9 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.LogUploaded: lambda self, e: self.logs.uploaded(e.job, e.status, e.reason),
     ev.CallRequested: Engine._call_requested,
     ev.SecurityEventObserved: lambda self, e: self.security_events.observed(e.event_type, e.tech_info),
+    ev.KeyPairGenerated: lambda self, e: self.station_certificate.key_pair_generated(
+        e.job, e.csr, e.public_key, e.reason
+    ),
     ev.Booted: Engine._booted,
     ev.ShutdownRequested: Engine._shutdown,
 }

@@ -191,6 +191,18 @@ class CallRequested:
     ref: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class KeyPairGenerated:
+    """The shell made the key pair and CSR a GenerateKeyPair asked for (security whitepaper A02, A03):
+    the CSR (PEM, RFC 2986) and the public key (PEM); the private key stays in the shell (A02.FR.05).
+    ``csr`` is empty when it failed, ``reason`` says why."""
+
+    job: int
+    csr: str
+    public_key: str
+    reason: str = ""
+
+
 Event = (
     Connected
     | Disconnected
@@ -214,4 +226,5 @@ Event = (
     | SecurityEventObserved
     | Booted
     | ShutdownRequested
+    | KeyPairGenerated
 )

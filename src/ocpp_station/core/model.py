@@ -151,6 +151,8 @@ class Restored:
     certificates: dict[str, Any] = field(default_factory=dict)
     #: The security log (security whitepaper A04.FR.04), by sequence number, and its feature's state.
     security_log: dict[str, Any] = field(default_factory=dict)
+    #: The ChargePointCertificates and the key pair awaiting one (security whitepaper A02, A03).
+    station_certificates: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -168,4 +170,5 @@ class Restored:
             firmware=dict(records.get("firmware", {})),
             certificates=dict(records.get("certificates", {})),
             security_log=dict(records.get("security_log", {})),
+            station_certificates=dict(records.get("station_certificates", {})),
         )

@@ -69,6 +69,10 @@ class EngineSettings:
     #: file's ``security``): (certificateUse, PEM text) pairs; a text may hold several certificates.
     #: What the CSMS installs or deletes later (stored records) wins over these.
     installed_certificates: tuple[tuple[str, str], ...] = ()
+    #: The ChargePointCertificate installed at manufacturing (security whitepaper §2.6.4, the config
+    #: file's ``security.chargePointCertificate``): its PEM chain, "" for none. Its private key stays
+    #: in the shell; one the CSMS installs later (A02, A03) wins over it.
+    charge_point_certificate: str = ""
     #: The Central System URL is wss://: what security profiles 2 and 3 need (whitepaper A00.FR.311).
     tls: bool = False
 

@@ -41,6 +41,7 @@ KINDS = (
     "firmware",
     "certificates",
     "security_log",
+    "station_certificates",
 )
 
 

@@ -51,9 +51,9 @@ it is answered as TriggerMessage is:
   trigger (L01.FR.28-29) and this refusal goes.
 * LogStatusNotification: declared by ``core.features.logs`` (under ``extended(...)``): the upload's status
   with its requestId, or Idle (N01.FR.12). It is no TriggerMessage message (not in MessageTrigger).
-* SignChargePointCertificate (A02: A02.FR.02-03, a new key
-  pair and a SignCertificate.req with a CSR; no CSR yet): NotImplemented, §6.17 as above. Rejected
-  ("Requested message will not be sent") is for a message the station has but does not send now.
+* SignChargePointCertificate: declared by ``core.features.station_certificate`` (A02: after the conf a
+  new key pair and a SignCertificate.req with its CSR, A02.FR.02-03); Rejected when CpoName is not set
+  (the use case's prerequisite).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ What this part does:
 * **SecurityProfile** (§7.6, A05): only goes up. A value not above the current one is Rejected
   (A05.FR.01); profile 1 or 2 without an AuthorizationKey is Rejected (A05.FR.02); profiles 2 and 3
   need a CentralSystemRootCertificate installed and valid at the OCPP time (A05.FR.03, the certificate
-  store: :mod:`ocpp_station.core.features.certificates`); 3 also a ChargePointCertificate (A05.FR.04),
-  which cannot be installed yet, so profile 3 is Rejected. Accepted, the station disconnects and
-  connects with the new profile (A05.FR.05-07).
+  store: :mod:`ocpp_station.core.features.certificates`); 3 also a ChargePointCertificate valid at the
+  OCPP time (A05.FR.04, :mod:`ocpp_station.core.features.station_certificate`). Accepted, the
+  station disconnects and connects with the new profile (A05.FR.05-07).
 
 Either change is told as the fact ``security_reconfigured`` (the security log's
 ReconfigurationOfSecurityParameters, whitepaper §8: :mod:`ocpp_station.core.features.security_events`).
@@ -34,7 +34,8 @@ from ocpp_station.core.features.certificates import Certificates
 BASIC_AUTH_PROFILES = frozenset({1, 2})
 #: Profiles that need a CentralSystemRootCertificate installed (A05.FR.03).
 TLS_PROFILES = frozenset({2, 3})
-#: Profiles that need a ChargePointCertificate (A05.FR.04): none can be installed yet.
+#: Profiles that need a ChargePointCertificate valid at the OCPP time (A05.FR.04; A02, A03:
+#: core/features/station_certificate.py).
 CLIENT_CERTIFICATE_PROFILES = frozenset({3})
 
 
@@ -67,10 +68,8 @@ class Security(Feature):
             return f"profile {wanted} needs TLS: the Central System URL is not wss:// (A00.FR.311)"
         if wanted in TLS_PROFILES and not self.certificates.has_valid_csms_root():
             return f"profile {wanted} needs a valid CentralSystemRootCertificate installed (A05.FR.03)"
-        if wanted in CLIENT_CERTIFICATE_PROFILES:
-            return (
-                f"profile {wanted} needs a ChargePointCertificate, which cannot be installed yet (A05.FR.04)"
-            )
+        if wanted in CLIENT_CERTIFICATE_PROFILES and self.ctx.charge_point_certificate() is None:
+            return f"profile {wanted} needs a valid ChargePointCertificate installed (A05.FR.04)"
         return None
 
     def _changed(self, key: str, reason: str) -> None:
