@@ -121,6 +121,7 @@ class Harness:
             "FirmwareStatusNotification": lambda p: {},
             "DiagnosticsStatusNotification": lambda p: {},
             "SecurityEventNotification": lambda p: {},
+            "SignedFirmwareStatusNotification": lambda p: {},
         }
         if connect:
             self.feed(Connected())

@@ -22,10 +22,10 @@ from tests.core.harness import Harness, charging
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 #: The requestedMessages whose message TriggerMessage can ask for too (the same triggers).
 SHARED = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification")
-#: Nothing the station has can send these: SignedFirmwareStatusNotification (L01). SignCertificate
-#: (A02): tests/core/test_station_certificate.py.
-#: (LogStatusNotification is built: tests/core/test_logs.py.)
-NOT_BUILT = ("FirmwareStatusNotification",)
+#: Nothing the station has can send these (none left). SignCertificate (A02):
+#: tests/core/test_station_certificate.py; SignedFirmwareStatusNotification (L01):
+#: tests/core/test_signed_firmware.py; LogStatusNotification: tests/core/test_logs.py.
+NOT_BUILT: tuple[str, ...] = ()
 
 
 def extended(
@@ -136,16 +136,17 @@ def test_6_16_status_notification_without_connector_is_the_whole_charge_point() 
     ]
 
 
-def test_L01_FR_28_29_firmware_status_notification_not_implemented() -> None:
+def test_L01_FR_28_29_firmware_status_notification_is_the_signed_status() -> None:
     """§6.16: FirmwareStatusNotification asks for the SignedFirmwareStatusNotification.req ("the status
-    of the secure firmware update introduced in this document"), whose status L01.FR.28-29 define; the
-    station has no secure firmware update, so NotImplemented (§6.17), and the plain 1.6
-    FirmwareStatusNotification is not sent in its place."""
+    of the secure firmware update introduced in this document"), whose status L01.FR.28-29 define: Idle,
+    without requestId, when no signed update ever reported one (more in
+    tests/core/test_signed_firmware.py); the plain 1.6 FirmwareStatusNotification is not sent in its
+    place."""
     h = Harness()
     mark = h.mark()
-    assert extended(h, "FirmwareStatusNotification") == "NotImplemented"
+    assert extended(h, "FirmwareStatusNotification") == "Accepted"
     h.advance(10)
-    assert h.actions(mark) == []
+    assert h.calls[mark:] == [("SignedFirmwareStatusNotification", {"status": "Idle"})]
 
 
 def test_N01_FR_12_log_status_notification_idle() -> None:

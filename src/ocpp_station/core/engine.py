@@ -23,6 +23,7 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
+from ocpp_station.core.certificates import MANUFACTURER_ROOT
 from ocpp_station.core.clock import shift_message
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
@@ -188,6 +189,8 @@ class Engine:
                 raise ValueError(f"query {query} declared twice")
             if answering:
                 setattr(ctx, query, getattr(answering[0], query))
+        # The firmware signing certificate's issuers (security whitepaper L01.FR.23): the store's.
+        ctx.manufacturer_roots = lambda: [e.pem for e in self.certificates.store.of_use(MANUFACTURER_ROOT)]
         ctx.reservations = self.reservations
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")
@@ -428,6 +431,7 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.UnlockCompleted: lambda self, e: self.reset.unlock_completed(e.connector_id, e.unlocked),
     ev.FirmwareDownloaded: lambda self, e: self.firmware.downloaded(e.job, e.ok, e.reason),
     ev.FirmwareInstalled: lambda self, e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
+    ev.FirmwareVerified: lambda self, e: self.firmware.verified(e.job, e.ok, e.reason),
     ev.DiagnosticsUploaded: lambda self, e: self.firmware.uploaded(e.job, e.ok, e.reason),
     ev.LogUploaded: lambda self, e: self.logs.uploaded(e.job, e.status, e.reason),
     ev.CallRequested: Engine._call_requested,

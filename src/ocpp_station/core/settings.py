@@ -61,6 +61,10 @@ class EngineSettings:
     transfer_retries: int = 2
     #: Seconds between those attempts when the CSMS gives no retryInterval.
     transfer_retry_interval_s: int = 60
+    #: Answer the plain 1.6 UpdateFirmware with a CALLERROR NotSupported: only signed firmware
+    #: (SignedUpdateFirmware) installs (security whitepaper L01.FR.20). Off by default: a CSMS without
+    #: the whitepaper can still update the station.
+    signed_firmware_only: bool = False
     #: Vendor DataTransfer handlers by vendorId.
     data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
     #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").

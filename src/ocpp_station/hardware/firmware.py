@@ -11,8 +11,10 @@ BootNotification ``firmwareVersion``, a CiString50Type). The digest is the SHA-2
 everything before the trailer (header line and payload). The trailer is found by position (the
 last 73 bytes), so the payload may contain anything, including text that looks like a trailer.
 
-A real charge point would also check a signature (OCPP 1.6 §8.1 recommends signed firmware);
-the simulation only checks integrity.
+A signed update (security whitepaper L01) is checked by :func:`verify_signature` before it is
+installed: the signature over the whole file, SHA-256, RSA-PSS or ECDSA (L01.FR.04); the installer
+then only ever gets a verified image. A plain 1.6 UpdateFirmware image has no signature: the
+simulation only checks its integrity.
 
 Installing (:func:`verify_and_install`) has two modes:
 
@@ -24,17 +26,26 @@ Installing (:func:`verify_and_install`) has two modes:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import re
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 __all__ = [
     "MAGIC",
     "MAX_VERSION_LEN",
     "InstallError",
+    "SignatureError",
     "make_image",
     "parse_image",
     "verify_and_install",
+    "verify_signature",
     "version_from_name",
 ]
 
@@ -147,3 +158,56 @@ def verify_and_install(image: Path, *, strict: bool = True) -> str:
         raise InstallError(f"cannot read image: {exc}") from None
     version, _payload = parse_image(data)
     return version
+
+
+class SignatureError(Exception):
+    """The firmware signature does not hold (security whitepaper L01: InvalidSignature); the message
+    says why (bad base64, wrong key, modified image, unreadable file)."""
+
+
+#: Bytes read at a time while hashing an image (images may be large).
+_CHUNK = 1 << 20
+
+
+def file_sha256(image: Path) -> bytes:
+    """The SHA-256 digest of the whole file (read in chunks). :raises OSError: unreadable."""
+    digest = hashlib.sha256()
+    with Path(image).open("rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def verify_signature(image: Path, signing_certificate: str, signature: str) -> None:
+    """Check ``signature`` (base64, FirmwareType.signature) over the whole ``image`` file with the key of
+    ``signing_certificate`` (PEM): SHA-256 (L01.FR.04); RSA-PSS (MGF1-SHA-256, any salt length) for an
+    RSA key, ECDSA for an EC key (the whitepaper's ECSchnorr has no standard encoding; ECDSA is the
+    signature A00.FR.505 names). The certificate itself is checked by the engine (L01.FR.23). Blocking.
+
+    :raises SignatureError: the signature does not hold, or the file cannot be read.
+    """
+    try:
+        raw = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SignatureError("signature is not base64") from None
+    if not raw:
+        raise SignatureError("signature is empty")
+    try:
+        key = x509.load_pem_x509_certificate(signing_certificate.encode("ascii")).public_key()
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise SignatureError(f"signing certificate unreadable: {exc}") from None
+    try:
+        digest = file_sha256(image)
+    except OSError as exc:
+        raise SignatureError(f"cannot read image: {exc}") from None
+    prehashed = utils.Prehashed(hashes.SHA256())
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+            key.verify(raw, digest, pss, prehashed)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(raw, digest, ec.ECDSA(prehashed))
+        else:
+            raise SignatureError(f"unsupported signing key {type(key).__name__}: RSA or EC expected")
+    except InvalidSignature:
+        raise SignatureError("signature does not match the image (SHA-256, RSA-PSS / ECDSA)") from None

@@ -147,6 +147,9 @@ class EffectExecutor:
     def _install(self, effect: fx.InstallFirmware) -> None:
         self._station.transfers.install_firmware(effect)
 
+    def _verify(self, effect: fx.VerifyFirmware) -> None:
+        self._station.transfers.verify_firmware(effect)
+
     def _upload(self, effect: fx.UploadDiagnostics) -> None:
         self._station.transfers.upload_diagnostics(effect)
 
@@ -181,6 +184,7 @@ _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
     fx.StoreAvailability: EffectExecutor._store_availability,
     fx.DownloadFirmware: EffectExecutor._download,
     fx.InstallFirmware: EffectExecutor._install,
+    fx.VerifyFirmware: EffectExecutor._verify,
     fx.UploadDiagnostics: EffectExecutor._upload,
     fx.UploadLog: EffectExecutor._upload_log,
     fx.CallCompleted: EffectExecutor._completed,

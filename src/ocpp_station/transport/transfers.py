@@ -1,7 +1,10 @@
 """The shell's side of Firmware Management: carries out the engine's transfer effects.
 
 ``DownloadFirmware`` -> :func:`file_transfer.download` -> ``FirmwareDownloaded``;
-``InstallFirmware`` -> ``Hardware.install_firmware`` in a worker thread -> ``FirmwareInstalled``;
+``VerifyFirmware`` -> :func:`~ocpp_station.hardware.firmware.verify_signature` in a worker thread ->
+``FirmwareVerified`` (a failed check deletes the image);
+``InstallFirmware`` -> ``Hardware.install_firmware`` in a worker thread -> ``FirmwareInstalled`` (a
+signed update's image is checked again right before: the hardware only gets a verified image);
 ``UploadDiagnostics`` -> a diagnostics archive (this station's log lines and frames inside the requested
 window, its configuration, its queue) -> :func:`file_transfer.upload` -> ``DiagnosticsUploaded``.
 
@@ -40,8 +43,10 @@ from ocpp_station.core.events import (
     Event,
     FirmwareDownloaded,
     FirmwareInstalled,
+    FirmwareVerified,
     LogUploaded,
 )
+from ocpp_station.hardware.firmware import SignatureError, verify_signature
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.transport.file_transfer import (
     TransferError,
@@ -277,11 +282,31 @@ class FileTransfers:
     def install_firmware(self, effect: fx.InstallFirmware) -> None:
         self._spawn(self._install(effect))
 
+    def verify_firmware(self, effect: fx.VerifyFirmware) -> None:
+        self._spawn(self._verify(effect))
+
+    async def _verify(self, effect: fx.VerifyFirmware) -> None:
+        """The signature over the downloaded image (security whitepaper L01.FR.04, L01.FR.12)."""
+        image = self._downloaded_image(effect.job)
+        try:
+            if image is None:
+                raise SignatureError("no downloaded image")
+            await asyncio.to_thread(verify_signature, image, effect.signing_certificate, effect.signature)
+        except SignatureError as exc:
+            shutil.rmtree(self._image_dir(effect.job), ignore_errors=True)  # never installed
+            self._feed(FirmwareVerified(effect.job, False, str(exc)))
+            return
+        log.info("firmware signature of %s verified", image.name)
+        self._feed(FirmwareVerified(effect.job, True))
+
     async def _install(self, effect: fx.InstallFirmware) -> None:
         image = self._downloaded_image(effect.job)
         try:
             if image is None:
                 raise FileNotFoundError("no downloaded image")
+            if effect.signature is not None and effect.signing_certificate is not None:
+                # checked again: the file may have changed on disk since VerifyFirmware
+                await asyncio.to_thread(verify_signature, image, effect.signing_certificate, effect.signature)
             version = await asyncio.to_thread(self._hardware().install_firmware, image)
         except Exception as exc:  # the hardware's own errors: any failure is InstallationFailed
             self._feed(FirmwareInstalled(effect.job, False, None, str(exc) or type(exc).__name__))

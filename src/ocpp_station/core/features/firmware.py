@@ -1,5 +1,6 @@
 """Firmware Management: UpdateFirmware and GetDiagnostics (OCPP 1.6 §5.19, §5.9, §4.4, §4.5, §8;
-errata 3.12, 3.31, 3.47-3.49, 3.63, 3.90).
+errata 3.12, 3.31, 3.47-3.49, 3.63, 3.90), and the secure firmware update SignedUpdateFirmware
+(security whitepaper ed. 3, L01; at the end of this docstring).
 
 The engine decides, the shell transfers. Each step is one effect and one result event:
 
@@ -44,6 +45,31 @@ what a TriggerMessage reports for it (§4.5).
   state), ``diagnostics`` (an upload in progress), ``installed`` (the running version), ``report``
   (a status still to send after the reboot). An interrupted download or installation starts over
   with a fresh download; an interrupted upload is made again.
+
+**SignedUpdateFirmware** (L01, §5.21, §6.8-6.9; its steps: :data:`SIGNED_FIRMWARE_STEPS`, each reported
+as a SignedFirmwareStatusNotification with the request's requestId, L01.FR.01, L01.FR.10):
+
+* The signingCertificate is checked before the answer (L01.FR.23, :func:`signing_certificate_problem`):
+  issued directly by an installed ManufacturerRootCertificate (``ctx.manufacturer_roots``), both valid
+  at the OCPP time, key sizes of A00.FR.502-503. Invalid: InvalidCertificate and the security event
+  InvalidFirmwareSigningCertificate (L01.FR.24, L01.FR.02); no revocation service, so never
+  RevokedCertificate (L01.FR.25).
+* DownloadScheduled while retrieveDateTime is ahead (L01.FR.13), Downloading (retries as above),
+  Downloaded, then the shell checks the signature over the whole file (effect ``VerifyFirmware``,
+  L01.FR.04, L01.FR.12): SignatureVerified, or InvalidSignature and the security event
+  InvalidFirmwareSignature (L01.FR.03), the end. InstallScheduled while installDateTime is ahead
+  (L01.FR.16-17); running transactions end first, the connectors are held Unavailable meanwhile
+  (L01.FR.06-07, L01.FR.18-19); Installing (``InstallFirmware`` with the signature: the shell checks
+  it again, so the hardware only gets a verified image), InstallRebooting before the reboot
+  (L01.FR.15), Installed after it (record ``report`` with its requestId); or InstallationFailed.
+* A new SignedUpdateFirmware cancels an update (signed or plain) that is not being installed:
+  AcceptedCanceled (L01.FR.26); while installing: Rejected (L01.FR.27). A plain UpdateFirmware never
+  displaces a signed update (it is ignored), and with :attr:`EngineSettings.signed_firmware_only` it is
+  a CALLERROR NotSupported (L01.FR.20; off by default, so a CSMS without the whitepaper can update).
+* ExtendedTriggerMessage FirmwareStatusNotification: the last status sent with its requestId
+  (L01.FR.29), Idle without requestId after Installed or before any (L01.FR.28, L01.FR.21).
+* Records ``signed`` (the update) and ``signedLast`` (the last status sent) survive a restart; an update
+  past DownloadScheduled starts over with a fresh download and a fresh signature check.
 """
 
 from __future__ import annotations
@@ -53,12 +79,23 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from msgspec import UNSET, UnsetType
 
+from ocpp_station.core.certificates import (
+    MIN_EC_BITS,
+    MIN_RSA_DSA_BITS,
+    CertificateError,
+    issued_by,
+    parse_certificate,
+    parse_certificates,
+    validity_problem,
+)
 from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.effects import DownloadFirmware, InstallFirmware, UploadDiagnostics
-from ocpp_station.core.features.base import Feature, Trigger, answers, on_result
+from ocpp_station.core.effects import DownloadFirmware, InstallFirmware, UploadDiagnostics, VerifyFirmware
+from ocpp_station.core.features.base import Feature, Trigger, answers, extended, on_result
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.features.transactions import Transactions
 from ocpp_station.core.model import Restored
@@ -69,17 +106,25 @@ from ocpp_station.wire.messages import (
     DiagnosticsStatus,
     DiagnosticsStatusNotificationRequest,
     FirmwareStatus,
+    FirmwareStatusEnumType,
     FirmwareStatusNotificationRequest,
     FirmwareStatusNotificationResponse,
     GetDiagnosticsRequest,
     GetDiagnosticsResponse,
     MessageTrigger,
+    MessageTriggerEnumType,
+    SignedFirmwareStatusNotificationRequest,
+    SignedFirmwareStatusNotificationResponse,
+    SignedUpdateFirmwareRequest,
+    SignedUpdateFirmwareResponse,
     UpdateFirmwareRequest,
     UpdateFirmwareResponse,
+    UpdateFirmwareStatusEnumType,
 )
 
 KIND = "firmware"
 FIRMWARE_TIMER = "firmware"
+SIGNED_TIMER = "signed_firmware"
 DIAGNOSTICS_TIMER = "diagnostics"
 
 S = TypeVar("S", bound=str)
@@ -103,6 +148,80 @@ FIRMWARE_STEPS: dict[FirmwareStatus, frozenset[FirmwareStatus]] = {
 }
 #: Outcomes of a firmware update: reported, then the update is over (Idle).
 _FIRMWARE_OUTCOMES = frozenset({_F.DownloadFailed, _F.InstallationFailed, _F.Installed})
+
+_S = FirmwareStatusEnumType
+#: The steps of a signed firmware update (security whitepaper L01, §6.8): state -> allowed next states.
+#: Idle: no signed update, or one accepted and not started yet. Idle is never reported as a step
+#: (§6.8: only in answer to ExtendedTriggerMessage); a step to Idle is a cancel (L01.FR.26) or a restart.
+SIGNED_FIRMWARE_STEPS: dict[FirmwareStatusEnumType, frozenset[FirmwareStatusEnumType]] = {
+    # retrieveDateTime in the future (L01.FR.13), reached, or a protocol not supported (§8)
+    _S.Idle: frozenset({_S.DownloadScheduled, _S.Downloading, _S.DownloadFailed}),
+    _S.DownloadScheduled: frozenset({_S.Downloading, _S.DownloadFailed, _S.Idle}),
+    # retries stay in Downloading (one notification per update)
+    _S.Downloading: frozenset({_S.Downloaded, _S.DownloadFailed, _S.Idle}),
+    # the signature, checked before anything is installed (L01.FR.04, L01.FR.12, L01.FR.03)
+    _S.Downloaded: frozenset({_S.SignatureVerified, _S.InvalidSignature, _S.Idle}),
+    # installDateTime in the future (L01.FR.16), or at once once no transaction runs (L01.FR.05-07)
+    _S.SignatureVerified: frozenset({_S.InstallScheduled, _S.Installing, _S.Idle}),
+    _S.InstallScheduled: frozenset({_S.Installing, _S.Idle}),
+    # the hardware installed it: InstallRebooting before the reboot (L01.FR.15); Idle: a restart
+    _S.Installing: frozenset({_S.InstallRebooting, _S.InstallationFailed, _S.Idle}),
+    # Installed is reported after the reboot into the new firmware (OCTT TC_080_CS step 17)
+    _S.InstallRebooting: frozenset({_S.Installed, _S.Idle}),
+    _S.DownloadFailed: frozenset({_S.Idle}),
+    _S.InvalidSignature: frozenset({_S.Idle}),
+    _S.InstallationFailed: frozenset({_S.Idle}),
+    _S.Installed: frozenset({_S.Idle}),
+}
+#: End states of a signed update (§6.8 "end state"): reported, then the update is over (Idle).
+_SIGNED_OUTCOMES = frozenset({_S.DownloadFailed, _S.InvalidSignature, _S.InstallationFailed, _S.Installed})
+#: States in which a signed update can still be cancelled by a new one (L01.FR.26); not while the
+#: hardware installs (L01.FR.27: Rejected).
+_SIGNED_CANCELLABLE = frozenset(set(_S) - {_S.Installing, _S.InstallRebooting})
+
+
+def signing_certificate_problem(pem: str, roots: list[str], at: float) -> str | None:
+    """Why a SignedUpdateFirmware.req's signingCertificate is not valid (L01.FR.12, L01.FR.23), or None.
+
+    It must be one X.509 certificate in PEM (A00.FR.507), valid at ``at`` (OCPP time), with a key of at
+    least 2048 (RSA / DSA) or 224 (EC) bits (A00.FR.502-503), usable for signatures when it has a
+    keyUsage extension, and issued directly by one of the installed ManufacturerRootCertificates
+    ``roots`` (PEM texts), itself valid at ``at`` (no intermediate certificates: L01 remark).
+    Revocation (§2.6.3: online verification) is not checked: there is no such service here."""
+    try:
+        certificate = parse_certificate(pem)
+    except CertificateError as exc:
+        return f"signingCertificate: {exc}"
+    problem = validity_problem(certificate, at)
+    if problem is not None:
+        return f"signing certificate {problem}"
+    key = certificate.public_key()
+    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey) and key.key_size < MIN_RSA_DSA_BITS:
+        return f"signing certificate: {key.key_size}-bit key, at least {MIN_RSA_DSA_BITS} (A00.FR.502)"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.key_size < MIN_EC_BITS:
+        return f"signing certificate: {key.key_size}-bit curve, at least {MIN_EC_BITS} (A00.FR.503)"
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return "signing certificate: neither an RSA nor an EC key (L01.FR.04)"
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        pass
+    else:
+        if not usage.digital_signature:
+            return "signing certificate: keyUsage has no digitalSignature"
+    if not roots:
+        return "no ManufacturerRootCertificate installed"
+    for text in roots:
+        try:
+            candidates = parse_certificates(text)
+        except CertificateError:
+            continue
+        for root in candidates:
+            if issued_by(certificate, root):
+                problem = validity_problem(root, at)
+                return None if problem is None else f"ManufacturerRootCertificate {problem}"
+    return "signing certificate not issued by an installed ManufacturerRootCertificate"
+
 
 _D = DiagnosticsStatus
 #: The steps of a diagnostics upload (§4.4, §5.9; erratum 3.31): state -> allowed next states.
@@ -163,6 +282,10 @@ class FirmwareManagement(Feature):
         self.diagnostics: dict[str, Any] | None = None
         self._next_job = 1
         self._report: dict[str, Any] | None = None
+        #: The SignedUpdateFirmware being carried out (its stored record), or None (L01).
+        self.signed: dict[str, Any] | None = None
+        #: The last SignedFirmwareStatusNotification sent: ``{"status", "requestId"}`` (L01.FR.28-29).
+        self._signed_last: dict[str, Any] | None = None
 
     @property
     def supported(self) -> bool:
@@ -174,6 +297,7 @@ class FirmwareManagement(Feature):
         """An installation waiting for the transactions to end may start (erratum 3.49)."""
         if self.supported:
             self._install_if_idle()
+            self._signed_install_if_idle()
 
     def triggers(self) -> Mapping[str, Trigger]:
         """TriggerMessage (§5.17): the status of the update or upload in progress, as it is when the
@@ -184,6 +308,10 @@ class FirmwareManagement(Feature):
             ),
             MessageTrigger.DiagnosticsStatusNotification: lambda connector_id: (
                 lambda: self.ctx.call(DiagnosticsStatusNotificationRequest(status=self.diagnostics_status))
+            ),
+            # ExtendedTriggerMessage FirmwareStatusNotification: the *signed* status (§6.16, L01.FR.28-29)
+            extended(MessageTriggerEnumType.FirmwareStatusNotification): lambda connector_id: (
+                self._send_signed_last
             ),
         }
 
@@ -231,6 +359,7 @@ class FirmwareManagement(Feature):
         if installed is not None:
             self.ctx.firmware_version = str(installed["version"])
         self._report = records.get("report")
+        self._signed_last = records.get("signedLast")
         jobs = [int(record.get("job", 0)) for record in records.values()]
         self._next_job = max(jobs, default=0) + 1
         update = records.get("update")
@@ -246,6 +375,9 @@ class FirmwareManagement(Feature):
                 check_step(FIRMWARE_STEPS, "firmware update", state, _F.Idle)
                 self.update["attempt"] = 0
             self.ctx.timers.set(FIRMWARE_TIMER, at, lambda now: self._download())
+        signed = records.get("signed")
+        if signed is not None:
+            self._restore_signed(signed)
         diagnostics = records.get("diagnostics")
         if diagnostics is not None:
             # The upload is made again from the start.
@@ -257,8 +389,11 @@ class FirmwareManagement(Feature):
 
     def registration_accepted(self) -> None:
         """BootNotification Accepted: report what the last run could not (Installed after the reboot)."""
-        if self._report is not None:
-            status = _F(self._report["status"])
+        report = self._report
+        if report is not None and report.get("requestId") is not None:  # a signed update's (L01)
+            self._signed_notify(_S(report["status"]), int(report["requestId"]), meta={"report": True})
+        elif report is not None:
+            status = _F(report["status"])
             self.ctx.call(FirmwareStatusNotificationRequest(status=status), meta={"report": True})
 
     @on_result(FirmwareStatusNotificationRequest)
@@ -268,10 +403,29 @@ class FirmwareManagement(Feature):
             self._report = None
             self.ctx.persist(KIND, "report", None)
 
+    @on_result(SignedFirmwareStatusNotificationRequest)
+    def _signed_report_sent(
+        self, call: OutgoingCall, response: SignedFirmwareStatusNotificationResponse
+    ) -> None:
+        """Installed, after the reboot into a signed firmware, is out: forget it."""
+        self._report_sent(call, FirmwareStatusNotificationResponse())
+
     # -- UpdateFirmware (§5.19) ------------------------------------------------------------------------
     @answers(UpdateFirmwareRequest)
     def _update_firmware(self, request: UpdateFirmwareRequest, call: Call) -> UpdateFirmwareResponse:
-        """UpdateFirmware.req (§5.19, §6.55): answered at once; the download waits for retrieveDate."""
+        """UpdateFirmware.req (§5.19, §6.55): answered at once; the download waits for retrieveDate.
+
+        With :attr:`EngineSettings.signed_firmware_only` a CALLERROR NotSupported, and nothing starts
+        (security whitepaper L01.FR.20). Ignored while a signed update runs: an unsigned image does
+        not displace a signed one."""
+        if self.ctx.settings.signed_firmware_only:
+            raise OcppError(ErrorCode.NotSupported, "only SignedUpdateFirmware is supported (L01.FR.20)")
+        if self.signed is not None:
+            log.warning(
+                "UpdateFirmware ignored: a signed firmware update (requestId %s) runs",
+                self.signed["requestId"],
+            )
+            return UpdateFirmwareResponse()
         if self.firmware_status is _F.Installing:
             log.warning("UpdateFirmware ignored: a firmware is being installed")
             return UpdateFirmwareResponse()
@@ -326,6 +480,10 @@ class FirmwareManagement(Feature):
         """The OCPP clock moved: a waiting update's retrieveDate falls at another local time."""
         if self.update is not None and self.firmware_status is _F.Idle:
             self._arm_retrieve()
+        if self.signed is not None and self.signed_status in (_S.Idle, _S.DownloadScheduled):
+            self._signed_arm()
+        elif self.signed is not None and self.signed_status is _S.InstallScheduled:
+            self._signed_schedule_install()
 
     def _download(self) -> None:
         update = self.update
@@ -343,6 +501,9 @@ class FirmwareManagement(Feature):
         self.ctx.emit(DownloadFirmware(update["job"], update["location"]))
 
     def downloaded(self, job: int, ok: bool, reason: str) -> None:
+        if self.signed is not None and self.signed["job"] == job:
+            self._signed_downloaded(ok, reason)
+            return
         update = self.update
         if update is None or update["job"] != job or self.firmware_status is not _F.Downloading:
             log.info("ignoring the result of firmware download job %s", job)
@@ -374,6 +535,9 @@ class FirmwareManagement(Feature):
         self.ctx.emit(InstallFirmware(update["job"]))
 
     def installed(self, job: int, ok: bool, version: str | None, reason: str) -> None:
+        if self.signed is not None and self.signed["job"] == job:
+            self._signed_installed(ok, version, reason)
+            return
         update = self.update
         if update is None or update["job"] != job or self.firmware_status is not _F.Installing:
             log.info("ignoring the result of firmware installation job %s", job)
@@ -405,6 +569,237 @@ class FirmwareManagement(Feature):
                 changed = True
         if changed:
             self.status.refresh()
+
+    # -- SignedUpdateFirmware (security whitepaper L01, §5.21) ---------------------------------------------
+    @property
+    def signed_status(self) -> FirmwareStatusEnumType:
+        """The signed update's state (:data:`SIGNED_FIRMWARE_STEPS`), Idle without one."""
+        return _S.Idle if self.signed is None else _S(self.signed["state"])
+
+    def _signed_step(self, to: FirmwareStatusEnumType, *, notify: bool = True) -> None:
+        """Move the signed update to ``to`` (checked against :data:`SIGNED_FIRMWARE_STEPS`) and report
+        it with the update's requestId (L01.FR.01, L01.FR.10); an end state ends the update."""
+        signed = self.signed
+        assert signed is not None
+        check_step(SIGNED_FIRMWARE_STEPS, "signed firmware update", self.signed_status, to)
+        if to in _SIGNED_OUTCOMES:
+            self.signed = None
+            self.ctx.persist(KIND, "signed", None)
+        else:
+            signed["state"] = to.value
+            self.ctx.persist(KIND, "signed", dict(signed))
+        if notify:
+            self._signed_notify(to, int(signed["requestId"]))
+
+    def _signed_notify(self, status: FirmwareStatusEnumType, request_id: int, **kwargs: Any) -> None:
+        self.ctx.call(SignedFirmwareStatusNotificationRequest(status=status, request_id=request_id), **kwargs)
+        self._signed_last = {"status": status.value, "requestId": request_id}
+        self.ctx.persist(KIND, "signedLast", dict(self._signed_last))
+
+    def _send_signed_last(self) -> None:
+        """ExtendedTriggerMessage FirmwareStatusNotification: the last status sent, with its requestId
+        (L01.FR.29); Idle, without requestId (L01.FR.21), after Installed or when none was sent
+        (L01.FR.28)."""
+        last = self._signed_last
+        if last is None or last["status"] == _S.Installed.value:
+            self.ctx.call(SignedFirmwareStatusNotificationRequest(status=_S.Idle))
+        else:
+            self.ctx.call(
+                SignedFirmwareStatusNotificationRequest(
+                    status=_S(last["status"]), request_id=last["requestId"]
+                )
+            )
+
+    @answers(SignedUpdateFirmwareRequest)
+    def _signed_update_firmware(
+        self, request: SignedUpdateFirmwareRequest, call: Call
+    ) -> SignedUpdateFirmwareResponse:
+        """SignedUpdateFirmware.req (§5.21): the signing certificate is checked first (L01.FR.23);
+        invalid: InvalidCertificate and the security event InvalidFirmwareSigningCertificate
+        (L01.FR.24, L01.FR.02), the update in progress goes on. Otherwise an update in progress that is
+        not being installed is cancelled, AcceptedCanceled (L01.FR.26); one being installed cannot be,
+        Rejected (L01.FR.27). The steps start after the answer."""
+        firmware = request.firmware
+        problem = signing_certificate_problem(
+            firmware.signing_certificate, self.ctx.manufacturer_roots(), self.ctx.ocpp_time()
+        )
+        if problem is not None:
+            log.warning("SignedUpdateFirmware %s: invalid certificate: %s", request.request_id, problem)
+            self.ctx.tell("security_event", "InvalidFirmwareSigningCertificate", problem)
+            return SignedUpdateFirmwareResponse(status=UpdateFirmwareStatusEnumType.InvalidCertificate)
+        status = UpdateFirmwareStatusEnumType.Accepted
+        if self.firmware_status is _F.Installing or self.signed_status not in _SIGNED_CANCELLABLE:
+            log.warning("SignedUpdateFirmware %s rejected: a firmware is being installed", request.request_id)
+            return SignedUpdateFirmwareResponse(status=UpdateFirmwareStatusEnumType.Rejected)
+        if self.signed is not None:
+            log.info(
+                "signed firmware update %s cancelled by %s", self.signed["requestId"], request.request_id
+            )
+            self._signed_step(_S.Idle, notify=False)
+            status = UpdateFirmwareStatusEnumType.AcceptedCanceled
+        elif self.update is not None:
+            log.info("firmware update cancelled by SignedUpdateFirmware %s", request.request_id)
+            check_step(FIRMWARE_STEPS, "firmware update", self.firmware_status, _F.Idle)
+            self.update = None
+            self.ctx.persist(KIND, "update", None)
+            self.ctx.timers.cancel(FIRMWARE_TIMER)
+            status = UpdateFirmwareStatusEnumType.AcceptedCanceled
+        self.ctx.timers.cancel(SIGNED_TIMER)
+        self._hold(False)
+        install = firmware.install_date_time
+        self.signed = {
+            "job": self._take_job(),
+            "requestId": request.request_id,
+            "location": firmware.location,
+            "retrieveDateTime": format_datetime(firmware.retrieve_date_time),
+            "installDateTime": None if install is UNSET else format_datetime(install),
+            "signingCertificate": firmware.signing_certificate,
+            "signature": firmware.signature,
+            **self._retry_policy(request.retries, request.retry_interval),
+            "state": _S.Idle.value,
+        }
+        self.ctx.persist(KIND, "signed", dict(self.signed))
+        self.ctx.after_reply.append(self._signed_arm)
+        return SignedUpdateFirmwareResponse(status=status)
+
+    def _restore_signed(self, record: dict[str, Any]) -> None:
+        """A signed update survives a restart: one waiting for its retrieveDateTime waits on; one
+        further on starts over with a fresh download (the image on disk may be partial or gone),
+        checked again before it is installed."""
+        state = _S(record["state"])
+        self.signed = dict(record)
+        if state in (_S.Idle, _S.DownloadScheduled):
+            retrieve = parse_datetime(record["retrieveDateTime"]) - self.ctx.clock_offset_s
+            self.ctx.timers.set(
+                SIGNED_TIMER, max(self.ctx.now, retrieve), lambda now: self._signed_download()
+            )
+            return
+        check_step(SIGNED_FIRMWARE_STEPS, "signed firmware update", state, _S.Idle)
+        self.signed["state"] = _S.Idle.value
+        self.signed["attempt"] = 0
+        self.ctx.timers.set(SIGNED_TIMER, self.ctx.now, lambda now: self._signed_download())
+
+    def _signed_arm(self) -> None:
+        """Download at retrieveDateTime; until then DownloadScheduled (L01.FR.13)."""
+        signed = self.signed
+        if signed is None or self.signed_status not in (_S.Idle, _S.DownloadScheduled):
+            return
+        retrieve = parse_datetime(signed["retrieveDateTime"]) - self.ctx.clock_offset_s
+        if retrieve <= self.ctx.now:
+            self._signed_download()
+            return
+        if self.signed_status is _S.Idle:
+            self._signed_step(_S.DownloadScheduled)
+        self.ctx.timers.set(SIGNED_TIMER, retrieve, lambda now: self._signed_download())
+
+    def _signed_download(self) -> None:
+        signed = self.signed
+        if signed is None:
+            return
+        self.ctx.timers.cancel(SIGNED_TIMER)
+        if not self._supports(signed["location"]):
+            log.warning("SignedUpdateFirmware: protocol %r not supported", _scheme(signed["location"]))
+            self._signed_finish(_S.DownloadFailed)
+            return
+        if self.signed_status is not _S.Downloading:
+            self._signed_step(_S.Downloading)
+        signed["attempt"] += 1
+        self.ctx.persist(KIND, "signed", dict(signed))
+        self.ctx.emit(DownloadFirmware(signed["job"], signed["location"]))
+
+    def _signed_downloaded(self, ok: bool, reason: str) -> None:
+        signed = self.signed
+        if signed is None or self.signed_status is not _S.Downloading:
+            log.info("ignoring a download result of the signed firmware update")
+            return
+        if ok:
+            # Downloaded, then the signature over the whole file before anything else (L01.FR.04)
+            self._signed_step(_S.Downloaded)
+            self.ctx.emit(VerifyFirmware(signed["job"], signed["signingCertificate"], signed["signature"]))
+            return
+        log.warning(
+            "signed firmware download %s failed (attempt %s): %s", signed["job"], signed["attempt"], reason
+        )
+        if signed["attempt"] <= signed["retries"]:
+            self.ctx.persist(KIND, "signed", dict(signed))
+            self.ctx.timers.set(
+                SIGNED_TIMER, self.ctx.now + signed["retryInterval"], lambda now: self._signed_download()
+            )
+            return
+        self._signed_finish(_S.DownloadFailed)
+
+    def verified(self, job: int, ok: bool, reason: str) -> None:
+        """The shell checked the downloaded image's signature (L01.FR.04, L01.FR.12): SignatureVerified,
+        or InvalidSignature and the security event InvalidFirmwareSignature (L01.FR.03)."""
+        signed = self.signed
+        if signed is None or signed["job"] != job or self.signed_status is not _S.Downloaded:
+            log.info("ignoring the signature check of firmware job %s", job)
+            return
+        if not ok:
+            log.error("firmware signature of update %s invalid: %s", signed["requestId"], reason)
+            self.ctx.tell("security_event", "InvalidFirmwareSignature", reason or "signature does not verify")
+            self._signed_finish(_S.InvalidSignature)
+            return
+        self._signed_step(_S.SignatureVerified)
+        self._signed_schedule_install()
+
+    def _install_at(self) -> float | None:
+        """The local time of the signed update's installDateTime, None without one."""
+        assert self.signed is not None
+        text = self.signed.get("installDateTime")
+        return None if text is None else parse_datetime(text) - self.ctx.clock_offset_s
+
+    def _signed_schedule_install(self) -> None:
+        """installDateTime in the future: InstallScheduled, installed then (L01.FR.16-17); otherwise
+        as soon as the station can (L01.FR.05)."""
+        at = self._install_at()
+        if at is not None and at > self.ctx.now:
+            if self.signed_status is not _S.InstallScheduled:
+                self._signed_step(_S.InstallScheduled)
+            self.ctx.timers.set(SIGNED_TIMER, at, lambda now: self._signed_install_if_idle())
+            return
+        self._signed_install_if_idle()
+
+    def _signed_install_if_idle(self) -> None:
+        """Install once no transaction runs (L01.FR.06, L01.FR.18); the connectors are held
+        Unavailable meanwhile (L01.FR.07, L01.FR.19)."""
+        signed = self.signed
+        if signed is None or self.signed_status not in (_S.SignatureVerified, _S.InstallScheduled):
+            return
+        at = self._install_at()
+        if at is not None and at > self.ctx.now:
+            return
+        self._hold(True)
+        if self.transactions.running():
+            log.info("signed firmware verified: installing once the running transactions end")
+            return
+        self._signed_step(_S.Installing)
+        self.ctx.emit(InstallFirmware(signed["job"], signed["signingCertificate"], signed["signature"]))
+
+    def _signed_installed(self, ok: bool, version: str | None, reason: str) -> None:
+        signed = self.signed
+        if signed is None or self.signed_status is not _S.Installing:
+            log.info("ignoring an installation result of the signed firmware update")
+            return
+        if not ok or not version:
+            log.error("signed firmware installation failed: %s", reason or "no version reported")
+            self._signed_finish(_S.InstallationFailed)
+            return
+        log.info("signed firmware %s installed: rebooting", version)
+        job = signed["job"]
+        self._signed_step(_S.InstallRebooting)  # before the reboot (L01.FR.15)
+        self.ctx.persist(KIND, "signed", None)
+        self.ctx.persist(KIND, "installed", {"version": version, "job": job})
+        self.ctx.persist(
+            KIND, "report", {"status": _S.Installed.value, "job": job, "requestId": signed["requestId"]}
+        )
+        self._reboot()
+
+    def _signed_finish(self, outcome: FirmwareStatusEnumType) -> None:
+        """The signed update ended without a new firmware: report it, free the connectors."""
+        self.ctx.timers.cancel(SIGNED_TIMER)
+        self._signed_step(outcome)
+        self._hold(False)
 
     # -- GetDiagnostics (§5.9) ----------------------------------------------------------------------------
     @answers(GetDiagnosticsRequest)

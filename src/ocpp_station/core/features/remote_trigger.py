@@ -41,14 +41,11 @@ it is answered as TriggerMessage is:
   "will not be sent". The whole charge point is asked for by leaving connectorId out (StatusNotification:
   every connector and connector 0, as for TriggerMessage).
 * FirmwareStatusNotification means SignedFirmwareStatusNotification.req here: §6.16 "So the status of
-  the secure firmware update introduced in this document", and L01.FR.28-29 answer it with the last
-  *Signed*FirmwareStatusNotification's status. The station has no secure firmware update (L01, no
-  SignedUpdateFirmware; it serves the plain 1.6 UpdateFirmware, which a station with L01 refuses,
-  L01.FR.20), so it has no such status to report: NotImplemented, §6.17 "cannot be sent because it is
-  either not implemented or unknown". Neither the 1.6 FirmwareStatusNotification (another message, the
-  plain update's status) nor an invented Idle SignedFirmwareStatusNotification (which would tell the
-  CSMS the secure update is there and idle) is sent. When L01 is built, its feature declares the
-  trigger (L01.FR.28-29) and this refusal goes.
+  the secure firmware update introduced in this document". Declared by ``core.features.firmware``
+  (under ``extended(...)``): the last SignedFirmwareStatusNotification's status with its requestId
+  (L01.FR.29), Idle without requestId after Installed or when none was sent (L01.FR.28, L01.FR.21).
+  The plain 1.6 FirmwareStatusNotification (another message, the plain update's status) is never sent
+  in its place.
 * LogStatusNotification: declared by ``core.features.logs`` (under ``extended(...)``): the upload's status
   with its requestId, or Idle (N01.FR.12). It is no TriggerMessage message (not in MessageTrigger).
 * SignChargePointCertificate: declared by ``core.features.station_certificate`` (A02: after the conf a
