@@ -23,7 +23,7 @@ from ocpp_station.core.events import (
 )
 from ocpp_station.core.features.firmware import SIGNED_FIRMWARE_STEPS, signing_certificate_problem
 from ocpp_station.core.settings import EngineSettings
-from ocpp_station.sim.signing import ManufacturerPki, make_manufacturer_pki
+from ocpp_station.sim.firmware_signing import ManufacturerPki, make_manufacturer_pki
 from tests.core.harness import T0, Harness
 
 URL = "ftp://127.0.0.1:2121/firmware-3.0.bin"
