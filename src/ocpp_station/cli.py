@@ -58,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="with --tls-cert: require client certificates issued under these CA certificates (profile 3)",
     )
+    csms.add_argument(
+        "--sign-ca-cert",
+        type=Path,
+        metavar="FILE",
+        help="sign the stations' CSRs (SignCertificate) with this CA certificate (PEM) and send them back "
+        "in CertificateSigned (security whitepaper A02/A03)",
+    )
+    csms.add_argument(
+        "--sign-ca-key", type=Path, metavar="FILE", help="the private key of --sign-ca-cert (PEM)"
+    )
+    csms.add_argument(
+        "--cpo-name",
+        metavar="NAME",
+        help="with --ca: a client certificate's subject O must be NAME (A00.FR.404; default: any)",
+    )
 
     demo = sub.add_parser("demo", help="development CSMS + one station + one charging session")
     demo.add_argument("--charge-seconds", type=float, default=6.0)
@@ -372,8 +387,26 @@ async def _run_csms(
         log_messages=not args.quiet,
         passwords=passwords,
         ssl_context=context,
+        signing_ca=_csms_signing_ca(args),
+        cpo_name=args.cpo_name,
     )
     return 0
+
+
+def _csms_signing_ca(args: argparse.Namespace) -> Any:
+    """``--sign-ca-cert`` / ``--sign-ca-key`` (both or neither): the CA that signs CSRs."""
+    from ocpp_station.sim.signing import SigningCa
+
+    if args.sign_ca_cert is None and args.sign_ca_key is None:
+        return None
+    if args.sign_ca_cert is None or args.sign_ca_key is None:
+        raise ConfigError(
+            "--sign-ca-cert/--sign-ca-key", "", "give both: the CA certificate and its private key"
+        )
+    try:
+        return SigningCa.load(args.sign_ca_cert, args.sign_ca_key)
+    except ValueError as exc:
+        raise ConfigError("--sign-ca-cert/--sign-ca-key", "", str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

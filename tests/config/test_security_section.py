@@ -96,7 +96,7 @@ def test_an_expired_root_is_no_config_error(tmp_path: Path) -> None:
         ),
         ({"csmsRootCertificates": "root.pem"}, {}, "security.csmsRootCertificates", "must be a list"),
         ({"csmsRootCertificates": [7]}, {}, "security.csmsRootCertificates[0]", "non-empty string"),
-        ({"chargePointCertificate": []}, {}, "security", "unknown field(s) chargePointCertificate"),
+        ({"chargePointKey": "cp.key"}, {}, "security", "unknown field(s) chargePointKey"),
         ([], {}, "security", "must be an object"),
     ],
 )

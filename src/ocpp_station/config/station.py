@@ -120,6 +120,12 @@ class SecurityConfig:
     manufacturer_root_certificates: tuple[Path, ...] = ()
     #: (certificateUse, PEM text) of every file, in order: ``EngineSettings.installed_certificates``.
     installed_certificates: tuple[tuple[str, str], ...] = ()
+    #: ``chargePointCertificate`` / ``chargePointPrivateKey`` (§2.6.4: a ChargePointCertificate installed
+    #: at manufacturing, for profile 3), resolved; None: none. The key is read by the shell, never kept here.
+    charge_point_certificate_file: Path | None = None
+    charge_point_private_key_file: Path | None = None
+    #: The certificate chain's PEM text (``EngineSettings.charge_point_certificate``), "" for none.
+    charge_point_certificate: str = ""
 
 
 #: The ``security`` lists and the certificateUse (security whitepaper §6.4) of their certificates.
@@ -272,7 +278,7 @@ def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
     self-signed or issued by a certificate listed before it: its CertificateHashData needs its
     issuer's key). Validity periods are not checked here: that depends on the OCPP time."""
     path = "security"
-    known = sorted(SECURITY_CERTIFICATE_LISTS)
+    known = sorted([*SECURITY_CERTIFICATE_LISTS, *CHARGE_POINT_CERTIFICATE_FIELDS])
     unknown = set(data) - set(known)
     if unknown:
         raise r.fail(path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
@@ -300,11 +306,68 @@ def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
             paths.append(file)
             installed.append((use, text))
         files[name] = tuple(paths)
+    certificate_file, key_file, chain = _charge_point_certificate(r, data, base)
     return SecurityConfig(
         csms_root_certificates=files["csmsRootCertificates"],
         manufacturer_root_certificates=files["manufacturerRootCertificates"],
         installed_certificates=tuple(installed),
+        charge_point_certificate_file=certificate_file,
+        charge_point_private_key_file=key_file,
+        charge_point_certificate=chain,
     )
+
+
+#: The ``security`` fields of a ChargePointCertificate installed at manufacturing (§2.6.4).
+CHARGE_POINT_CERTIFICATE_FIELDS = ("chargePointCertificate", "chargePointPrivateKey")
+
+
+def _charge_point_certificate(
+    r: _Reader, data: dict[str, Any], base: Path
+) -> tuple[Path | None, Path | None, str]:
+    """``chargePointCertificate`` (PEM: the certificate, then any sub-CA certificates) and
+    ``chargePointPrivateKey`` (PEM, unencrypted), both or neither, relative to the config file: read
+    and checked now (X.509, not a CA, the key is the certificate's). The key is not kept."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from ocpp_station.core.certificates import parse_certificates, spki_id
+
+    cert_name, key_name = CHARGE_POINT_CERTIFICATE_FIELDS
+    given = [name for name in CHARGE_POINT_CERTIFICATE_FIELDS if name in data]
+    if not given:
+        return None, None, ""
+    if len(given) == 1:
+        other = key_name if given[0] == cert_name else cert_name
+        raise r.fail(f"security.{other}", f"missing: security.{given[0]} needs it")
+    texts: dict[str, bytes] = {}
+    files: dict[str, Path] = {}
+    for name in CHARGE_POINT_CERTIFICATE_FIELDS:
+        where = f"security.{name}"
+        file = base / r.string(data[name], where)
+        try:
+            texts[name] = file.read_bytes()
+        except FileNotFoundError:
+            raise r.fail(where, f"file not found: {file}") from None
+        except OSError as exc:
+            raise r.fail(where, f"cannot read {file}: {exc}") from None
+        files[name] = file
+    where = f"security.{cert_name}"
+    try:
+        chain = parse_certificates(texts[cert_name].decode("ascii"))
+    except (CertificateError, UnicodeDecodeError) as exc:
+        raise r.fail(where, f"{files[cert_name]}: {exc}") from None
+    if not chain:
+        raise r.fail(where, f"{files[cert_name]}: no certificate in it")
+    try:
+        key = load_pem_private_key(texts[key_name], password=None)
+    except (ValueError, TypeError) as exc:
+        raise r.fail(
+            f"security.{key_name}", f"{files[key_name]}: not an unencrypted PEM private key ({exc})"
+        ) from None
+    if spki_id(key.public_key()) != spki_id(chain[0].public_key()):
+        raise r.fail(
+            f"security.{key_name}", f"{files[key_name]} is not the private key of {files[cert_name]}"
+        )
+    return files[cert_name], files[key_name], texts[cert_name].decode("ascii")
 
 
 def _durability(r: _Reader, data: dict[str, Any]) -> DurabilityPolicy:

@@ -62,6 +62,7 @@ from ocpp_station.sim.records import (
     TransactionInfo,
     clock_text,
 )
+from ocpp_station.sim.signing import SigningCa, client_certificate_problem
 from ocpp_station.wire.frames import Frame
 from ocpp_station.wire.schemas import validate_request
 
@@ -101,6 +102,8 @@ class CentralSystem:
         call_timeout_s: float = 30,
         passwords: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        signing_ca: SigningCa | None = None,
+        cpo_name: str | None = None,
     ) -> None:
         if boot_status not in _BOOT_STATUSES:
             raise ValueError(f"boot_status must be one of {_BOOT_STATUSES}, not {boot_status!r}")
@@ -118,6 +121,17 @@ class CentralSystem:
         #: TLS (``wss://``, ``https://``); None: plain ``ws://``. Security profiles 2-3 (whitepaper
         #: A00.FR.305-306): make it with :func:`ocpp_station.transport.tls.server_context`.
         self.ssl_context = ssl_context
+        #: The CA that signs the stations' CSRs (SignCertificate.req, whitepaper A02/A03): with one,
+        #: every CSR is signed and sent back in CertificateSigned.req; without, SignCertificate is
+        #: still Accepted (A02.FR.11) and nothing follows.
+        self.signing_ca = signing_ca
+        #: The CPO name a client certificate's O must hold (A00.FR.404); None: any organization.
+        self.cpo_name = cpo_name
+        #: The last client certificate (DER) each station presented (security profile 3).
+        self.client_certificates: dict[str, bytes] = {}
+        #: CertificateSigned.conf statuses received, by station.
+        self.signed_results: dict[str, list[str]] = {}
+        self._signing_tasks: set[asyncio.Task[None]] = set()
         self.heartbeat_interval = heartbeat_interval
         self.boot_status = boot_status
         self.log_messages = log_messages
@@ -139,6 +153,7 @@ class CentralSystem:
             "SecurityEventNotification": _answer_empty,
             "LogStatusNotification": _answer_empty,
             "SignedFirmwareStatusNotification": _answer_empty,
+            "SignCertificate": self._on_sign_certificate,
         }
         self._last_transaction_id = 0
         self._links: dict[str, StationLink] = {}
@@ -241,6 +256,32 @@ class CentralSystem:
         if "idTag" in payload:
             return {"idTagInfo": self.id_tag_info(payload["idTag"])}
         return {}
+
+    def _on_sign_certificate(self, cp_id: str, payload: JsonDict) -> JsonDict:
+        """SignCertificate.req (A02.FR.11-12): Accepted; with a signing CA the CSR is signed and sent
+        back in a CertificateSigned.req once this answer is out. A CSR that cannot be signed: Rejected."""
+        ca = self.signing_ca
+        if ca is None:
+            self.note(cp_id, "SignCertificate: no signing CA (--sign-ca-cert): no certificate will follow")
+            return {"status": "Accepted"}
+        try:
+            chain = ca.sign(str(payload["csr"]))
+        except ValueError as exc:
+            self.note(cp_id, f"SignCertificate Rejected: {exc}")
+            return {"status": "Rejected"}
+        task = asyncio.get_running_loop().create_task(self._send_signed(cp_id, chain))
+        self._signing_tasks.add(task)
+        task.add_done_callback(self._signing_tasks.discard)
+        return {"status": "Accepted"}
+
+    async def _send_signed(self, cp_id: str, chain: str) -> None:
+        await asyncio.sleep(0)  # after the SignCertificate.conf
+        try:
+            answer = await self.call(cp_id, "CertificateSigned", {"certificateChain": chain})
+        except Exception as exc:  # a development tool: say it, go on
+            self.note(cp_id, f"CertificateSigned failed: {exc!r}")
+            return
+        self.signed_results.setdefault(cp_id, []).append(str(answer.get("status")))
 
     # --- CSMS-initiated CALLs ---
 
@@ -361,6 +402,11 @@ class CentralSystem:
             raise web.HTTPUnauthorized(
                 headers={"WWW-Authenticate": 'Basic realm="OCPP"'}, text="HTTP Basic credentials required\n"
             )
+        problem = self._client_certificate_problem(request, cp_id)
+        if problem is not None:
+            self.stations.setdefault(cp_id, StationInfo(cp_id)).refused += 1
+            self.note(cp_id, f"refused: client certificate: {problem}")
+            raise web.HTTPForbidden(text=f"client certificate refused: {problem}\n")
         if ready.protocol != SUBPROTOCOL:
             offered = request.headers.get("Sec-WebSocket-Protocol", "(none)")
             raise web.HTTPBadRequest(
@@ -370,6 +416,22 @@ class CentralSystem:
         await ws.prepare(request)
         await self._serve_station(cp_id, ws, request.remote)
         return ws
+
+    def _client_certificate_problem(self, request: web.Request, cp_id: str) -> str | None:
+        """Security profile 3 (a context that requires client certificates): TLS verified the path
+        (A00.FR.403); the subject must name the CPO and this station (A00.FR.404-405), else the
+        connection is refused (A00.FR.407)."""
+        context = self.ssl_context
+        if context is None or context.verify_mode != ssl.CERT_REQUIRED or request.transport is None:
+            return None
+        ssl_object = request.transport.get_extra_info("ssl_object")
+        der = None if ssl_object is None else ssl_object.getpeercert(binary_form=True)
+        boot = self.stations[cp_id].boot if cp_id in self.stations else None
+        serial = None if not boot else boot.get("chargePointSerialNumber")
+        problem = client_certificate_problem(der, cp_id, cpo_name=self.cpo_name, serial_number=serial)
+        if problem is None and der is not None:
+            self.client_certificates[cp_id] = der
+        return problem
 
     def _plain_http(self, request: web.Request, cp_id: str) -> web.StreamResponse:
         help_text = (
@@ -439,6 +501,8 @@ async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> Non
             print(f"HTTP Basic credentials required for: {', '.join(sorted(csms.passwords))}", flush=True)
         if csms.ssl_context is not None and csms.ssl_context.verify_mode == ssl.CERT_REQUIRED:
             print("TLS client certificates required (security profile 3)", flush=True)
+        if csms.signing_ca is not None:
+            print("Signing CSRs (SignCertificate) with the CA of --sign-ca-cert", flush=True)
         await asyncio.Event().wait()
     finally:
         await csms.stop()

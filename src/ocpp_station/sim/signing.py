@@ -1,135 +1,110 @@
-"""Signed firmware for development and tests (security whitepaper L01): a manufacturer PKI and the
-signature a SignedUpdateFirmware.req carries.
+"""The development CSMS as Certificate Authority (OCPP 1.6 security whitepaper edition 3: A02, A03,
+§2.5): it signs a station's CSR (SignCertificate.req) and checks the client certificate a station
+presents under security profile 3 (A00.FR.403-405, 407).
 
-* :func:`make_manufacturer_pki`: a ManufacturerRootCertificate and a Firmware Signing certificate issued
-  directly by it (no intermediate: L01 remark), with the signing key; PEM texts (A00.FR.507).
-* :func:`sign_firmware`: FirmwareType.signature (§6.9): base64 of the signature over the whole image,
-  SHA-256 (L01.FR.04), RSA-PSS (MGF1-SHA-256, salt as long as the digest) for an RSA key, ECDSA for an
-  EC key; what :func:`ocpp_station.hardware.firmware.verify_signature` checks.
-
-``ocpp-station sign-firmware`` (cli) runs both from the command line.
+The whitepaper wants a CSMS to forward the CSR to a separate CA (A02.FR.04 SHOULD); for development the
+CSMS signs itself, as the OCTT does ("the tool shall take on the role of both Central System and
+Certificate Authority Server", TC_074_CS).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ocpp_station.hardware.firmware import file_sha256
-
-__all__ = ["ManufacturerPki", "load_signing_key", "make_manufacturer_pki", "sign_firmware"]
-
-SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+#: Validity of a certificate the development CA signs.
+VALIDITY = dt.timedelta(days=365)
 
 
 @dataclass(frozen=True, slots=True)
-class ManufacturerPki:
-    """PEM texts: the root to install as ManufacturerRootCertificate, the signing certificate to send
-    as FirmwareType.signingCertificate, and its private key (keep it secret)."""
+class SigningCa:
+    """A CA certificate and its key (``--sign-ca-cert`` / ``--sign-ca-key``)."""
 
-    root: str
-    signing_certificate: str
-    signing_key: str
+    certificate: x509.Certificate
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
+    @classmethod
+    def load(cls, cert_file: Path, key_file: Path) -> SigningCa:
+        """From PEM files; ValueError naming the file that does not load."""
+        try:
+            certificate = x509.load_pem_x509_certificate(cert_file.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{cert_file}: no PEM certificate ({exc})") from None
+        try:
+            key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        except (OSError, ValueError, TypeError) as exc:
+            raise ValueError(f"{key_file}: no unencrypted PEM private key ({exc})") from None
+        if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+            raise ValueError(f"{key_file}: an EC or RSA key is needed")
+        if key.public_key().public_numbers() != certificate.public_key().public_numbers():  # type: ignore[union-attr]
+            raise ValueError(f"{key_file} is not the key of {cert_file}")
+        return cls(certificate, key)
 
-def _name(organization: str, common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),  # A00.FR.509
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _new_key(kind: str) -> SigningKey:
-    if kind == "rsa":
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)  # A00.FR.502
-    if kind == "ec":
-        return ec.generate_private_key(ec.SECP256R1())  # A00.FR.503
-    raise ValueError(f"key type {kind!r}: rsa or ec")
-
-
-def _pem(certificate: x509.Certificate) -> str:
-    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
-
-
-def make_manufacturer_pki(
-    organization: str = "ocpp-station manufacturer",
-    *,
-    key_type: str = "ec",
-    now: dt.datetime | None = None,
-    days: int = 3650,
-) -> ManufacturerPki:
-    """A new manufacturer root and a firmware signing certificate issued by it, valid from an hour
-    before ``now`` for ``days`` days; ``key_type`` "ec" (P-256) or "rsa" (2048 bits) for both keys."""
-    start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(hours=1)
-    end = start + dt.timedelta(days=days)
-    root_key = _new_key(key_type)
-    root_name = _name(organization, f"{organization} root")
-    root = (
-        x509.CertificateBuilder()
-        .subject_name(root_name)
-        .issuer_name(root_name)
-        .public_key(root_key.public_key())
-        .serial_number(x509.random_serial_number())  # A00.FR.508
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
-    key = _new_key(key_type)
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-    signing = (
-        x509.CertificateBuilder()
-        .subject_name(_name(organization, f"{organization} firmware signing"))
-        .issuer_name(root_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .sign(root_key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
-    return ManufacturerPki(_pem(root), _pem(signing), key_pem)
+    def sign(self, csr_pem: str, *, now: dt.datetime | None = None, validity: dt.timedelta = VALIDITY) -> str:
+        """The PEM chain (the new certificate, then this CA's) for a CSR; ValueError for a CSR that is
+        no PEM PKCS #10 or whose signature does not verify."""
+        try:
+            csr = x509.load_pem_x509_csr(csr_pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise ValueError(f"not a PEM CSR: {exc}") from None
+        if not csr.is_signature_valid:
+            raise ValueError("the CSR's signature does not verify")
+        start = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(minutes=5)
+        public_key = csr.public_key()
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(csr.subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + validity)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=isinstance(public_key, rsa.RSAPublicKey),
+                    data_encipherment=False,
+                    key_agreement=isinstance(public_key, ec.EllipticCurvePublicKey),
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(self.key, hashes.SHA256())
+        )
+        pems = [certificate.public_bytes(serialization.Encoding.PEM)]
+        if self.certificate.issuer != self.certificate.subject:
+            pems.append(self.certificate.public_bytes(serialization.Encoding.PEM))  # a sub-CA: in the chain
+        return b"".join(pems).decode("ascii")
 
 
-def load_signing_key(pem: bytes, password: bytes | None = None) -> SigningKey:
-    """An RSA or EC private key from PEM. :raises ValueError: not one."""
-    key = serialization.load_pem_private_key(pem, password=password)
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise ValueError(f"{type(key).__name__}: an RSA or EC private key is needed")
-    return key
-
-
-def sign_firmware(image: bytes | Path, key: SigningKey) -> str:
-    """FirmwareType.signature for ``image`` (its bytes, or a file read in chunks): base64."""
-    digest = file_sha256(image) if isinstance(image, Path) else hashlib.sha256(image).digest()
-    prehashed = utils.Prehashed(hashes.SHA256())
-    if isinstance(key, rsa.RSAPrivateKey):
-        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
-        signature = key.sign(digest, pss, prehashed)
-    else:
-        signature = key.sign(digest, ec.ECDSA(prehashed))
-    return base64.b64encode(signature).decode("ascii")
+def client_certificate_problem(
+    der: bytes | None, charge_point_id: str, *, cpo_name: str | None, serial_number: str | None
+) -> str | None:
+    """Why the client certificate a station presented (DER, TLS already verified its path, A00.FR.403)
+    does not identify it, or None: its subject's O must hold the CPO name (``cpo_name``; None: any
+    organization, A00.FR.404) and its CN the station's serial number: the chargePointSerialNumber it
+    booted with, or its charge point id (A00.FR.405)."""
+    if der is None:
+        return "no client certificate (A00.FR.407)"
+    certificate = x509.load_der_x509_certificate(der)
+    subject = certificate.subject
+    organizations = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    names = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if not organizations or (cpo_name is not None and cpo_name not in organizations):
+        return f"subject O {organizations} is not the CPO {cpo_name!r} (A00.FR.404)"
+    allowed = {charge_point_id} | ({serial_number} if serial_number else set())
+    if not set(names) & allowed:
+        return f"subject CN {names} is not the serial number of {charge_point_id!r} (A00.FR.405)"
+    return None

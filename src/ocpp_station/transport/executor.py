@@ -150,6 +150,11 @@ class EffectExecutor:
     def _verify(self, effect: fx.VerifyFirmware) -> None:
         self._station.transfers.verify_firmware(effect)
 
+    def _generate_key_pair(self, effect: fx.GenerateKeyPair) -> None:
+        """A new key pair and CSR for the ChargePointCertificate (security whitepaper A02, A03), made
+        in a thread (transport/keys.py); KeyPairGenerated follows."""
+        self._station.generate_key_pair(effect.job, effect.organization, effect.common_name)
+
     def _upload(self, effect: fx.UploadDiagnostics) -> None:
         self._station.transfers.upload_diagnostics(effect)
 
@@ -186,6 +191,7 @@ _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
     fx.InstallFirmware: EffectExecutor._install,
     fx.VerifyFirmware: EffectExecutor._verify,
     fx.UploadDiagnostics: EffectExecutor._upload,
+    fx.GenerateKeyPair: EffectExecutor._generate_key_pair,
     fx.UploadLog: EffectExecutor._upload_log,
     fx.CallCompleted: EffectExecutor._completed,
     fx.Reconnect: EffectExecutor._reconnect,

@@ -34,6 +34,7 @@ from ocpp_station.core.events import (
     Disconnected,
     Event,
     FrameReceived,
+    KeyPairGenerated,
     SecurityEventObserved,
     ShutdownRequested,
     TimerDue,
@@ -51,6 +52,7 @@ from ocpp_station.transport.connection import SUBPROTOCOL as SUBPROTOCOL
 from ocpp_station.transport.connection import Link
 from ocpp_station.transport.connection import SubprotocolRefused as SubprotocolRefused
 from ocpp_station.transport.executor import EffectExecutor
+from ocpp_station.transport.keys import KeyStore
 from ocpp_station.transport.transfers import FileTransfers, StationLog
 from ocpp_station.transport.view import EngineView
 from ocpp_station.wire.redact import redact
@@ -95,6 +97,11 @@ class Station(StationApi):
                 store = MemoryStore()
         self.store: Store = store
         self.executor = EffectExecutor(self)
+        #: The ChargePointCertificates' private keys (security whitepaper A02.FR.05): never in the engine.
+        self.keys = KeyStore(None if config.data_dir is None else config.data_dir / "keys")
+        key_file = config.security.charge_point_private_key_file
+        if key_file is not None:
+            self._keep_installed_key(key_file)
         self.link = Link(config, self, self._spawn)
         registers = {int(cid): float(rec["energyWh"]) for cid, rec in store.load("meters").items()}
         self.hardware: Hardware = hardware or SimulatedHardware(
@@ -179,6 +186,7 @@ class Station(StationApi):
             transfer_retry_interval_s=c.file_transfer.retry_interval_s,
             installed_certificates=c.security.installed_certificates,
             tls=c.url.startswith("wss://"),
+            charge_point_certificate=c.security.charge_point_certificate,
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store
@@ -271,9 +279,42 @@ class Station(StationApi):
         return self.view.csms_root_certificates()
 
     def client_certificate(self) -> tuple[str, str] | None:
-        """The ChargePointCertificate and its key for security profile 3: none yet (the certificate
-        store's SignCertificate / CertificateSigned will provide them)."""
-        return None
+        """The ChargePointCertificate in use and its private key (PEM texts) for the TLS handshake of
+        security profile 3 (A00.FR.401-402): the newest valid one (A02.FR.08-09), the CSMS's over the
+        config file's; None when there is none or its key is not held here."""
+        found = self.view.charge_point_certificate()
+        if found is None:
+            return None
+        chain, key_id = found
+        key = self.keys.private_key_pem(key_id)
+        if key is None:
+            log.error("the private key of the charge point certificate in use (%s) is missing", key_id[:16])
+            return None
+        return chain, key
+
+    def _keep_installed_key(self, path: Path) -> None:
+        """The private key of the config file's chargePointCertificate (§2.6.4; checked at load)."""
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        from ocpp_station.core.certificates import spki_id
+
+        data = path.read_bytes()
+        key = load_pem_private_key(data, password=None)
+        self.keys.keep(spki_id(key.public_key()), data.decode("ascii"), persist=False)
+
+    def generate_key_pair(self, job: int, organization: str, common_name: str) -> None:
+        """GenerateKeyPair (A02.FR.02, A03.FR.02): in a worker thread, then KeyPairGenerated with the
+        CSR and public key (never the private key, A02.FR.05)."""
+        self._spawn(self._generate_key_pair(job, organization, common_name))
+
+    async def _generate_key_pair(self, job: int, organization: str, common_name: str) -> None:
+        try:
+            csr, public = await asyncio.to_thread(self.keys.generate, organization, common_name)
+        except (OSError, ValueError) as exc:
+            log.error("cannot make a key pair for the charge point certificate: %s", exc)
+            self.feed(KeyPairGenerated(job, "", "", str(exc)))
+            return
+        self.feed(KeyPairGenerated(job, csr, public))
 
     def security_event(self, event_type: str, tech_info: str) -> None:
         """The link saw a security event (a TLS refusal, HTTP 401): into the security log, and to the

@@ -49,6 +49,12 @@ class EngineView:
         (M05.FR.13)."""
         return self._engine.certificates.csms_roots()
 
+    def charge_point_certificate(self) -> tuple[str, str] | None:
+        """The ChargePointCertificate in use (security whitepaper A02.FR.08-09, profile 3): its PEM chain
+        and the id of its key pair (the shell holds the private key, A02.FR.05); None: none valid."""
+        entry = self._engine.station_certificate.in_use()
+        return None if entry is None else (entry.chain_pem, entry.key_id)
+
     def meter_energy_wh(self, connector_id: int) -> float:
         """The energy register of ``connector_id`` as the engine last read it."""
         return self._engine.ctx.meter(connector_id).energy_wh
