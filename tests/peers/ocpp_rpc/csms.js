@@ -115,6 +115,8 @@ const handlers = {
     DiagnosticsStatusNotification: () => ({}),
     // Security whitepaper A04: validated against ocpp-rpc's OCPP 1.6 schema like the others.
     SecurityEventNotification: () => ({}),
+    // Security whitepaper L01: the signed firmware status (schema-checked in strict mode).
+    SignedFirmwareStatusNotification: () => ({}),
 };
 
 // identity -> RPCServerClient (latest connection wins)
