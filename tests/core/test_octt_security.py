@@ -25,9 +25,12 @@ TC_078_CS     Invalid CentralSystemCertificate Security Event          tested (t
                                                                        InvalidCentralSystemCertificate
 TC_079_CS     Get Security Log                                         tested: engine (this file) and end to end
                                                                        over FTP
-TC_080_CS     Secure Firmware Update                                   not yet possible: needs SignedUpdateFirmware
-                                                                       and SignedFirmwareStatusNotification (L01)
-TC_081_CS     Secure Firmware Update - Invalid Signature               not yet possible: signed firmware (L01)
+TC_080_CS     Secure Firmware Update                                   tested: engine (this file,
+                                                                       tests/core/test_signed_firmware.py) and
+                                                                       end to end over HTTP (test_signed_
+                                                                       firmware_e2e.py, EC and RSA keys)
+TC_081_CS     Secure Firmware Update - Invalid Signature               tested: engine (this file) and end to end
+                                                                       over FTP
 TC_082_CS     (Central Smart Charging - TxDefaultProfile, not a        not a security case (smart charging, in
               security case despite its number)                        the §2.20 cases)
 TC_083_CS     Upgrade security profile                                 tested: 1 -> 2 (engine and end to end over
@@ -269,3 +272,52 @@ def test_TC_084_CS_downgrade_security_profile_rejected() -> None:
     assert h.engine.config.get("SecurityProfile") == "2"
     assert not [e for e in h.effects[mark:] if isinstance(e, (Reconnect, StoreConfigValue))]
     assert security_events(h, calls) == []  # nothing was reconfigured
+
+
+# -- TC_080_CS / TC_081_CS: the secure firmware update (L01) ---------------------------------------------
+def _signed_update(h: Harness, signature_ok: bool) -> int:
+    """Steps 1-7: SignedUpdateFirmware Accepted, downloaded, the signature checked by the shell."""
+    from ocpp_station.core.effects import DownloadFirmware
+    from ocpp_station.core.events import FirmwareDownloaded, FirmwareVerified
+    from tests.core.test_signed_firmware import last, signed_update
+
+    assert signed_update(h) == "Accepted"
+    job: int = last(h, DownloadFirmware).job
+    h.feed(FirmwareDownloaded(job, ok=True))
+    h.feed(FirmwareVerified(job, ok=signature_ok, reason="" if signature_ok else "signature does not match"))
+    return job
+
+
+def test_TC_080_CS_secure_firmware_update() -> None:
+    from ocpp_station.core.events import Booted, Connected, FirmwareInstalled
+    from tests.core.test_signed_firmware import settings, signed_statuses
+
+    h = Harness(settings())
+    mark = h.mark()
+    job = _signed_update(h, signature_ok=True)
+    h.feed(FirmwareInstalled(job, ok=True, version="3.0"))
+    assert signed_statuses(h, mark) == [
+        "Downloading",
+        "Downloaded",
+        "SignatureVerified",
+        "Installing",
+        "InstallRebooting",  # L01.FR.15 (not in the tool's list: it ignores what it does not expect)
+    ]
+    after = h.reboot(restore=True, connect=False)
+    after.feed(Booted())
+    after.feed(Connected())
+    actions = after.actions()
+    assert actions[0] == "BootNotification"  # step 11
+    assert "SecurityEventNotification" in actions  # step 13: FirmwareUpdated
+    assert after.statuses(1) == ["Available"]  # step 15
+    assert signed_statuses(after) == ["Installed"]  # step 17
+
+
+def test_TC_081_CS_secure_firmware_update_invalid_signature() -> None:
+    from tests.core.test_signed_firmware import security_events, settings, signed_statuses
+
+    h = Harness(settings())
+    mark = h.mark()
+    _signed_update(h, signature_ok=False)
+    assert signed_statuses(h, mark) == ["Downloading", "Downloaded", "InvalidSignature"]
+    assert security_events(h, mark) == ["InvalidFirmwareSignature"]
