@@ -89,7 +89,48 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--version", dest="image_version", required=True, help="its firmwareVersion")
     image.add_argument("--payload", type=Path, help="a file to carry as the image body (default: filler)")
     image.add_argument("output", type=Path, help="where to write the image")
+
+    signing = sub.add_parser(
+        "sign-firmware",
+        help="sign a firmware image for SignedUpdateFirmware, or make a manufacturer PKI (docs/security.md)",
+    )
+    signing.add_argument("--key", type=Path, help="the firmware signing key (PEM, RSA or EC)")
+    signing.add_argument("image", type=Path, nargs="?", help="the image to sign: prints the base64 signature")
+    signing.add_argument(
+        "--new-pki",
+        type=Path,
+        metavar="DIR",
+        help="write manufacturer-root.pem, signing.pem and signing.key (a new manufacturer PKI) to DIR",
+    )
+    signing.add_argument("--key-type", choices=("ec", "rsa"), default="ec", help="for --new-pki (default ec)")
     return parser
+
+
+def _sign_firmware(args: argparse.Namespace) -> int:
+    """``sign-firmware``: a new manufacturer PKI (``--new-pki``) and/or the signature of an image."""
+    from ocpp_station.sim.firmware_signing import load_signing_key, make_manufacturer_pki, sign_firmware
+
+    key_file: Path | None = args.key
+    if args.new_pki is None and (args.image is None or key_file is None):
+        print("ocpp-station sign-firmware: give --key KEY IMAGE, or --new-pki DIR", file=sys.stderr)
+        return 2
+    try:
+        if args.new_pki is not None:
+            pki = make_manufacturer_pki(key_type=args.key_type)
+            args.new_pki.mkdir(parents=True, exist_ok=True)
+            (args.new_pki / "manufacturer-root.pem").write_text(pki.root, encoding="ascii")
+            (args.new_pki / "signing.pem").write_text(pki.signing_certificate, encoding="ascii")
+            key_path = args.new_pki / "signing.key"
+            key_path.touch(mode=0o600)
+            key_path.write_text(pki.signing_key, encoding="ascii")
+            print(f"wrote {args.new_pki}/manufacturer-root.pem, signing.pem, signing.key", file=sys.stderr)
+            key_file = key_file or key_path
+        if args.image is not None and key_file is not None:
+            print(sign_firmware(args.image, load_signing_key(key_file.read_bytes())))
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"ocpp-station sign-firmware: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _firmware_image(args: argparse.Namespace) -> int:
@@ -427,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
             return _queue(args)
         if args.command == "firmware-image":
             return _firmware_image(args)
+        if args.command == "sign-firmware":
+            return _sign_firmware(args)
         from ocpp_station.sim.demo import run_demo
 
         return asyncio.run(run_demo(args.charge_seconds))
