@@ -258,10 +258,13 @@ def test_A05_FR_02_profile_2_still_needs_the_authorization_key() -> None:
     assert change(h, "SecurityProfile", "2") == "Rejected"
 
 
-def test_A00_FR_311_profile_2_needs_a_wss_url_too() -> None:
+def test_A00_FR_311_profile_2_with_a_ws_url_is_accepted_the_station_then_connects_with_tls() -> None:
+    """Issue 10 (profile fallback): the URL's scheme no longer vetoes profile 2; while it is in force
+    the shell connects to the ``wss://`` form of a ``ws://`` URL (``Station.connection_url``), and falls
+    back to the previous profile if that cannot connect (A05.FR.08, tests/core/test_security_fallback.py)."""
     h = Harness(config={"AuthorizationKey": KEY})  # the Central System URL is ws://
     assert install(h, pki().root) == "Accepted"
-    assert change(h, "SecurityProfile", "2") == "Rejected"
+    assert change(h, "SecurityProfile", "2") == "Accepted"
 
 
 def test_A05_FR_03_a_root_that_expired_since_it_was_installed_does_not_count() -> None:

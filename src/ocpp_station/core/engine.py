@@ -274,6 +274,7 @@ class Engine:
 
     # -- connection ---------------------------------------------------------------------------------
     def _connected(self, event: ev.Connected) -> None:
+        self.security.connected()
         self.rpc.connected()
         self.registration.on_connected()
 
@@ -416,6 +417,8 @@ class Engine:
 _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.Connected: Engine._connected,
     ev.Disconnected: lambda self, e: self.rpc.disconnected(),
+    ev.ConnectFailed: lambda self, e: self.security.connect_failed(e.reason),
+    ev.ServerCertificateVerified: lambda self, e: self.certificates.server_verified(e.fingerprints),
     ev.FrameReceived: lambda self, e: self.rpc.frame(e.data),
     ev.TimerDue: lambda self, e: self.ctx.timers.fire(self.ctx.now),
     ev.MeterRead: lambda self, e: self.transactions.meters(e.readings),

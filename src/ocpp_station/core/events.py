@@ -33,6 +33,23 @@ class Disconnected:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """A connection attempt ended before the websocket opened (refused, TLS or HTTP failure, timeout):
+    what the security profile fallback counts (security whitepaper A05.FR.08)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCertificateVerified:
+    """The TLS handshake of the connection just opened verified the CSMS's certificate along this
+    chain: the SHA-256 fingerprints (lower-case hex) of its DER certificates, the server's first, the
+    trust anchor last (security whitepaper M05.FR.12: was the new CentralSystemRootCertificate used?)."""
+
+    fingerprints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FrameReceived:
     """One websocket text message arrived."""
 
@@ -206,6 +223,8 @@ class KeyPairGenerated:
 Event = (
     Connected
     | Disconnected
+    | ConnectFailed
+    | ServerCertificateVerified
     | FrameReceived
     | TimerDue
     | MeterRead

@@ -9,6 +9,14 @@ pings at WebSocketPingInterval (§9.1.34) and drops a link whose pong does not c
 interval. What arrives goes to a
 :class:`LinkListener` (the station); what the station sends goes out at once.
 
+Connection outcomes go to the listener too, for the security profile fallback and the CSMS root
+fallback (security whitepaper A05.FR.08, M05.FR.12-13): every attempt that ends before the websocket
+opened (``connect_failed``), and for TLS the chain the CSMS's certificate was verified along
+(``server_verified``). The URL of each attempt is the listener's (``connection_url``: the security
+profile in force decides ``ws://`` or ``wss://``). Installed roots are trust anchors even when they
+are not self-signed (``VERIFY_X509_PARTIAL_CHAIN``): a CentralSystemRootCertificate that replaced the
+old one is signed by it (M05.FR.09) and must verify alone once the old one is removed (M05.FR.12).
+
 Memory per link (issue 9: a fleet runs thousands in one process): no task while the link is idle
 (the caller's own task runs :meth:`Link.run`; a ping round is a short task, between rounds a timer
 handle), no queue (a frame is written when it is sent), and asyncio primitives only while someone
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 import ssl
 import time
@@ -92,6 +101,19 @@ class LinkListener(Protocol):
         connection presents (security profile 3, A00.FR.401-); None: none."""
         ...
 
+    def connection_url(self) -> str:
+        """The URL of the next connection attempt (the security profile in force picks the scheme)."""
+        ...
+
+    def connect_failed(self, reason: str) -> None:
+        """A connection attempt ended before the websocket opened (A05.FR.08 counts them)."""
+        ...
+
+    def server_verified(self, fingerprints: tuple[str, ...]) -> None:
+        """The TLS connection just opened verified the CSMS along this chain: SHA-256 fingerprints of
+        the DER certificates, the server's first, the trust anchor last (M05.FR.12)."""
+        ...
+
     def security_event(self, event_type: str, tech_info: str) -> None:
         """A connection attempt failed for a security reason (security whitepaper §8): a TLS handshake
         refused (InvalidCentralSystemCertificate, InvalidTLSVersion, InvalidTLSCipherSuite,
@@ -110,6 +132,7 @@ class Link:
         "_ping_round",
         "_ping_timer",
         "_spawn",
+        "_url",
         "_wake",
         "allowed",
         "ping_interval",
@@ -135,6 +158,8 @@ class Link:
         self._ping_round: asyncio.Task[None] | None = None
         #: Set by :meth:`reconnect`: the next connection is made at once, without back-off.
         self._again = False
+        #: The URL of the current connection attempt.
+        self._url = config.url
 
     # -- control ---------------------------------------------------------------------------------------
     def disconnect(self) -> None:
@@ -225,12 +250,18 @@ class Link:
                 await self._sleep(None)
                 continue
             started = time.monotonic()
+            self._url = self._listener.connection_url()
+            opened: list[bool] = []
+            failure: str | None = None
             try:
-                await self._connection()
+                await self._connection(opened)
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
+                failure = str(exc)
             except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
-                self._log_failure(exc)
+                failure = self._log_failure(exc)
+            if failure is not None and not opened and not self.stopping:
+                self._listener.connect_failed(failure)
             if self.stopping:
                 break
             if self._again:
@@ -243,22 +274,27 @@ class Link:
             log.info("reconnecting in %.1f s", delay)
             await self._sleep(delay)
 
-    def _log_failure(self, exc: BaseException) -> None:
+    def _log_failure(self, exc: BaseException) -> str:
         """Why a connection failed: a TLS refusal (ERROR, with the security event it stands for, security
-        whitepaper A00.FR.309-310, 315, 322), another TLS failure or a network one (WARNING)."""
-        url = self._config.url
+        whitepaper A00.FR.309-310, 315, 322), another TLS failure or a network one (WARNING). Returns
+        the reason in a few words."""
+        url = self._url
         failure = tls_failure(exc)
         if failure is not None:
             log.error("TLS with %s refused: %s", url, failure.describe())
             self._listener.security_event(failure.event, failure.detail)
-        elif isinstance(exc, websockets.exceptions.InvalidStatus) and exc.response.status_code == 401:
+            return f"TLS refused: {failure.event}"
+        if isinstance(exc, websockets.exceptions.InvalidStatus) and exc.response.status_code == 401:
             # The CSMS rejected the HTTP Basic credentials (A00.FR.202-205; whitepaper §8).
             log.error("connection to %s refused: %s (security event %s)", url, exc, FAILED_TO_AUTHENTICATE)
             self._listener.security_event(FAILED_TO_AUTHENTICATE, f"{url}: {exc}")
-        elif (cause := ssl_cause(exc)) is not None:
+            return "HTTP 401"
+        if (cause := ssl_cause(exc)) is not None:
             log.warning("TLS with %s failed: %s", url, cause)
-        else:
-            log.warning("connection to %s failed: %s", url, str(exc) or type(exc).__name__)
+            return f"TLS failed: {cause}"[:200]
+        text = str(exc) or type(exc).__name__
+        log.warning("connection to %s failed: %s", url, text)
+        return text[:200]
 
     def connect_kwargs(self) -> dict[str, Any]:
         config = self._config
@@ -280,17 +316,40 @@ class Link:
             "user_agent_header": "ocpp-station",
             "create_connection": _Connection,
         }
-        if config.url.startswith("wss://"):
+        if self._url.startswith("wss://"):
             # Made for each connection: the installed roots and the client certificate may have
             # changed since the last one (InstallCertificate, CertificateSigned).
             listener = self._listener
-            kwargs["ssl"] = client_context(
+            context = client_context(
                 config.ca_bundle, listener.csms_root_certificates(), listener.client_certificate()
             )
+            # An installed root is a trust anchor even when it is not self-signed (M05.FR.09, 12).
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+            kwargs["ssl"] = context
         return kwargs
 
-    async def _connection(self) -> None:
-        url = self._config.url
+    def _report_chain(self, ws: ClientConnection) -> None:
+        """Tell the listener which chain verified the CSMS (M05.FR.12). Python 3.13 has
+        ``SSLObject.get_verified_chain``; 3.11 has it on the private ``_sslobj`` only."""
+        transport = ws.transport
+        ssl_object = None if transport is None else transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return
+        getter = getattr(ssl_object, "get_verified_chain", None)
+        if getter is None:
+            getter = getattr(getattr(ssl_object, "_sslobj", None), "get_verified_chain", None)
+        if getter is None:
+            log.debug("the verified TLS chain cannot be read on this Python")
+            return
+        try:
+            chain = [cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in getter()]  # type: ignore[attr-defined]
+        except (ssl.SSLError, ValueError, AttributeError) as exc:
+            log.warning("the verified TLS chain cannot be read: %s", exc)
+            return
+        self._listener.server_verified(tuple(hashlib.sha256(der).hexdigest() for der in chain))
+
+    async def _connection(self, opened: list[bool]) -> None:
+        url = self._url
         # Awaited rather than entered: the connect() object (its options, its factory) is not kept for
         # the life of the connection.
         async with await connect(url, **self.connect_kwargs()) as ws:
@@ -307,9 +366,12 @@ class Link:
             if ws.response is not None:  # kept: websockets tells the handshake by it
                 ws.response.headers.clear()
             log.info("connected to %s", url)
+            opened.append(True)
             self.ws = ws
             self._arm_ping()
             listener = self._listener
+            if url.startswith("wss://"):
+                self._report_chain(ws)
             try:
                 listener.link_opened()
                 async for message in ws:

@@ -31,11 +31,13 @@ from ocpp_station.core.events import (
     Booted,
     CablePlugged,
     Connected,
+    ConnectFailed,
     Disconnected,
     Event,
     FrameReceived,
     KeyPairGenerated,
     SecurityEventObserved,
+    ServerCertificateVerified,
     ShutdownRequested,
     TimerDue,
 )
@@ -315,6 +317,24 @@ class Station(StationApi):
             self.feed(KeyPairGenerated(job, "", "", str(exc)))
             return
         self.feed(KeyPairGenerated(job, csr, public))
+
+    def connection_url(self) -> str:
+        """The configured URL; ``ws://`` becomes ``wss://`` (same host, port and path) while the
+        security profile in force is 2 or 3, which need TLS (A00.FR.311, A05.FR.07); ``wss://`` stays
+        ``wss://`` at every profile."""
+        url = self.config.url
+        if url.startswith("ws://") and self.view.security_profile >= 2:
+            return "wss://" + url.removeprefix("ws://")
+        return url
+
+    def connect_failed(self, reason: str) -> None:
+        """A connection attempt failed before the websocket opened (the profile fallback counts them,
+        security whitepaper A05.FR.08)."""
+        self.feed(ConnectFailed(reason))
+
+    def server_verified(self, fingerprints: tuple[str, ...]) -> None:
+        """The chain TLS verified the CSMS along (the CSMS root fallback, M05.FR.12)."""
+        self.feed(ServerCertificateVerified(fingerprints))
 
     def security_event(self, event_type: str, tech_info: str) -> None:
         """The link saw a security event (a TLS refusal, HTTP 401): into the security log, and to the

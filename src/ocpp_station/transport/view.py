@@ -43,6 +43,12 @@ class EngineView:
         only, never shown (write-only: not in :meth:`readable_config`)."""
         return self._engine.config.get("AuthorizationKey")
 
+    @property
+    def security_profile(self) -> int:
+        """SecurityProfile in force (security whitepaper §7.6): after a raise, the new one until the
+        station falls back (A05.FR.08)."""
+        return self._engine.config.get_int("SecurityProfile")
+
     def csms_root_certificates(self) -> list[str]:
         """The PEM texts of the installed CentralSystemRootCertificates (security whitepaper §2.4, M05):
         what to check the CSMS's server certificate against, the newest first and a fallback last

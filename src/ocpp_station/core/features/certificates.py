@@ -21,9 +21,11 @@ What each message does:
   be computed (M05.FR.04); else Accepted (M05.FR.02; one already installed: Accepted, nothing
   changes). With AdditionalRootCertificateCheck true (M05.FR.08-11), a new CentralSystemRootCertificate
   must be signed by an installed one (Rejected otherwise, M05.FR.10); it replaces them, and the one
-  that signed it stays as the fallback (any earlier fallback goes). Removing the fallback once a
-  connection succeeded with the new root (M05.FR.12-13) is the TLS shell's: ``csms_roots()`` gives
-  the new root first, the fallback last.
+  that signed it stays as the fallback (any earlier fallback goes). The TLS shell trusts both,
+  ``csms_roots()`` giving the new root first and the fallback last, so a server certificate the new
+  root does not verify is still verified with the old one (M05.FR.13); once a connection's verified
+  chain holds the new root (the shell's :class:`~ocpp_station.core.events.ServerCertificateVerified`),
+  the fallback is removed (M05.FR.12).
 * **DeleteCertificate** (M04): the certificates the hash data names are deleted (M04.FR.02; any hash
   algorithm, M04.FR.07); NotFound when none is (M04.FR.04); Failed when it would take away the last
   CentralSystemRootCertificate while SecurityProfile is 2 or 3, the one the connection is being
@@ -38,6 +40,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from ocpp_station.core.certificates import (
     CSMS_ROOT,
@@ -115,6 +118,25 @@ class Certificates(Feature):
         fallback last (M05.FR.13: try the new root, then the old one); valid or not at this moment:
         the TLS handshake checks validity on its own clock."""
         return [entry.pem for entry in self.store.of_use(CSMS_ROOT)]
+
+    def server_verified(self, fingerprints: tuple[str, ...]) -> None:
+        """The connection just opened verified the CSMS along this chain (SHA-256 fingerprints). With a
+        fallback root kept (M05.FR.11) and the new root in the chain, the new root was used: the
+        fallback goes (M05.FR.12). A chain through the old root only keeps it (M05.FR.13)."""
+        roots = self.store.of_use(CSMS_ROOT)
+        fallbacks = [e for e in roots if e.fallback]
+        if not fallbacks:
+            return
+        chain = {f.lower() for f in fingerprints}
+        current = [e for e in roots if not e.fallback]
+        if any(e.certificate.fingerprint(hashes.SHA256()).hex() in chain for e in current):
+            for entry in fallbacks:
+                log.info(
+                    "connected using the new CentralSystemRootCertificate: the fallback goes (M05.FR.12)"
+                )
+                self._drop(entry)
+        else:
+            log.info("the CSMS was verified with the fallback CentralSystemRootCertificate (M05.FR.13)")
 
     # -- what other features ask ----------------------------------------------------------------------
     def has_valid_csms_root(self) -> bool:

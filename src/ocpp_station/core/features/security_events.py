@@ -54,8 +54,10 @@ held back until the BootNotification is Accepted like other messages (§4.2):
   since) is not sent any more.
 * **non-critical** events too (§8 only says critical ones "should be pushed"; a CSMS learns from
   InvalidCentralSystemCertificate why a station could not connect), kept while offline but not across
-  a restart, and at most one waiting per type: a refusal repeated at every reconnection attempt queues
-  one notification, not one per attempt (each attempt is in the log). The CSMS's answer frees the type.
+  a restart, and at most one waiting per type and techInfo (and :data:`WAITING_PER_TYPE` per type): a
+  refusal repeated at every reconnection attempt queues one notification, not one per attempt (each
+  attempt is in the log), while a different event of the same type (the security profile fallback
+  after the raise, both ReconfigurationOfSecurityParameters) is still told. The CSMS's answer frees it.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ OBSERVABLE: Final = frozenset(SECURITY_EVENTS) - ENGINE_EVENTS
 #: Entries the security log keeps; the oldest go first (A04.FR.04: rolling). About 300 bytes each
 #: at most in the store.
 LOG_CAP: Final = 1000
+#: Non-critical notifications of one type (different techInfos) waiting at most; more are only logged.
+WAITING_PER_TYPE: Final = 4
 #: SecurityEventNotification.req techInfo maxLength (schema).
 TECH_INFO_MAX: Final = 255
 KIND: Final = "security_log"
@@ -131,8 +135,8 @@ class SecurityEvents(Feature):
         #: Critical entries not yet answered by the CSMS, by sequence number (small: they go out as
         #: soon as the station is online).
         self._pending: dict[int, dict[str, str]] = {}
-        #: Non-critical types with a notification waiting (at most one each).
-        self._waiting: set[str] = set()
+        #: Non-critical notifications waiting: the techInfos by type (at most one each).
+        self._waiting: dict[str, set[str]] = {}
         #: The firmware installation this log last told as FirmwareUpdated: (job, version).
         self._firmware_seen: tuple[int, str] | None = None
         #: The installation the firmware store names (restored), told at ``booted`` when new.
@@ -163,10 +167,11 @@ class SecurityEvents(Feature):
             self._first += 1
         if critical:
             self._pending[seq] = entry
-        elif event_type in self._waiting:
-            return  # one notification of this type waits already; the log has this one
         else:
-            self._waiting.add(event_type)
+            waiting = self._waiting.setdefault(event_type, set())
+            if tech_info in waiting or len(waiting) >= WAITING_PER_TYPE:
+                return  # the same notification waits already; the log has this one
+            waiting.add(tech_info)
         self._notify(seq, entry, critical)
 
     def _notify(self, seq: int, entry: Mapping[str, str], critical: bool) -> None:
@@ -201,7 +206,12 @@ class SecurityEvents(Feature):
             if entry is not None:  # still in the log: no longer pending
                 self.ctx.persist(KIND, _key(seq), entry)
         elif isinstance(call.payload, SecurityEventNotificationRequest):
-            self._waiting.discard(call.payload.type)
+            payload = call.payload
+            waiting = self._waiting.get(payload.type)
+            if waiting is not None:
+                waiting.discard(payload.tech_info if isinstance(payload.tech_info, str) else "")
+                if not waiting:
+                    del self._waiting[payload.type]
 
     # -- declarations (core.features.base) --------------------------------------------------------------
     def restore(self, restored: Restored) -> None:
