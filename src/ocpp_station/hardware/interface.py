@@ -40,7 +40,9 @@ class Hardware(Protocol):
 
     def install_firmware(self, image: Path) -> str:
         """Verify and install the downloaded firmware image (UpdateFirmware, OCPP 1.6 §5.19); return the
-        new firmware version (the next BootNotification's firmwareVersion). Raise any exception with a
+        new firmware version (the next BootNotification's firmwareVersion). The image of a signed update
+        (SignedUpdateFirmware, security whitepaper L01) reaches this call only after the shell checked its
+        signature against the signing certificate, just before the call (L01.FR.04, L01.FR.12). Raise any exception with a
         readable message when the image is invalid or the installation fails (InstallationFailed).
         Called in a worker thread: it may block."""
 
