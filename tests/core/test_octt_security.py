@@ -10,16 +10,16 @@ applicable to this station):
 TC id         case                                                     here
 ============  =======================================================  ==========================================
 TC_073_CS     Update Charge Point Password for HTTP Basic Auth         tested: engine (this file) and end to end
-TC_074_CS     Update Charge Point Certificate by request of CSMS       not yet possible: needs SignCertificate /
-                                                                       CertificateSigned (a CSR, A02) and
-                                                                       security profile 3; ExtendedTriggerMessage
-                                                                       SignChargePointCertificate answers
-                                                                       NotImplemented today
+TC_074_CS     Update Charge Point Certificate by request of CSMS       tested: engine
+                                                                       (tests/core/test_station_certificate.py)
+                                                                       and end to end with mutual TLS
+                                                                       (tests/transport/
+                                                                       test_station_certificate_e2e.py)
 TC_075_1_CS   Install a certificate - ManufacturerRootCertificate      tested (this file)
 TC_075_2_CS   Install a certificate - CentralSystemRootCertificate     tested (this file)
 TC_076_CS     Delete a specific certificate                            tested (this file), profiles 1 and 2
-TC_077_CS     Invalid ChargePointCertificate Security Event            not yet possible: needs SignCertificate /
-                                                                       CertificateSigned (A02, profile 3)
+TC_077_CS     Invalid ChargePointCertificate Security Event            tested: engine, eight invalid certificates
+                                                                       (tests/core/test_station_certificate.py)
 TC_078_CS     Invalid CentralSystemCertificate Security Event          tested (this file): Rejected, then
                                                                        SecurityEventNotification
                                                                        InvalidCentralSystemCertificate
@@ -34,16 +34,17 @@ TC_081_CS     Secure Firmware Update - Invalid Signature               tested: e
 TC_082_CS     (Central Smart Charging - TxDefaultProfile, not a        not a security case (smart charging, in
               security case despite its number)                        the §2.20 cases)
 TC_083_CS     Upgrade security profile                                 tested: 1 -> 2 (engine and end to end over
-                                                                       TLS); 2 -> 3 not yet possible (profile 3:
-                                                                       RenewChargePointCertificate needs A02)
+                                                                       TLS); 2 -> 3 after A02 (TC_074_CS tests,
+                                                                       engine and end to end)
 TC_084_CS     Downgrade security profile - Rejected                    tested: 2 -> 1 (engine and end to end);
-                                                                       from 3 not yet possible (profile 3)
+                                                                       3 -> 2 (test_TC_084_CS_from_profile_3)
 TC_085_CS     Basic Authentication - valid username/password           tested end to end (the header is the shell's)
 TC_086_CS     TLS - server-side certificate - valid certificate        tested end to end (profile 2, each required
                                                                        TLS 1.2 suite, ECDSA and RSA)
-TC_087_CS     TLS - client-side certificate - valid certificate        not yet possible: profile 3 needs a
-                                                                       ChargePointCertificate (A02/A03); the TLS
-                                                                       shell can present one, the store has none
+TC_087_CS     TLS - client-side certificate - valid certificate        tested end to end (tests/transport/
+                                                                       test_station_certificate_e2e.py): a
+                                                                       certificate from A02 and one installed
+                                                                       at manufacturing
 ============  =======================================================  ==========================================
 
 Memory state CertificateInstalled (Table 114) is :func:`certificate_installed`. Its step 2 says the
@@ -321,3 +322,19 @@ def test_TC_081_CS_secure_firmware_update_invalid_signature() -> None:
     _signed_update(h, signature_ok=False)
     assert signed_statuses(h, mark) == ["Downloading", "Downloaded", "InvalidSignature"]
     assert security_events(h, mark) == ["InvalidFirmwareSignature"]
+
+
+def test_TC_084_CS_from_profile_3_downgrade_rejected() -> None:
+    """Prerequisite: connected with profile 3 (a ChargePointCertificate from A02, tests/core/
+    test_station_certificate.py); one level lower is Rejected (A05.FR.01)."""
+    from tests.core.test_station_certificate import renew, signed, station
+    from tests.pki import NOW
+
+    s = station()
+    csr = renew(s)
+    assert signed(s, s.ca.sign(csr, now=NOW)) == "Accepted"
+    assert change(s.h, "SecurityProfile", "3") == "Accepted"
+    mark = len(s.h.effects)
+    assert change(s.h, "SecurityProfile", "2") == "Rejected"
+    assert s.h.engine.config.get("SecurityProfile") == "3"
+    assert not [e for e in s.h.effects[mark:] if isinstance(e, (Reconnect, StoreConfigValue))]
