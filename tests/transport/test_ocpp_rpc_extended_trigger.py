@@ -53,10 +53,24 @@ async def test_extended_trigger_status_notification_against_ocpp_rpc(
     kinds = [(f[0], f[2] if f[0] == 2 else None) for f in frames]
     assert kinds.index((3, None)) < kinds.index((2, "StatusNotification"))
 
-    # The refusals are schema-valid too: connector 0 (§5.5 "connectorId > 0") and a message the
-    # station cannot send (§6.17).
+    # The refusals are schema-valid too: connector 0 (§5.5 "connectorId > 0") and a certificate
+    # without CpoName (A02's prerequisite).
     refused = {"requestedMessage": "StatusNotification", "connectorId": 0}
     assert await rpc_csms.result(CP, "ExtendedTriggerMessage", refused) == {"status": "Rejected"}
-    not_built = {"requestedMessage": "SignChargePointCertificate"}
-    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", not_built) == {"status": "NotImplemented"}
+    no_cpo_name = {"requestedMessage": "SignChargePointCertificate"}
+    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", no_cpo_name) == {"status": "Rejected"}
+    assert rpc_csms.errors() == []
+
+
+async def test_A02_sign_certificate_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory
+) -> None:
+    """ExtendedTriggerMessage SignChargePointCertificate, then SignCertificate.req with its CSR: both
+    checked against ocpp-rpc's strict 1.6 schemas, answered Accepted."""
+    await start_station(station_config(rpc_csms.url, cp_id=CP, ocpp={"CpoName": "Test CPO"}))
+    mark = len(rpc_csms.events)
+    request = {"requestedMessage": "SignChargePointCertificate"}
+    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", request) == {"status": "Accepted"}
+    call = await rpc_csms.wait_for(is_call("SignCertificate"), since=mark)
+    assert call["params"]["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----")
     assert rpc_csms.errors() == []

@@ -117,6 +117,8 @@ const handlers = {
     SecurityEventNotification: () => ({}),
     // Security whitepaper L01: the signed firmware status (schema-checked in strict mode).
     SignedFirmwareStatusNotification: () => ({}),
+    // Security whitepaper A02/A03: the CSR is schema-checked in strict mode; Accepted (A02.FR.11).
+    SignCertificate: () => ({ status: 'Accepted' }),
 };
 
 // identity -> RPCServerClient (latest connection wins)
