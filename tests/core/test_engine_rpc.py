@@ -21,7 +21,9 @@ from ocpp_station.core.events import (
     MeterRead,
     MeterReading,
 )
+from ocpp_station.core.rpc_pump import INVALID_MESSAGE_CODES
 from ocpp_station.core.settings import EngineSettings
+from ocpp_station.wire.actions import is_known
 from tests.core.harness import Harness, Unanswered, charging
 
 LENIENT = EngineSettings(strict=False)
@@ -251,19 +253,35 @@ def test_invalid_call_is_answered_with_the_right_callerror(action: str, payload:
     assert len(answer) == 1
     assert answer[0][:3] == [4, "bad-1", code]
     assert isinstance(answer[0][3], str) and isinstance(answer[0][4], dict)
-    assert h.actions(mark) == []
+    # A CALL that is no valid OCPP message is the security event InvalidMessages (whitepaper §8): the
+    # action and the code in the techInfo, never the payload.
+    invalid = code in {c.value for c in INVALID_MESSAGE_CODES}
+    assert h.actions(mark) == (["SecurityEventNotification"] if invalid else [])
+    if invalid:
+        event = h.calls[-1][1]
+        shown = action if is_known(action) else ascii(action)
+        assert (event["type"], event["techInfo"]) == ("InvalidMessages", f"CALL {shown}: {code}")
 
 
 def test_not_json_is_a_formation_violation_with_id_minus_one() -> None:
     h = Harness()
     since = len(h.effects)
     h.feed(FrameReceived(b'[2, "x", "Reset", {'))
-    assert [f[:3] for f in frames(h, since)] == [[4, "-1", "FormationViolation"]]
+    assert [f[:3] for f in frames(h, since) if f[0] != 2] == [[4, "-1", "FormationViolation"]]
+    # Security whitepaper §8: an invalid message, told to the security log and the CSMS.
+    assert [(f[2], f[3]["techInfo"]) for f in calls_out(h, since)] == [
+        ("SecurityEventNotification", "a frame: FormationViolation")
+    ]
 
 
 def test_unknown_message_type_is_ignored() -> None:
     h = Harness()
-    assert h.feed(FrameReceived(orjson.dumps([7, "x", "Reset", {"type": "Hard"}]))) == []
+    since = len(h.effects)
+    h.feed(FrameReceived(orjson.dumps([7, "x", "Reset", {"type": "Hard"}])))
+    # Not answered (OCPP-J §4.1.3); only the security event InvalidMessages goes out (whitepaper §8).
+    assert [(f[0], f[2], f[3]["techInfo"]) for f in frames(h, since)] == [
+        (2, "SecurityEventNotification", "a frame: ProtocolError")
+    ]
 
 
 def test_well_formed_call_still_works_after_bad_ones() -> None:

@@ -38,7 +38,7 @@ def test_hostile_frames_get_the_spec_answer_and_change_nothing() -> None:
     before = (
         engine.snapshot(),
         {key.name: value for key, value in engine.config.items()},
-        copy.deepcopy(h.records),
+        copy.deepcopy(others(h.records)),
         h.mark(),
     )
     wrong: list[tuple[str, str, Any]] = []
@@ -52,13 +52,23 @@ def test_hostile_frames_get_the_spec_answer_and_change_nothing() -> None:
             result = h.csms_result("GetConfiguration", {"key": ["HeartbeatInterval"]})
             assert result["configurationKey"][0]["value"] == "300"
     assert wrong == []
+    # Nothing changes but the security log: InvalidMessages (whitepaper §8), never a payload in it.
+    events = [p for action, p in h.calls[before[3] :] if action == "SecurityEventNotification"]
+    assert events and {e["type"] for e in events} == {"InvalidMessages"}
+    logged = [r for key, r in h.records["security_log"].items() if key.isdigit()]
+    assert {r["type"] for r in logged[1:]} == {"InvalidMessages"}
+    assert all(len(r["techInfo"]) < 160 for r in logged), max((r["techInfo"] for r in logged), key=len)
     after = (
         engine.snapshot(),
         {key.name: value for key, value in engine.config.items()},
-        h.records,
-        h.mark(),
+        others(h.records),
+        h.mark() - len(events),
     )
     assert after == before
+
+
+def others(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {kind: kept for kind, kept in records.items() if kind != "security_log"}
 
 
 def test_a_failing_handler_answers_internal_error_and_keeps_going() -> None:

@@ -11,6 +11,10 @@ pre-boot gate) allow, throttled after a reconnect (issue #3). Pure: no I/O, no c
 Incoming CALLs and the registration state (§4.2): while Rejected nothing is answered (strict mode);
 before the BootNotification is answered, strict mode answers GenericError; while Pending every CALL is
 answered (the CSMS may configure us).
+
+A frame that is no OCPP message, or a CALL with an unknown action or a payload that breaks the schema, is
+the security event InvalidMessages (security whitepaper §8; :data:`INVALID_MESSAGE_CODES`): one security
+log entry per frame, naming the action and the CALLERROR code, never the payload.
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ from ocpp_station.wire.messages import OcppStruct
 
 #: The answers kept for a CALL sent again (a CSMS resending after a reconnect).
 REPLAY_CACHE_SIZE = 64
+#: CALLERROR codes that mean the CSMS's CALL was no valid OCPP message (security event InvalidMessages,
+#: whitepaper §8): an unknown action, a payload that breaks the schema. NotSupported (a valid message
+#: of a feature not offered), GenericError (before BootNotification) and InternalError (ours) are not.
+INVALID_MESSAGE_CODES = frozenset(
+    {
+        ErrorCode.NotImplemented,
+        ErrorCode.ProtocolError,
+        ErrorCode.FormationViolation,
+        ErrorCode.PropertyConstraintViolation,
+        ErrorCode.OccurenceConstraintViolation,
+        ErrorCode.TypeConstraintViolation,
+    }
+)
 #: A replay token this close (in seconds of refill) counts as there.
 _REPLAY_SLACK_S = 1e-3
 
@@ -149,6 +166,7 @@ class RpcPump:
         try:
             frame = decode_frame(data)
         except OcppError as exc:
+            self._invalid("a frame", exc.code)
             if exc.code is ErrorCode.ProtocolError:
                 log.warning("ignoring frame: %s", exc.description)  # OCPP-J 1.6 §4.1.3
                 return
@@ -163,6 +181,12 @@ class RpcPump:
             self._call_result(frame)
         else:
             self._call_error(frame)
+
+    def _invalid(self, what: str, code: ErrorCode) -> None:
+        """A frame from the CSMS that is no valid OCPP message: the security event InvalidMessages
+        (security whitepaper §8), one log entry per frame; the techInfo names the action and the error,
+        never the payload."""
+        self.ctx.tell("security_event", "InvalidMessages", f"{what}: {code.value}")
 
     def _silenced(self) -> bool:
         """While Rejected the charge point SHALL NOT respond to any CSMS message (OCPP 1.6 §4.2)."""
@@ -197,6 +221,9 @@ class RpcPump:
             request = schemas.parse_request(call.action, call.payload, strict=strict)
             response: OcppStruct | None = route[1](self.features[route[0]], request, call)
         except OcppError as exc:
+            if exc.code in INVALID_MESSAGE_CODES:
+                action = call.action if is_known(call.action) else ascii(call.action[:20])
+                self._invalid(f"CALL {action}", exc.code)
             self._send_error(call.message_id, exc)
             return
         except Exception:
