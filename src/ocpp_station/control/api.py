@@ -14,6 +14,8 @@ DELETE   /connectors/{id}/fault              clear the fault
 POST     /network/disconnect                 drop the link, stay offline until told
 POST     /network/connect                    allow the link again
 POST     /call                               {"action", "payload"}: send a CALL of ours
+POST     /security-log/clear                 clear the security log (SecurityLogWasCleared)
+POST     /tamper                             {"info"?}: the tamper sensor fired (security event)
 =======  ==================================  ===========================================
 
 Bad requests get a 4xx with ``{"error": "..."}``; nothing here can crash the station.
@@ -145,6 +147,20 @@ def build_app(station: Station) -> web.Application:
             return _error(504, f"no answer to {action}")
         return web.json_response({"result": result})
 
+    async def clear_security_log(request: web.Request) -> web.Response:
+        """Security whitepaper §8: the new log starts with SecurityLogWasCleared (critical)."""
+        station.clear_security_log()
+        return ok()
+
+    async def tamper(request: web.Request) -> web.Response:
+        """The tamper detection sensor was triggered: TamperDetectionActivated (§8, critical)."""
+        body = await _body(request, required=False)
+        info = body.get("info", "") if body else ""
+        if not isinstance(info, str):
+            return _error(400, "info must be a string")
+        station.tamper_detected(info)
+        return ok()
+
     @web.middleware
     async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -168,6 +184,8 @@ def build_app(station: Station) -> web.Application:
             web.post("/network/disconnect", disconnect),
             web.post("/network/connect", connect),
             web.post("/call", call),
+            web.post("/security-log/clear", clear_security_log),
+            web.post("/tamper", tamper),
         ]
     )
     return app

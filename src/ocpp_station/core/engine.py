@@ -439,6 +439,7 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.LogUploaded: lambda self, e: self.logs.uploaded(e.job, e.status, e.reason),
     ev.CallRequested: Engine._call_requested,
     ev.SecurityEventObserved: lambda self, e: self.security_events.observed(e.event_type, e.tech_info),
+    ev.SecurityLogCleared: lambda self, e: self.security_events.clear(e.by),
     ev.KeyPairGenerated: lambda self, e: self.station_certificate.key_pair_generated(
         e.job, e.csr, e.public_key, e.reason
     ),

@@ -199,6 +199,14 @@ class SecurityEventObserved:
 
 
 @dataclass(frozen=True, slots=True)
+class SecurityLogCleared:
+    """Someone with access to the station (the control API) cleared the security log: its first new
+    entry is SecurityLogWasCleared (security whitepaper §8)."""
+
+    by: str = "the control API"
+
+
+@dataclass(frozen=True, slots=True)
 class CallRequested:
     """A program embedding the station asks to send a CALL (e.g. DataTransfer); ``ref`` comes back
     in :class:`ocpp_station.core.effects.CallCompleted`."""
@@ -243,6 +251,7 @@ Event = (
     | LogUploaded
     | CallRequested
     | SecurityEventObserved
+    | SecurityLogCleared
     | Booted
     | ShutdownRequested
     | KeyPairGenerated

@@ -49,6 +49,11 @@ class StoreError(Exception):
     """The store cannot be used (corrupt, too new, disk full); the message says which file and why."""
 
 
+class StoreFull(StoreError):
+    """A write failed because the disk (or the database's size limit) is full: the security event
+    MemoryExhaustion (security whitepaper §8)."""
+
+
 def encode_record(value: Any) -> bytes:
     """A record as stored: JSON (orjson). Raises StoreError for a value JSON cannot hold."""
     try:

@@ -8,6 +8,7 @@ guessed at. A corrupt file is moved aside (never deleted) by :meth:`SqliteStore.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import sqlite3
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ocpp_station.storage.base import Op, StoreError, encode_op
+from ocpp_station.storage.base import Op, StoreError, StoreFull, encode_op
 
 log = logging.getLogger("ocpp_station.storage")
 
@@ -177,6 +178,10 @@ class SqliteStore:
             if self._db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+                isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+            ):
+                raise StoreFull(f"{self.path}: cannot write, the disk is full: {exc}") from None
             if isinstance(exc, sqlite3.Error):
                 raise StoreError(f"{self.path}: cannot write: {exc}") from None
             raise

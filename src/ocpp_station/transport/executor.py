@@ -4,7 +4,8 @@ One table maps each effect type to what the shell does for it: send a frame, dri
 write the store, start a transfer, resolve a CALL of ours, reboot. The records an engine step asks to
 persist are committed in one store transaction before any frame of that step goes out (stored before
 sent, issue #8): a frame never announces what a crash could still lose. A failing store is reported
-(``storage_error``), its writes kept and retried with the next step.
+(``storage_error``), its writes kept and retried with the next step; a store that is full (disk full,
+SQLITE_FULL) is also the security event MemoryExhaustion (whitepaper §8), once until it works again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ocpp_station.core import effects as fx
 from ocpp_station.core.events import LogUploaded, UnlockCompleted
 from ocpp_station.storage import StoreError
-from ocpp_station.storage.base import Op
+from ocpp_station.storage.base import Op, StoreFull
 from ocpp_station.transport.api import CallFailed
 
 if TYPE_CHECKING:
@@ -57,9 +58,12 @@ class EffectExecutor:
         try:
             self._station.store.apply(self.pending_ops)
         except StoreError as exc:
-            if self.storage_error is None:
+            first = self.storage_error is None
+            if first:
                 log.error("%s; keeping %s writes in memory and retrying", exc, len(self.pending_ops))
             self.storage_error = str(exc)
+            if first and isinstance(exc, StoreFull):
+                self._station.storage_full(str(exc))
             return
         if self.storage_error is not None:
             log.warning("the store works again; %s writes caught up", len(self.pending_ops))

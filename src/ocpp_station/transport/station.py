@@ -37,6 +37,7 @@ from ocpp_station.core.events import (
     FrameReceived,
     KeyPairGenerated,
     SecurityEventObserved,
+    SecurityLogCleared,
     ServerCertificateVerified,
     ShutdownRequested,
     TimerDue,
@@ -343,6 +344,21 @@ class Station(StationApi):
             self.feed(SecurityEventObserved(event_type, tech_info))
         except ValueError:  # logged by _handle; the link goes on reconnecting
             pass
+
+    def storage_full(self, detail: str) -> None:
+        """The store is full (disk full): the security event MemoryExhaustion (whitepaper §8), logged
+        (in memory until the store works again) and notified."""
+        if getattr(self, "engine", None) is not None:  # not while the engine is being built
+            self.security_event("MemoryExhaustion", detail)
+
+    def clear_security_log(self) -> None:
+        """Clear the security log (the control API); its first new entry is SecurityLogWasCleared (§8)."""
+        self.feed(SecurityLogCleared())
+
+    def tamper_detected(self, detail: str = "") -> None:
+        """The tamper detection sensor was triggered (the control API, a hardware driver): the security
+        event TamperDetectionActivated (whitepaper §8, critical)."""
+        self.feed(SecurityEventObserved("TamperDetectionActivated", detail or "tamper detection sensor"))
 
     def link_opened(self) -> None:
         self.feed(Connected())

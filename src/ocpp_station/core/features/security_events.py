@@ -183,6 +183,17 @@ class SecurityEvents(Feature):
             request = SecurityEventNotificationRequest(type=event_type, timestamp=at)
         self.ctx.call(request, meta={"log": seq} if critical else {})
 
+    def clear(self, by: str) -> None:
+        """Clear the log: every entry goes (a critical one not yet notified too: its notification is
+        queued already); the first entry of the new log is SecurityLogWasCleared (§8, critical)."""
+        ctx = self.ctx
+        for seq in range(self._first, self._next):
+            ctx.persist(KIND, _key(seq), None)
+        self._pending.clear()
+        log.warning("security log cleared by %s (%s entries)", by, self._next - self._first)
+        self._first = self._next
+        self.record("SecurityLogWasCleared", f"cleared by {by}")
+
     def observed(self, event_type: str, tech_info: str) -> None:
         """The shell saw ``event_type`` (SecurityEventObserved): one of :data:`OBSERVABLE` only."""
         if event_type not in OBSERVABLE:
