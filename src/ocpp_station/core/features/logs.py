@@ -33,14 +33,20 @@ The steps, as GetDiagnostics takes them (``core.features.firmware``), one effect
   its requestId, or Idle without a requestId when nothing runs (§6.19: Idle only in this answer;
   N01.FR.12: the requestId may then be left out).
 
-An upload in progress is not kept across a restart (the store has no kind for it yet): the CSMS asks
-again.
+**Across a restart** the upload in progress is made again from the start, as GetDiagnostics' is
+(``core.features.firmware``): the request (requestId, logType, location, file name, window, retry
+policy) is a record (kind ``security_log``, key :data:`UPLOAD_KEY`, beside the log's numbered entries)
+from GetLog.conf until the last LogStatusNotification; after the restart LogStatusNotification
+Uploading is sent again (N01.FR.08: an upload starts) with the same requestId (N01.FR.07), then Uploaded
+or the failure. N01 does not say what a restart does; doing it again answers the GetLog the CSMS was
+told was Accepted (N01.FR.01-02) instead of leaving it without an outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET
 
@@ -59,7 +65,13 @@ from ocpp_station.wire.messages import (
     UploadLogStatusEnumType,
 )
 
+if TYPE_CHECKING:
+    from ocpp_station.core.model import Restored
+
 LOG_TIMER = "log_upload"
+#: The record of the upload in progress (kind ``security_log``, beside the numbered log entries).
+UPLOAD_KIND = "security_log"
+UPLOAD_KEY = "logUpload"
 _U = UploadLogStatusEnumType
 #: What an upload may end with (N01.FR.09-10).
 OUTCOMES = frozenset(
@@ -177,6 +189,7 @@ class Logs(Feature):
             max(0, interval),
         )
         self.ctx.timers.cancel(LOG_TIMER)
+        self._store()
         self.ctx.after_reply.append(lambda: self._attempt(job, announce=True))
         status = LogStatusEnumType.AcceptedCanceled if canceled else LogStatusEnumType.Accepted
         return GetLogResponse(status=status, filename=file_name)
@@ -214,4 +227,42 @@ class Logs(Feature):
                 )
                 return
         self.upload = None
+        self.ctx.persist(UPLOAD_KIND, UPLOAD_KEY, None)
         self._notify(outcome, upload.request_id)  # N01.FR.09-10
+
+    # -- restart ------------------------------------------------------------------------------------------
+    def _store(self) -> None:
+        upload = self.upload
+        if upload is not None:
+            record: dict[str, Any] = {**asdict(upload), "log_type": upload.log_type.value}
+            del record["attempt"]
+            self.ctx.persist(UPLOAD_KIND, UPLOAD_KEY, record)
+
+    def restore(self, restored: Restored) -> None:
+        """An upload the last run did not finish is made again from the start (Uploading again)."""
+        record = restored.security_log.get(UPLOAD_KEY)
+        if not isinstance(record, Mapping):
+            return
+        try:
+            upload = _Upload(
+                job=int(record["job"]),
+                request_id=int(record["request_id"]),
+                log_type=LogEnumType(record["log_type"]),
+                location=str(record["location"]),
+                file_name=str(record["file_name"]),
+                start=None if record.get("start") is None else float(record["start"]),
+                stop=None if record.get("stop") is None else float(record["stop"]),
+                retries=max(0, int(record["retries"])),
+                retry_interval=max(0, int(record["retry_interval"])),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("the log upload of the last run cannot be made again: %s", exc)
+            self.ctx.persist(UPLOAD_KIND, UPLOAD_KEY, None)
+            return
+        if not self.supported:
+            self.ctx.persist(UPLOAD_KIND, UPLOAD_KEY, None)
+            return
+        log.info("GetLog %s: the upload interrupted by the restart is made again", upload.request_id)
+        self.upload = upload
+        self._next_job = upload.job + 1
+        self.ctx.timers.set(LOG_TIMER, self.ctx.now, lambda now: self._attempt(upload.job, announce=True))
