@@ -31,8 +31,13 @@ and the shell, with the event :class:`~ocpp_station.core.events.SecurityEventObs
 it can see (:data:`OBSERVABLE`): a refused TLS handshake (InvalidCentralSystemCertificate,
 InvalidTLSVersion, InvalidTLSCipherSuite, FailedToAuthenticationAtCentralSystem: A00.FR.309, 315, 322)
 and HTTP 401 to the websocket upgrade (FailedToAuthenticationAtCentralSystem: the credentials were
-rejected, §8; spelt as the errata of edition 3 fix it). The shell cannot name the events the engine
-sees itself. techInfo is cut to the schema's 255 characters.
+rejected, §8; spelt as the errata of edition 3 fix it), a store that is full (MemoryExhaustion) and
+the tamper sensor (TamperDetectionActivated, the control API). The shell cannot name the events the
+engine sees itself. The RPC pump tells InvalidMessages (``core/rpc_pump.py``: a frame or CALL that is
+no valid OCPP message); :meth:`SecurityEvents.clear` (the event ``SecurityLogCleared``) empties the log
+and starts the new one with SecurityLogWasCleared. AttemptedReplayAttacks and
+CentralSystemFailedToAuthentication are never raised: OCPP 1.6 gives a station no way to see them
+(docs/security.md). techInfo is cut to the schema's 255 characters.
 
 **The log** (A04.FR.04, N01.FR.05: every event, critical or not). Records of kind ``security_log``,
 key the entry's sequence number (12 digits), value ``{"timestamp": OCPP time (RFC 3339), "type",
