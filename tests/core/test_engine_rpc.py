@@ -230,20 +230,9 @@ def test_boot_unanswered_is_retried() -> None:
         ("Reset", {"type": "Hard", "extra": 1}, "FormationViolation"),
         ("GetConfiguration", {"key": ["x" * 51]}, "TypeConstraintViolation"),
         ("FooBar", {}, "NotImplemented"),
-        # A 1.6 action this charge point does not support (security whitepaper extension).
-        (
-            "SignedUpdateFirmware",
-            {
-                "requestId": 1,
-                "firmware": {
-                    "location": "ftp://x/fw.bin",
-                    "retrieveDateTime": "2025-11-24T16:00:00Z",
-                    "signingCertificate": "-----BEGIN CERTIFICATE-----",
-                    "signature": "c2ln",
-                },
-            },
-            "NotSupported",
-        ),
+        # A 1.6 action the charge point sends, never answers (every CSMS-initiated action of 1.6 and
+        # of the security whitepaper is answered since SignedUpdateFirmware, L01, is built).
+        ("Heartbeat", {}, "NotSupported"),
     ],
 )
 def test_invalid_call_is_answered_with_the_right_callerror(action: str, payload: Any, code: str) -> None:
