@@ -245,7 +245,9 @@ def test_6_16_value_outside_the_enumeration_is_a_call_error(payload: dict[str, A
     assert answer[0] == 4
     assert answer[2] == "PropertyConstraintViolation"
     h.advance(10)
-    assert h.actions(mark) == []
+    # Nothing triggered; the invalid message is a security event (whitepaper §8, InvalidMessages).
+    assert h.actions(mark) == ["SecurityEventNotification"]
+    assert h.calls[-1][1]["techInfo"] == "CALL ExtendedTriggerMessage: PropertyConstraintViolation"
 
 
 @pytest.mark.parametrize(
