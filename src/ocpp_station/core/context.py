@@ -54,7 +54,7 @@ class Context:
         #: Set by the engine: the PEM texts of the installed CentralSystemRootCertificates (the
         #: certificate store, security whitepaper M03-M05), newest first, a fallback root last.
         self.csms_roots: Callable[[], list[str]] = lambda: []
-        #: Set by the engine: the installed ManufacturerRootCertificates (PEM texts), which a firmware
+        #: Set by the engine (a query): the installed ManufacturerRootCertificates (PEM texts), which a firmware
         #: signing certificate must be issued by (security whitepaper L01.FR.23).
         self.manufacturer_roots: Callable[[], list[str]] = lambda: []
         #: Set by the engine: the ChargePointCertificate in use (valid at the OCPP time, the newest,

@@ -23,7 +23,6 @@ from typing import Any
 
 from ocpp_station.config.keys import ConfigValues, Profile
 from ocpp_station.core import events as ev
-from ocpp_station.core.certificates import MANUFACTURER_ROOT
 from ocpp_station.core.clock import shift_message
 from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
@@ -189,8 +188,6 @@ class Engine:
                 raise ValueError(f"query {query} declared twice")
             if answering:
                 setattr(ctx, query, getattr(answering[0], query))
-        # The firmware signing certificate's issuers (security whitepaper L01.FR.23): the store's.
-        ctx.manufacturer_roots = lambda: [e.pem for e in self.certificates.store.of_use(MANUFACTURER_ROOT)]
         ctx.reservations = self.reservations
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")

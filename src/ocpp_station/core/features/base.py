@@ -52,6 +52,8 @@ member                        what it declares
 ``listed(id_tag)``            query: the Local Authorization List's entry (§3.5.2), None: none
 ``csms_roots()``              query: the PEM texts of the installed CentralSystemRootCertificates,
                               a fallback last (security whitepaper M05.FR.11, A05.FR.03)
+``manufacturer_roots()``      query: the PEM texts of the installed ManufacturerRootCertificates
+                              (the firmware signing certificate's issuers, L01.FR.23)
 ``charge_point_certificate()``  query: the PEM chain of the ChargePointCertificate in use, None:
                               none valid (security whitepaper A02.FR.09, A05.FR.04)
 ============================  =====================================================================
@@ -108,7 +110,7 @@ FACTS = (
 
 #: The questions one feature answers for the others (at most one declares each): the name of its
 #: method, which the engine puts on the context (``ctx.current_offer``, ``ctx.listed``).
-QUERIES = ("current_offer", "listed", "csms_roots", "charge_point_certificate")
+QUERIES = ("current_offer", "listed", "csms_roots", "manufacturer_roots", "charge_point_certificate")
 
 
 #: The kinds of route a feature declares, by decorator.
@@ -232,6 +234,9 @@ class Feature:
         return None
 
     def csms_roots(self) -> list[str]:
+        return []
+
+    def manufacturer_roots(self) -> list[str]:
         return []
 
     def charge_point_certificate(self) -> str | None:

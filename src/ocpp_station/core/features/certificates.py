@@ -44,6 +44,7 @@ from cryptography.hazmat.primitives import hashes
 
 from ocpp_station.core.certificates import (
     CSMS_ROOT,
+    MANUFACTURER_ROOT,
     CertificateError,
     CertificateStore,
     InstalledCertificate,
@@ -118,6 +119,11 @@ class Certificates(Feature):
         fallback last (M05.FR.13: try the new root, then the old one); valid or not at this moment:
         the TLS handshake checks validity on its own clock."""
         return [entry.pem for entry in self.store.of_use(CSMS_ROOT)]
+
+    def manufacturer_roots(self) -> list[str]:
+        """The PEM texts of the installed ManufacturerRootCertificates: the issuers a firmware signing
+        certificate is checked against (security whitepaper L01.FR.23)."""
+        return [entry.pem for entry in self.store.of_use(MANUFACTURER_ROOT)]
 
     def server_verified(self, fingerprints: tuple[str, ...]) -> None:
         """The connection just opened verified the CSMS along this chain (SHA-256 fingerprints). With a
