@@ -16,7 +16,7 @@ def test_N01_an_upload_in_progress_is_made_again_after_a_restart() -> None:
     result, (upload,) = get_log(
         h, request_id=9, retries=2, retryInterval=30, log={"oldestTimestamp": "2025-11-24T00:00:00Z"}
     )
-    record = h.records["security_log"][UPLOAD_KEY]
+    record = h.records["security"][UPLOAD_KEY]
     assert (record["request_id"], record["file_name"], record["retries"]) == (9, result["filename"], 2)
     h.feed(LogUploaded(upload.job, "UploadFailure", "refused"))  # attempt 1 of 3 failed
     again = h.reboot(restore=True)
@@ -35,7 +35,7 @@ def test_N01_an_upload_in_progress_is_made_again_after_a_restart() -> None:
     # The retries count again from the restart; the outcome ends the record.
     again.feed(LogUploaded(redo.job, "Uploaded"))
     assert log_statuses(again, mark) == [("Uploading", 9), ("Uploaded", 9)]
-    assert again.records["security_log"].get(UPLOAD_KEY) is None
+    assert again.records.get("security", {}).get(UPLOAD_KEY) is None
     assert again.reboot(restore=True).engine.logs.upload is None
     # A new GetLog after the restart does not reuse the job number.
     _, (new,) = get_log(again, request_id=10)
@@ -44,12 +44,12 @@ def test_N01_an_upload_in_progress_is_made_again_after_a_restart() -> None:
 
 def test_a_bad_upload_record_is_dropped_and_nothing_is_uploaded() -> None:
     for record in ({"job": "x"}, {"job": 1}):
-        h = Harness(records={"security_log": {UPLOAD_KEY: record}})
+        h = Harness(records={"security": {UPLOAD_KEY: record}})
         assert h.engine.logs.upload is None
     no_transfer = Harness(
         EngineSettings(file_transfer_protocols=()),
         records={
-            "security_log": {
+            "security": {
                 UPLOAD_KEY: {
                     "job": 1,
                     "request_id": 1,

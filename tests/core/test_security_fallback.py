@@ -44,7 +44,7 @@ def security_events(h: Harness) -> list[dict[str, Any]]:
 
 def test_A05_FR_08_unable_to_connect_with_the_new_profile_falls_back_to_the_previous_one() -> None:
     h = raised_to_2()
-    assert h.records["security_log"][FALLBACK_KEY] == {"from": 1, "to": 2}
+    assert h.records["security"][FALLBACK_KEY] == {"from": 1, "to": 2}
     for attempt in range(FALLBACK_ATTEMPTS - 1):
         h.feed(ConnectFailed(f"TLS failed (attempt {attempt})"))
         assert h.engine.config.get("SecurityProfile") == "2"
@@ -58,7 +58,7 @@ def test_A05_FR_08_unable_to_connect_with_the_new_profile_falls_back_to_the_prev
     assert [e.reason for e in after if isinstance(e, Reconnect)] == [
         "SecurityProfile fallback to 1 (A05.FR.08)"
     ]
-    assert h.records["security_log"].get(FALLBACK_KEY) is None
+    assert h.records.get("security", {}).get(FALLBACK_KEY) is None
     # Logged (§8 ReconfigurationOfSecurityParameters) and notified once connected.
     h.feed(Connected())
     (event,) = [e for e in security_events(h) if "fell back" in e.get("techInfo", "")]
@@ -75,7 +75,7 @@ def test_A05_FR_07_a_connection_with_the_new_profile_forgets_the_previous_one() 
     h = raised_to_2()
     h.feed(ConnectFailed("the CSMS restarts"))
     h.feed(Connected())
-    assert h.records["security_log"].get(FALLBACK_KEY) is None
+    assert h.records.get("security", {}).get(FALLBACK_KEY) is None
     h.feed(Disconnected("later"))
     for _ in range(FALLBACK_ATTEMPTS * 2):
         h.feed(ConnectFailed("down"))
@@ -100,18 +100,18 @@ def test_A05_FR_08_the_previous_profile_survives_a_restart_before_the_new_one_is
 def test_a_fallback_record_that_does_not_match_the_stored_profile_is_dropped() -> None:
     h = Harness(
         config={"AuthorizationKey": KEY, "SecurityProfile": "1"},
-        records={"security_log": {FALLBACK_KEY: {"from": 0, "to": 1}, "x": {}}},
+        records={"security": {FALLBACK_KEY: {"from": 0, "to": 1}, "x": {}}},
         connect=False,
     )
     assert h.engine.security.pending == (0, 1)
     broken = Harness(
         config={"AuthorizationKey": KEY, "SecurityProfile": "1"},
-        records={"security_log": {FALLBACK_KEY: {"from": "zero"}}},
+        records={"security": {FALLBACK_KEY: {"from": "zero"}}},
         connect=False,
     )
     assert broken.engine.security.pending is None
     stale = Harness(
-        config={"SecurityProfile": "0"}, records={"security_log": {FALLBACK_KEY: {"from": 0, "to": 1}}}
+        config={"SecurityProfile": "0"}, records={"security": {FALLBACK_KEY: {"from": 0, "to": 1}}}
     )
     assert stale.engine.security.pending is None
 

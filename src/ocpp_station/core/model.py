@@ -153,6 +153,9 @@ class Restored:
     security_log: dict[str, Any] = field(default_factory=dict)
     #: The ChargePointCertificates and the key pair awaiting one (security whitepaper A02, A03).
     station_certificates: dict[str, Any] = field(default_factory=dict)
+    #: Security whitepaper work in progress: the previous SecurityProfile while a raised one is not
+    #: confirmed (A05.FR.08, ``profileFallback``), the GetLog upload in progress (N01, ``logUpload``).
+    security: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: Mapping[str, Mapping[str, Any]]) -> Restored:
@@ -171,4 +174,5 @@ class Restored:
             certificates=dict(records.get("certificates", {})),
             security_log=dict(records.get("security_log", {})),
             station_certificates=dict(records.get("station_certificates", {})),
+            security=dict(records.get("security", {})),
         )

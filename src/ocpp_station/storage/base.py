@@ -42,6 +42,7 @@ KINDS = (
     "certificates",
     "security_log",
     "station_certificates",
+    "security",
 )
 
 

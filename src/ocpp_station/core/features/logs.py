@@ -35,7 +35,7 @@ The steps, as GetDiagnostics takes them (``core.features.firmware``), one effect
 
 **Across a restart** the upload in progress is made again from the start, as GetDiagnostics' is
 (``core.features.firmware``): the request (requestId, logType, location, file name, window, retry
-policy) is a record (kind ``security_log``, key :data:`UPLOAD_KEY`, beside the log's numbered entries)
+policy) is a record (kind ``security``, key :data:`UPLOAD_KEY`)
 from GetLog.conf until the last LogStatusNotification; after the restart LogStatusNotification
 Uploading is sent again (N01.FR.08: an upload starts) with the same requestId (N01.FR.07), then Uploaded
 or the failure. N01 does not say what a restart does; doing it again answers the GetLog the CSMS was
@@ -69,8 +69,8 @@ if TYPE_CHECKING:
     from ocpp_station.core.model import Restored
 
 LOG_TIMER = "log_upload"
-#: The record of the upload in progress (kind ``security_log``, beside the numbered log entries).
-UPLOAD_KIND = "security_log"
+#: The record of the upload in progress (kind ``security``).
+UPLOAD_KIND = "security"
 UPLOAD_KEY = "logUpload"
 _U = UploadLogStatusEnumType
 #: What an upload may end with (N01.FR.09-10).
@@ -240,7 +240,7 @@ class Logs(Feature):
 
     def restore(self, restored: Restored) -> None:
         """An upload the last run did not finish is made again from the start (Uploading again)."""
-        record = restored.security_log.get(UPLOAD_KEY)
+        record = restored.security.get(UPLOAD_KEY)
         if not isinstance(record, Mapping):
             return
         try:

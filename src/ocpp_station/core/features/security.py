@@ -19,7 +19,7 @@ ReconfigurationOfSecurityParameters, whitepaper §8: :mod:`ocpp_station.core.fea
 
 **Profile fallback** (A05.FR.08 and A05's error handling: "unable to connect using the configured
 (higher) security profile"). After a raise the station connects with the new profile; the previous one
-is kept, in a record (kind ``security_log``, key :data:`FALLBACK_KEY`: ``{"from", "to"}``) so that a
+is kept, in a record (kind ``security``, key :data:`FALLBACK_KEY`: ``{"from", "to"}``) so that a
 restart in the middle keeps it too, until the new profile is confirmed:
 
 * *confirmed*: a websocket opened with the new profile (the :class:`~ocpp_station.core.events.
@@ -63,8 +63,8 @@ CLIENT_CERTIFICATE_PROFILES = frozenset({3})
 #: Failed connection attempts in a row with a newly raised profile after which the station falls back
 #: to the previous one (A05.FR.08). With the default back-off (1 s, doubling) about 7 s.
 FALLBACK_ATTEMPTS: Final = 3
-#: The record (kind ``security_log``, beside the log's numbered entries) of a raise not yet confirmed.
-FALLBACK_KIND: Final = "security_log"
+#: The record (kind ``security``) of a raise not yet confirmed.
+FALLBACK_KIND: Final = "security"
 FALLBACK_KEY: Final = "profileFallback"
 
 
@@ -88,7 +88,7 @@ class Security(Feature):
 
     def restore(self, restored: Restored) -> None:
         """A raise not confirmed before the restart: the previous profile is still the fallback."""
-        record = restored.security_log.get(FALLBACK_KEY)
+        record = restored.security.get(FALLBACK_KEY)
         if not isinstance(record, Mapping):
             return
         try:
