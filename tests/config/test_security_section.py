@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import pytest
 
 from ocpp_station.config.station import ConfigError, load_config
 from ocpp_station.core.settings import EngineSettings
+from ocpp_station.storage.memory import MemoryStore
+from ocpp_station.transport.station import Station
 from tests.core.harness import Harness
 from tests.pki import pki
 
@@ -136,3 +139,34 @@ def test_the_command_line_exits_2_for_a_bad_certificate(tmp_path: Path) -> None:
     code, err = asyncio.run(run())
     assert code == 2, err
     assert "security.csmsRootCertificates[0]" in err and "Traceback" not in err
+
+
+def test_settings_signed_firmware_only_and_profile_fallback_attempts(tmp_path: Path) -> None:
+    """``signedFirmwareOnly`` (security whitepaper L01.FR.20) and ``profileFallbackAttempts``
+    (A05.FR.08) reach the engine's settings; absent, the defaults (false, 3)."""
+    default = load_config(write_config(tmp_path, {})).security
+    assert (default.signed_firmware_only, default.profile_fallback_attempts) == (False, 3)
+    security = load_config(
+        write_config(tmp_path, {"signedFirmwareOnly": True, "profileFallbackAttempts": 5})
+    ).security
+    assert (security.signed_firmware_only, security.profile_fallback_attempts) == (True, 5)
+    config = load_config(write_config(tmp_path, {"signedFirmwareOnly": True, "profileFallbackAttempts": 5}))
+    settings = Station(config, store=MemoryStore()).engine.settings
+    assert (settings.signed_firmware_only, settings.profile_fallback_attempts) == (True, 5)
+
+
+@pytest.mark.parametrize(
+    ("security", "message"),
+    [
+        ({"signedFirmwareOnly": "yes"}, 'security.signedFirmwareOnly: must be true or false, got "yes"'),
+        (
+            {"profileFallbackAttempts": 0},
+            "security.profileFallbackAttempts: must be a whole number >= 1, got 0",
+        ),
+        ({"profileFallbackAttempts": 1.5}, "security.profileFallbackAttempts: must be a whole number >= 1"),
+        ({"profileFallbackAttempts": "3"}, "security.profileFallbackAttempts: must be a number"),
+    ],
+)
+def test_bad_security_settings_name_the_field(tmp_path: Path, security: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(write_config(tmp_path, security))

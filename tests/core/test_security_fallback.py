@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from ocpp_station.core.effects import Reconnect, StoreConfigValue
 from ocpp_station.core.events import Connected, ConnectFailed, Disconnected, ServerCertificateVerified
 from ocpp_station.core.features.security import FALLBACK_ATTEMPTS, FALLBACK_KEY
+from ocpp_station.core.settings import EngineSettings
 from ocpp_station.transport.view import EngineView
 from tests.core.harness import Harness
 from tests.pki import Issued, pki
@@ -29,9 +30,9 @@ def install(h: Harness, certificate: Issued) -> str:
     return str(result["status"])
 
 
-def raised_to_2() -> Harness:
+def raised_to_2(settings: EngineSettings | None = None) -> Harness:
     """Profile 1 with a root installed; the CSMS raises SecurityProfile to 2 (Accepted, A05.FR.05)."""
-    h = Harness(config={"AuthorizationKey": KEY, "SecurityProfile": "1"})
+    h = Harness(settings, config={"AuthorizationKey": KEY, "SecurityProfile": "1"})
     assert install(h, pki().root) == "Accepted"
     assert change(h, "SecurityProfile", "2") == "Accepted"
     h.feed(Disconnected("reconnect"))  # the Reconnect effect closed the link (A05.FR.06)
@@ -68,6 +69,13 @@ def test_A05_FR_08_unable_to_connect_with_the_new_profile_falls_back_to_the_prev
     h.feed(Disconnected("x"))
     for _ in range(FALLBACK_ATTEMPTS + 1):
         h.feed(ConnectFailed("down"))
+    assert h.engine.config.get("SecurityProfile") == "1"
+
+
+def test_A05_FR_08_the_attempt_count_is_a_setting() -> None:
+    """The config file's ``security.profileFallbackAttempts`` (EngineSettings.profile_fallback_attempts)."""
+    h = raised_to_2(EngineSettings(profile_fallback_attempts=1))
+    h.feed(ConnectFailed("TLS failed"))
     assert h.engine.config.get("SecurityProfile") == "1"
 
 

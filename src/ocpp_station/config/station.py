@@ -120,6 +120,11 @@ class SecurityConfig:
     manufacturer_root_certificates: tuple[Path, ...] = ()
     #: (certificateUse, PEM text) of every file, in order: ``EngineSettings.installed_certificates``.
     installed_certificates: tuple[tuple[str, str], ...] = ()
+    #: ``signedFirmwareOnly``: the plain UpdateFirmware is answered NotSupported (L01.FR.20).
+    signed_firmware_only: bool = False
+    #: ``profileFallbackAttempts``: failed connections in a row after which a raised SecurityProfile
+    #: falls back to the previous one (A05.FR.08).
+    profile_fallback_attempts: int = 3
     #: ``chargePointCertificate`` / ``chargePointPrivateKey`` (§2.6.4: a ChargePointCertificate installed
     #: at manufacturing, for profile 3), resolved; None: none. The key is read by the shell, never kept here.
     charge_point_certificate_file: Path | None = None
@@ -278,7 +283,7 @@ def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
     self-signed or issued by a certificate listed before it: its CertificateHashData needs its
     issuer's key). Validity periods are not checked here: that depends on the OCPP time."""
     path = "security"
-    known = sorted([*SECURITY_CERTIFICATE_LISTS, *CHARGE_POINT_CERTIFICATE_FIELDS])
+    known = sorted([*SECURITY_CERTIFICATE_LISTS, *CHARGE_POINT_CERTIFICATE_FIELDS, *SECURITY_SETTINGS])
     unknown = set(data) - set(known)
     if unknown:
         raise r.fail(path, f"unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
@@ -307,7 +312,12 @@ def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
             installed.append((use, text))
         files[name] = tuple(paths)
     certificate_file, key_file, chain = _charge_point_certificate(r, data, base)
+    attempts = r.get(data, "profileFallbackAttempts", path, r.number, 3.0)
+    if attempts != int(attempts) or attempts < 1:
+        raise r.fail(f"{path}.profileFallbackAttempts", f"must be a whole number >= 1, got {attempts:g}")
     return SecurityConfig(
+        signed_firmware_only=r.get(data, "signedFirmwareOnly", path, r.boolean, False),
+        profile_fallback_attempts=int(attempts),
         csms_root_certificates=files["csmsRootCertificates"],
         manufacturer_root_certificates=files["manufacturerRootCertificates"],
         installed_certificates=tuple(installed),
@@ -316,6 +326,9 @@ def _security(r: _Reader, data: dict[str, Any], base: Path) -> SecurityConfig:
         charge_point_certificate=chain,
     )
 
+
+#: The ``security`` settings that are no certificate: see :class:`SecurityConfig`.
+SECURITY_SETTINGS = ("signedFirmwareOnly", "profileFallbackAttempts")
 
 #: The ``security`` fields of a ChargePointCertificate installed at manufacturing (§2.6.4).
 CHARGE_POINT_CERTIFICATE_FIELDS = ("chargePointCertificate", "chargePointPrivateKey")

@@ -65,6 +65,9 @@ class EngineSettings:
     #: (SignedUpdateFirmware) installs (security whitepaper L01.FR.20). Off by default: a CSMS without
     #: the whitepaper can still update the station.
     signed_firmware_only: bool = False
+    #: Failed connection attempts in a row after which a raised SecurityProfile falls back to the
+    #: previous one (security whitepaper A05.FR.08; ``core.features.security``).
+    profile_fallback_attempts: int = 3
     #: Vendor DataTransfer handlers by vendorId.
     data_transfer_handlers: Mapping[str, DataTransferHandler] = field(default_factory=dict)
     #: Extra OCPP configuration keys' initial values by standard name (the config file's "ocpp").

@@ -190,6 +190,8 @@ class Station(StationApi):
             installed_certificates=c.security.installed_certificates,
             tls=c.url.startswith("wss://"),
             charge_point_certificate=c.security.charge_point_certificate,
+            signed_firmware_only=c.security.signed_firmware_only,
+            profile_fallback_attempts=c.security.profile_fallback_attempts,
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store

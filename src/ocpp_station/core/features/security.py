@@ -25,7 +25,8 @@ restart in the middle keeps it too, until the new profile is confirmed:
 * *confirmed*: a websocket opened with the new profile (the :class:`~ocpp_station.core.events.
   Connected` event: TLS handshake and HTTP Basic credentials passed). The previous profile is
   forgotten; from then on the CSMS refuses the lower one (A05.FR.09, the CSMS's rule).
-* *unable to connect*: :attr:`Security.fallback_attempts` (default :data:`FALLBACK_ATTEMPTS`)
+* *unable to connect*: :attr:`EngineSettings.profile_fallback_attempts` (the config file's
+  ``security.profileFallbackAttempts``, default :data:`FALLBACK_ATTEMPTS`)
   connection attempts in a row ended before the websocket opened (the shell's
   :class:`~ocpp_station.core.events.ConnectFailed`: refused, TLS or HTTP failure, timeout). Counted
   from the raise, and again from zero after a restart. Then SecurityProfile is set back to the
@@ -49,6 +50,7 @@ from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import Reconnect, StoreConfigValue
 from ocpp_station.core.features.base import ConfigHook, ConfigVeto, Feature
 from ocpp_station.core.features.certificates import Certificates
+from ocpp_station.core.settings import EngineSettings
 
 if TYPE_CHECKING:
     from ocpp_station.core.model import Restored
@@ -61,8 +63,8 @@ TLS_PROFILES = frozenset({2, 3})
 #: core/features/station_certificate.py).
 CLIENT_CERTIFICATE_PROFILES = frozenset({3})
 #: Failed connection attempts in a row with a newly raised profile after which the station falls back
-#: to the previous one (A05.FR.08). With the default back-off (1 s, doubling) about 7 s.
-FALLBACK_ATTEMPTS: Final = 3
+#: to the previous one (A05.FR.08), by default. With the default back-off (1 s, doubling) about 7 s.
+FALLBACK_ATTEMPTS: Final = EngineSettings().profile_fallback_attempts
 #: The record (kind ``security``) of a raise not yet confirmed.
 FALLBACK_KIND: Final = "security"
 FALLBACK_KEY: Final = "profileFallback"
@@ -75,7 +77,7 @@ class Security(Feature):
         self.ctx = ctx
         self.certificates = certificates
         #: Failed attempts in a row after which a raised profile is given up (A05.FR.08).
-        self.fallback_attempts = FALLBACK_ATTEMPTS
+        self.fallback_attempts = ctx.settings.profile_fallback_attempts
         #: (previous, new) profile while a raise is not confirmed by a connection; None otherwise.
         self.pending: tuple[int, int] | None = None
         self._failures = 0
