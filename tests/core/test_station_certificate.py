@@ -6,7 +6,7 @@ test and the development CSMS's signer (:class:`~ocpp_station.sim.signing.Signin
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from cryptography import x509
@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ocpp_station.core.effects import GenerateKeyPair, Reconnect, SendFrame
+from ocpp_station.core.certificates import key_id
+from ocpp_station.core.effects import ForgetKey, GenerateKeyPair, Reconnect, SendFrame
 from ocpp_station.core.events import KeyPairGenerated
 from ocpp_station.core.features.station_certificate import MONTH_S
 from ocpp_station.core.settings import EngineSettings
@@ -34,6 +35,7 @@ class Setup:
     h: Harness
     keys: KeyStore
     ca: SigningCa
+    public_keys: list[str] = field(default_factory=list)
 
 
 def station(profile: str = "2", *, cpo_name: str = CPO) -> Setup:
@@ -66,6 +68,7 @@ def shell_makes_key_pair(s: Setup) -> str:
     """What the shell does for the last GenerateKeyPair: the CSR it feeds back (and returns)."""
     (effect,) = [e for e in s.h.effects if isinstance(e, GenerateKeyPair)][-1:]
     csr, public = s.keys.generate(effect.organization, effect.common_name)
+    s.public_keys.append(public)
     s.h.feed(KeyPairGenerated(effect.job, csr, public))
     return csr
 
@@ -76,6 +79,11 @@ def renew(s: Setup) -> str:
     csr = shell_makes_key_pair(s)
     assert s.h.sent("SignCertificate")[-1] == {"csr": csr}
     return csr
+
+
+def pending_key(s: Setup) -> str:
+    """The key id of the last key pair the shell made (its public key fed back in KeyPairGenerated)."""
+    return key_id(s.public_keys[-1])
 
 
 def signed(s: Setup, chain: str) -> str:
@@ -224,11 +232,13 @@ def test_A02_FR_06_a_certificate_without_a_pending_key_pair_is_rejected() -> Non
 def test_A02_error_handling_sign_certificate_rejected_is_not_retried() -> None:
     s = station()
     s.h.responders["SignCertificate"] = lambda p: {"status": "Rejected"}
-    csr = renew(s)
+    csr = renew(s)  # (the Rejected is answered at once: the pending key pair is gone already)
     mark = len(s.h.effects)
     s.h.advance(3600)
     assert not [e for e in s.h.effects[mark:] if isinstance(e, GenerateKeyPair)]
     assert signed(s, s.ca.sign(csr, now=NOW)) == "Rejected"  # the key pair was given up
+    # ... and its private key deleted (ForgetKey): no certificate will ever use it.
+    assert [e for e in s.h.effects if isinstance(e, ForgetKey)] == [ForgetKey(pending_key(s))]
 
 
 def test_A02_FR_08_a_certificate_not_yet_valid_is_used_from_its_not_before() -> None:
@@ -253,10 +263,24 @@ def test_A02_FR_09_10_newest_valid_wins_the_old_one_kept_a_month() -> None:
     new = feature.in_use()
     assert old is not None and new is not None and new.key_id != old.key_id
     assert len(feature.entries) == 2  # the old one as fallback
+    mark = len(s.h.effects)
     s.h.advance(MONTH_S + 3600)
     s.h.csms_result("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"})
     feature._prune()
     assert [e.key_id for e in feature.entries] == [new.key_id]
+    s.h.csms_result("ExtendedTriggerMessage", {"requestedMessage": "Heartbeat"})  # effects out
+    # The dropped certificate's private key goes with it; the one in use stays.
+    assert [e for e in s.h.effects[mark:] if isinstance(e, ForgetKey)] == [ForgetKey(old.key_id)]
+
+
+def test_A02_a_new_key_pair_asked_for_replaces_the_pending_one_whose_key_goes() -> None:
+    s = station()
+    renew(s)
+    pending = s.h.engine.station_certificate.pending
+    assert pending is not None and pending[1] is not None
+    second = renew(s)  # the CSMS asks again before any CertificateSigned
+    assert [e for e in s.h.effects if isinstance(e, ForgetKey)] == [ForgetKey(pending[1])]
+    assert signed(s, s.ca.sign(second, now=NOW)) == "Accepted"
 
 
 def test_A03_FR_02_renewal_one_month_before_expiry_once() -> None:

@@ -202,6 +202,15 @@ class GenerateKeyPair:
     common_name: str
 
 
+@dataclass(frozen=True, slots=True)
+class ForgetKey:
+    """Delete the private key ``key_id`` (security whitepaper A02/A03): its certificate was dropped
+    (replaced more than a month ago, A02.FR.10), or no certificate came for the key pair (SignCertificate
+    refused, a newer key pair asked for). Never a key of the config file."""
+
+    key_id: str
+
+
 Effect = (
     SendFrame
     | Energize
@@ -223,4 +232,5 @@ Effect = (
     | CallCompleted
     | Reconnect
     | GenerateKeyPair
+    | ForgetKey
 )

@@ -159,6 +159,10 @@ class EffectExecutor:
         in a thread (transport/keys.py); KeyPairGenerated follows."""
         self._station.generate_key_pair(effect.job, effect.organization, effect.common_name)
 
+    def _forget_key(self, effect: fx.ForgetKey) -> None:
+        """A private key no certificate uses any more: gone from memory and the data directory."""
+        self._station.keys.forget(effect.key_id)
+
     def _upload(self, effect: fx.UploadDiagnostics) -> None:
         self._station.transfers.upload_diagnostics(effect)
 
@@ -196,6 +200,7 @@ _HANDLERS: dict[type, Callable[[EffectExecutor, Any], None]] = {
     fx.VerifyFirmware: EffectExecutor._verify,
     fx.UploadDiagnostics: EffectExecutor._upload,
     fx.GenerateKeyPair: EffectExecutor._generate_key_pair,
+    fx.ForgetKey: EffectExecutor._forget_key,
     fx.UploadLog: EffectExecutor._upload_log,
     fx.CallCompleted: EffectExecutor._completed,
     fx.Reconnect: EffectExecutor._reconnect,

@@ -91,6 +91,19 @@ class KeyStore:
         if persist and self.directory is not None:
             self._write(self.directory / f"{key_id}.pem", pem)
 
+    def forget(self, key_id: str) -> None:
+        """Delete the private key ``key_id``: from memory, and its file in the data directory (a key of
+        the config file has none there). Unknown: nothing to do."""
+        self._memory.pop(key_id, None)
+        if self.directory is None:
+            return
+        try:
+            (self.directory / f"{key_id}.pem").unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("cannot delete the key file of %s: %s", key_id, exc)
+
     def private_key_pem(self, key_id: str) -> str | None:
         """The private key of ``key_id`` (PEM), None when this station does not hold it."""
         pem = self._memory.get(key_id)

@@ -52,7 +52,7 @@ from ocpp_station.core.certificates import (
     to_pem,
 )
 from ocpp_station.core.context import Context, log
-from ocpp_station.core.effects import GenerateKeyPair, Reconnect
+from ocpp_station.core.effects import ForgetKey, GenerateKeyPair, Reconnect
 from ocpp_station.core.features.base import Feature, Trigger, answers, extended, on_failure, on_result
 from ocpp_station.core.rpc import OutgoingCall
 from ocpp_station.wire.frames import Call
@@ -217,7 +217,9 @@ class StationCertificate(Feature):
             log.warning("no charge point certificate renewal (%s): CpoName is not set", why)
             return
         self._job += 1
+        replaced = None if self.pending is None else self.pending[1]
         self.pending = (self._job, None)
+        self._forget(replaced)
         identity = self.ctx.settings.identity
         common_name = str(identity.get("chargePointSerialNumber") or self.ctx.settings.charge_point_id)
         log.info("new key pair for the charge point certificate (%s)", why)
@@ -227,6 +229,11 @@ class StationCertificate(Feature):
         """The shell's KeyPairGenerated: send the CSR (A02.FR.03, A03.FR.03)."""
         if self.pending is None or self.pending[0] != job:
             log.info("ignoring the key pair of job %s", job)
+            if public_key:
+                try:
+                    self._forget(key_id(public_key))
+                except CertificateError:
+                    pass
             return
         if not csr:
             log.error("no key pair / CSR for the charge point certificate: %s", reason)
@@ -249,14 +256,28 @@ class StationCertificate(Feature):
             return
         # A02/A03 error handling: the operator investigates and re-runs A02; no retry here.
         log.error("SignCertificate Rejected by the Central System: no new charge point certificate")
-        self.pending = None
-        self._save_state()
+        self._drop_pending()
 
     @on_failure(SignCertificateRequest)
     def _sign_failed(self, call: OutgoingCall, reason: str) -> None:
         log.error("SignCertificate failed (%s): no new charge point certificate", reason)
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        """No certificate will come for the pending key pair: it goes, its private key too."""
+        key = None if self.pending is None else self.pending[1]
         self.pending = None
         self._save_state()
+        self._forget(key)
+
+    def _forget(self, key: str | None) -> None:
+        """Delete the private key ``key`` (the ForgetKey effect) unless a kept certificate or the
+        pending key pair still uses it; keys of the config file are never deleted."""
+        if key is None or any(entry.key_id == key for entry in self.entries):
+            return
+        if self.pending is not None and self.pending[1] == key:
+            return
+        self.ctx.emit(ForgetKey(key))
 
     # -- CertificateSigned (§5.1) -----------------------------------------------------------------------
     @answers(CertificateSignedRequest)
@@ -343,6 +364,7 @@ class StationCertificate(Feature):
         now = self.ctx.ocpp_time()
         current = self.in_use()
         kept = []
+        dropped: list[str] = []
         for entry in self.entries:
             replaced = entry.replaced_at
             if current is None or entry is current or replaced is None:
@@ -351,9 +373,12 @@ class StationCertificate(Feature):
             if now - replaced > MONTH_S or now > entry.not_after:
                 if not entry.from_file:
                     self.ctx.persist(KIND, f"{entry.seq:08d}", None)
+                    dropped.append(entry.key_id)
                 continue
             kept.append(entry)
         self.entries = kept
+        for key in dropped:
+            self._forget(key)
 
     def _save_state(self) -> None:
         pending = None if self.pending is None else self.pending[1]
