@@ -52,6 +52,11 @@ def firmware_steps() -> str:
     return _steps(firmware.FIRMWARE_STEPS)
 
 
+def signed_firmware_steps() -> str:
+    """SignedFirmwareStatusNotification steps of a secure update (firmware.SIGNED_FIRMWARE_STEPS)."""
+    return _steps(firmware.SIGNED_FIRMWARE_STEPS)
+
+
 def diagnostics_steps() -> str:
     """DiagnosticsStatusNotification steps of an upload (firmware.DIAGNOSTICS_STEPS)."""
     return _steps(firmware.DIAGNOSTICS_STEPS)
@@ -80,6 +85,7 @@ DIAGRAMS: dict[str, Callable[[], str]] = {
     "connector-status": connector_status,
     "status-rules": status_rules,
     "firmware-steps": firmware_steps,
+    "signed-firmware-steps": signed_firmware_steps,
     "diagnostics-steps": diagnostics_steps,
 }
 
