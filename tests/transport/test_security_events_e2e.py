@@ -11,15 +11,8 @@ import pytest
 import trustme
 
 from ocpp_station.sim.csms import CentralSystem
-from tests.stations import StationFactory
+from tests.stations import StationFactory, notified
 from tests.transport.test_tls import KEY, ca_file, server_ctx, tls_config, wait_log
-
-
-def notified(csms: CentralSystem, event_type: str) -> bool:
-    return any(
-        e.action == "SecurityEventNotification" and e.kind == "CALL" and e.payload.get("type") == event_type
-        for e in csms.log
-    )
 
 
 async def test_A00_FR_309_A04_a_tls_refusal_is_notified_once_the_station_connects(

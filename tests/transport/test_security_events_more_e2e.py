@@ -5,8 +5,6 @@ dir and the development CSMS on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +14,7 @@ from ocpp_station.control.api import bound_port, start_control_api
 from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.storage import SqliteStore
 from ocpp_station.transport.station import Station
-from tests.stations import StationFactory, station_config
-
-
-async def until(check: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
-
-
-def notified(csms: CentralSystem, event_type: str) -> list[dict[str, Any]]:
-    return [
-        e.payload
-        for e in csms.log
-        if e.action == "SecurityEventNotification"
-        and e.kind == "CALL"
-        and e.payload.get("type") == event_type
-    ]
+from tests.stations import StationFactory, notified, station_config, until
 
 
 def log_entries(station: Station) -> list[dict[str, Any]]:

@@ -4,13 +4,10 @@ made with ``cryptography`` (``tests/pki.py``)."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
 import ssl
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -22,28 +19,11 @@ from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.transport.station import Station
 from ocpp_station.transport.tls import harden
 from tests.pki import Issued, issue, name
-from tests.stations import StationFactory, station_config
+from tests.stations import StationFactory, notified, station_config, until
 
 KEY = "0123456789abcdef0123456789abcdef"
 CSRC = "CentralSystemRootCertificate"
 FAST = {"reconnect": {"initialDelay": 0.05, "maxDelay": 0.2}, "callTimeout": 5}
-
-
-async def until(check: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
-
-
-def notified(csms: CentralSystem, event_type: str, text: str = "") -> list[dict[str, Any]]:
-    return [
-        e.payload
-        for e in csms.log
-        if e.action == "SecurityEventNotification"
-        and e.kind == "CALL"
-        and e.payload.get("type") == event_type
-        and text in e.payload.get("techInfo", "")
-    ]
 
 
 async def test_A05_FR_08_profile_2_the_csms_cannot_serve_falls_back_to_profile_1(
