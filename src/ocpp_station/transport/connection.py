@@ -320,11 +320,12 @@ class Link:
             # Made for each connection: the installed roots and the client certificate may have
             # changed since the last one (InstallCertificate, CertificateSigned).
             listener = self._listener
-            context = client_context(
-                config.ca_bundle, listener.csms_root_certificates(), listener.client_certificate()
-            )
-            # An installed root is a trust anchor even when it is not self-signed (M05.FR.09, 12).
-            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+            roots = listener.csms_root_certificates()
+            context = client_context(config.ca_bundle, roots, listener.client_certificate())
+            if roots:
+                # An installed root is a trust anchor even when it is not self-signed (M05.FR.09,
+                # 12). Only then: with the system store alone, no intermediate becomes an anchor.
+                context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
             kwargs["ssl"] = context
         return kwargs
 
