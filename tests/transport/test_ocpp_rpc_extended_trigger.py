@@ -74,3 +74,33 @@ async def test_A02_sign_certificate_against_ocpp_rpc(
     call = await rpc_csms.wait_for(is_call("SignCertificate"), since=mark)
     assert call["params"]["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----")
     assert rpc_csms.errors() == []
+
+
+async def test_N01_get_log_and_log_status_notification_against_ocpp_rpc(
+    rpc_csms: RpcCsms, start_station: StationFactory
+) -> None:
+    """GetLog.req / GetLog.conf, LogStatusNotification (the upload to a closed port fails at once:
+    Uploading, then UploadFailure, with the requestId) and ExtendedTriggerMessage LogStatusNotification
+    (Idle, no requestId): all checked against ocpp-rpc's strict 1.6 schemas."""
+    await start_station(station_config(rpc_csms.url, cp_id=CP))
+    mark = len(rpc_csms.events)
+    request = {
+        "logType": "SecurityLog",
+        "requestId": 7,
+        "retries": 0,
+        "log": {"remoteLocation": "ftp://127.0.0.1:9/"},
+    }
+    answer = await rpc_csms.result(CP, "GetLog", request)
+    assert answer["status"] == "Accepted" and answer["filename"].endswith(".txt")
+    failed = await rpc_csms.wait_for(
+        lambda e: is_call("LogStatusNotification")(e) and e["params"]["status"] == "UploadFailure", since=mark
+    )
+    assert failed["params"]["requestId"] == 7
+    mark = len(rpc_csms.events)
+    trigger = {"requestedMessage": "LogStatusNotification"}
+    assert await rpc_csms.result(CP, "ExtendedTriggerMessage", trigger) == {"status": "Accepted"}
+    idle = await rpc_csms.wait_for(is_call("LogStatusNotification"), since=mark)
+    assert idle["params"] == {"status": "Idle"}
+    # Every SecurityEventNotification the station sent (StartupOfTheDevice at least) passed too.
+    assert any(is_call("SecurityEventNotification")(e) for e in rpc_csms.events)
+    assert rpc_csms.errors() == []

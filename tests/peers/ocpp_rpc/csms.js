@@ -115,6 +115,8 @@ const handlers = {
     DiagnosticsStatusNotification: () => ({}),
     // Security whitepaper A04: validated against ocpp-rpc's OCPP 1.6 schema like the others.
     SecurityEventNotification: () => ({}),
+    // Security whitepaper N01: GetLog's upload status (schema-checked in strict mode).
+    LogStatusNotification: () => ({}),
     // Security whitepaper L01: the signed firmware status (schema-checked in strict mode).
     SignedFirmwareStatusNotification: () => ({}),
     // Security whitepaper A02/A03: the CSR is schema-checked in strict mode; Accepted (A02.FR.11).
