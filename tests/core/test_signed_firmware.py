@@ -211,6 +211,25 @@ def test_L01_installation_failed() -> None:
     assert h.statuses(1)[-1] == "Available"
 
 
+def test_L01_install_verification_failed_when_the_image_changed_after_its_check() -> None:
+    """The shell checks the signature again right before the hardware gets the image; one that no
+    longer verifies is InstallVerificationFailed (§6.8: "installation will not proceed") and the
+    security event InvalidFirmwareSignature (L01.FR.03)."""
+    h = Harness(settings())
+    mark = h.mark()
+    signed_update(h)
+    job = last(h, DownloadFirmware).job
+    h.feed(FirmwareDownloaded(job, ok=True))
+    h.feed(FirmwareVerified(job, ok=True))
+    h.feed(FirmwareInstalled(job, ok=False, reason="signature does not verify", verification_failed=True))
+    assert signed_statuses(h, mark)[-2:] == ["Installing", "InstallVerificationFailed"]
+    assert not h.effects_of(Reboot)
+    assert h.statuses(1)[-1] == "Available"
+    events = [p for a, p in h.calls[mark:] if a == "SecurityEventNotification"]
+    assert [e["type"] for e in events] == ["InvalidFirmwareSignature"]
+    assert "before installing" in events[0]["techInfo"]
+
+
 def test_L01_FR_13_download_scheduled_then_FR_16_install_scheduled() -> None:
     h = Harness(settings())
     mark = h.mark()

@@ -123,6 +123,7 @@ async def test_the_shell_checks_again_before_the_hardware_installs(
     transfers.install_firmware(fx.InstallFirmware(1, pki.signing_certificate, signature))
     await asyncio.sleep(0.2)
     assert isinstance(events[-1], FirmwareInstalled) and not events[-1].ok
+    assert events[-1].verification_failed  # InstallVerificationFailed, not InstallationFailed
     assert hardware.installed == []  # the hardware never saw the unverified image
     # a failed check deletes the image
     folder.mkdir(parents=True, exist_ok=True)

@@ -430,7 +430,9 @@ _EVENT_ROUTES: dict[type, Callable[[Engine, Any], None]] = {
     ev.FaultCleared: Engine._fault_cleared,
     ev.UnlockCompleted: lambda self, e: self.reset.unlock_completed(e.connector_id, e.unlocked),
     ev.FirmwareDownloaded: lambda self, e: self.firmware.downloaded(e.job, e.ok, e.reason),
-    ev.FirmwareInstalled: lambda self, e: self.firmware.installed(e.job, e.ok, e.version, e.reason),
+    ev.FirmwareInstalled: lambda self, e: self.firmware.installed(
+        e.job, e.ok, e.version, e.reason, verification_failed=e.verification_failed
+    ),
     ev.FirmwareVerified: lambda self, e: self.firmware.verified(e.job, e.ok, e.reason),
     ev.DiagnosticsUploaded: lambda self, e: self.firmware.uploaded(e.job, e.ok, e.reason),
     ev.LogUploaded: lambda self, e: self.logs.uploaded(e.job, e.status, e.reason),

@@ -151,6 +151,9 @@ class FirmwareInstalled:
     ok: bool
     version: str | None = None
     reason: str = ""
+    #: A signed image whose signature no longer verified right before the installation (it changed
+    #: since the check): nothing was installed (security whitepaper InstallVerificationFailed).
+    verification_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -308,6 +308,9 @@ class FileTransfers:
                 # checked again: the file may have changed on disk since VerifyFirmware
                 await asyncio.to_thread(verify_signature, image, effect.signing_certificate, effect.signature)
             version = await asyncio.to_thread(self._hardware().install_firmware, image)
+        except SignatureError as exc:  # nothing reached the hardware: InstallVerificationFailed
+            self._feed(FirmwareInstalled(effect.job, False, None, str(exc), verification_failed=True))
+            return
         except Exception as exc:  # the hardware's own errors: any failure is InstallationFailed
             self._feed(FirmwareInstalled(effect.job, False, None, str(exc) or type(exc).__name__))
             return

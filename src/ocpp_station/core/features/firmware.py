@@ -165,16 +165,29 @@ SIGNED_FIRMWARE_STEPS: dict[FirmwareStatusEnumType, frozenset[FirmwareStatusEnum
     _S.SignatureVerified: frozenset({_S.InstallScheduled, _S.Installing, _S.Idle}),
     _S.InstallScheduled: frozenset({_S.Installing, _S.Idle}),
     # the hardware installed it: InstallRebooting before the reboot (L01.FR.15); Idle: a restart
-    _S.Installing: frozenset({_S.InstallRebooting, _S.InstallationFailed, _S.Idle}),
+    # InstallVerificationFailed: the image's signature, checked again right before the hardware gets
+    # it, no longer verifies (the file changed since SignatureVerified); nothing is installed
+    _S.Installing: frozenset(
+        {_S.InstallRebooting, _S.InstallationFailed, _S.InstallVerificationFailed, _S.Idle}
+    ),
     # Installed is reported after the reboot into the new firmware (OCTT TC_080_CS step 17)
     _S.InstallRebooting: frozenset({_S.Installed, _S.Idle}),
     _S.DownloadFailed: frozenset({_S.Idle}),
     _S.InvalidSignature: frozenset({_S.Idle}),
     _S.InstallationFailed: frozenset({_S.Idle}),
+    _S.InstallVerificationFailed: frozenset({_S.Idle}),
     _S.Installed: frozenset({_S.Idle}),
 }
 #: End states of a signed update (§6.8 "end state"): reported, then the update is over (Idle).
-_SIGNED_OUTCOMES = frozenset({_S.DownloadFailed, _S.InvalidSignature, _S.InstallationFailed, _S.Installed})
+_SIGNED_OUTCOMES = frozenset(
+    {
+        _S.DownloadFailed,
+        _S.InvalidSignature,
+        _S.InstallationFailed,
+        _S.InstallVerificationFailed,
+        _S.Installed,
+    }
+)
 #: States in which a signed update can still be cancelled by a new one (L01.FR.26); not while the
 #: hardware installs (L01.FR.27: Rejected).
 _SIGNED_CANCELLABLE = frozenset(set(_S) - {_S.Installing, _S.InstallRebooting})
@@ -534,9 +547,11 @@ class FirmwareManagement(Feature):
         self._save_update()
         self.ctx.emit(InstallFirmware(update["job"]))
 
-    def installed(self, job: int, ok: bool, version: str | None, reason: str) -> None:
+    def installed(
+        self, job: int, ok: bool, version: str | None, reason: str, *, verification_failed: bool = False
+    ) -> None:
         if self.signed is not None and self.signed["job"] == job:
-            self._signed_installed(ok, version, reason)
+            self._signed_installed(ok, version, reason, verification_failed)
             return
         update = self.update
         if update is None or update["job"] != job or self.firmware_status is not _F.Installing:
@@ -776,10 +791,19 @@ class FirmwareManagement(Feature):
         self._signed_step(_S.Installing)
         self.ctx.emit(InstallFirmware(signed["job"], signed["signingCertificate"], signed["signature"]))
 
-    def _signed_installed(self, ok: bool, version: str | None, reason: str) -> None:
+    def _signed_installed(
+        self, ok: bool, version: str | None, reason: str, verification_failed: bool
+    ) -> None:
         signed = self.signed
         if signed is None or self.signed_status is not _S.Installing:
             log.info("ignoring an installation result of the signed firmware update")
+            return
+        if verification_failed:
+            # The image changed since SignatureVerified: nothing installed (InstallVerificationFailed),
+            # and an image whose signature does not verify is the security event of L01.FR.03.
+            log.error("signed firmware: the image no longer verifies before installing: %s", reason)
+            self.ctx.tell("security_event", "InvalidFirmwareSignature", f"before installing: {reason}")
+            self._signed_finish(_S.InstallVerificationFailed)
             return
         if not ok or not version:
             log.error("signed firmware installation failed: %s", reason or "no version reported")
