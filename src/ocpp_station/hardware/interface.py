@@ -18,7 +18,9 @@ EventSink = Callable[[Event], None]
 
 class Hardware(Protocol):
     def attach(self, sink: EventSink) -> None:
-        """Where to report hardware events (CablePlugged, IdTagPresented, EVReadyChanged, faults)."""
+        """Where to report hardware events (CablePlugged, IdTagPresented, EVReadyChanged, faults; a
+        tamper sensor: ``SecurityEventObserved("TamperDetectionActivated", detail)``, security
+        whitepaper §8)."""
 
     def energize(self, connector_id: int, on: bool) -> None:
         """Close or open the connector's contactor."""
