@@ -121,6 +121,8 @@ class InFlight:
     message_id: str
     call: OutgoingCall
     timeout_at: float
+    #: When it went out (engine time): the latency a CallObserver sees.
+    sent_at: float = 0.0
 
 
 class Outbox:
@@ -210,7 +212,7 @@ class Outbox:
 
     def start(self, call: OutgoingCall, now: float, timeout_s: float) -> str:
         message_id = self._next_id()
-        self.in_flight = InFlight(message_id, call, now + timeout_s)
+        self.in_flight = InFlight(message_id, call, now + timeout_s, now)
         return message_id
 
     def finish(self, message_id: str) -> OutgoingCall | None:

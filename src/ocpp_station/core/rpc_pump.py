@@ -73,6 +73,8 @@ class RpcPump:
         self._replay_left = 0
         self._tokens = 0.0
         self._tokens_at = 0.0
+        #: Statistics of every exchange (EngineSettings.call_observer), None: none.
+        self.observer = ctx.settings.call_observer
 
     # -- settling: after every event --------------------------------------------------------------
     def settle(self) -> None:
@@ -125,6 +127,8 @@ class RpcPump:
                 self._replay_left -= 1
                 self._tokens -= 1
             ctx.emit(SendFrame(encode_call_body(message_id, call.action, body)))
+            if self.observer is not None:
+                self.observer.sent(call.action)
             return
 
     def answered(self) -> frozenset[str]:
@@ -141,6 +145,7 @@ class RpcPump:
 
     def disconnected(self) -> None:
         self.ctx.connected = False
+        self._observe_end("Lost")
         call = self.outbox.abandon()
         if call is not None:
             self._requeue_or_fail(call, "Dropped")
@@ -149,6 +154,7 @@ class RpcPump:
             self._completed(dropped, error="Dropped", description="offline")
 
     def _timed_out(self) -> None:
+        self._observe_end("Timeout")
         call = self.outbox.abandon()
         if call is not None:
             log.warning("%s timed out after %s s", call.action, self.ctx.settings.call_timeout_s)
@@ -225,11 +231,13 @@ class RpcPump:
                 action = call.action if is_known(call.action) else ascii(call.action[:20])
                 self._invalid(f"CALL {action}", exc.code)
             self._send_error(call.message_id, exc)
+            self._observe_received(call.action, exc.code)
             return
         except Exception:
             # A defect of ours must not cost the link: the CSMS gets InternalError (OCPP-J §4.2.3).
             log.exception("%s handler failed", call.action)
             self._send_error(call.message_id, OcppError(ErrorCode.InternalError, "internal error"))
+            self._observe_received(call.action, ErrorCode.InternalError)
             return
         if response is not None:
             self._reply(call.message_id, call.action, response)
@@ -240,17 +248,21 @@ class RpcPump:
         except OcppError as exc:
             log.error("our %s response is invalid: %s", action, exc.description)
             self._send_error(message_id, OcppError(ErrorCode.InternalError, "internal error"))
+            self._observe_received(action, ErrorCode.InternalError)
             return
         # Kept for replays (joined bytes: exactly their size, no encoder buffer behind them).
         self._recent[message_id] = (action, data)
         if len(self._recent) > REPLAY_CACHE_SIZE:
             del self._recent[next(iter(self._recent))]
         self.ctx.emit(SendFrame(data))
+        if self.observer is not None:
+            self.observer.received(action, None)
 
     def reply_later(self, message_id: str, action: str, payload: OcppStruct) -> None:
         self._reply(message_id, action, payload)
 
     def _call_result(self, frame: CallResult) -> None:
+        sent_at = self._sent_at(frame.message_id)
         call = self.outbox.finish(frame.message_id)
         if call is None:
             log.warning("ignoring CALLRESULT with unknown id %s", printable(frame.message_id))
@@ -259,23 +271,45 @@ class RpcPump:
             response = schemas.parse_response(call.action, frame.payload, strict=self.ctx.settings.strict)
         except OcppError as exc:
             log.warning("invalid %s response from the CSMS: %s", call.action, exc.description)
+            if self.observer is not None:
+                self.observer.answered(call.action, self.ctx.now - sent_at, str(exc.code))
             self._retry_or_fail(call, str(exc.code), exc.description)
             return
+        if self.observer is not None:
+            self.observer.answered(call.action, self.ctx.now - sent_at, None)
         route = self.routes.result.get(call.action)
         if route is not None:
             route[1](self.features[route[0]], call, response)
         self._completed(call, result=frame.payload)
 
     def _call_error(self, frame: CallError) -> None:
+        sent_at = self._sent_at(frame.message_id)
         call = self.outbox.finish(frame.message_id)
         if call is None:
             log.warning("ignoring CALLERROR with unknown id %s", printable(frame.message_id))
             return
         code = parse_error_code(frame.error_code)
         reason = str(code) if code is not None else frame.error_code
+        if self.observer is not None:
+            self.observer.answered(call.action, self.ctx.now - sent_at, reason)
         if code is None and self.ctx.settings.strict:
             log.warning("CALLERROR with unknown code %s", printable(frame.error_code))
         self._retry_or_fail(call, reason, frame.description)
+
+    # -- statistics (EngineSettings.call_observer) ---------------------------------------------------
+    def _sent_at(self, message_id: str) -> float:
+        flight = self.outbox.in_flight
+        return flight.sent_at if flight is not None and flight.message_id == message_id else self.ctx.now
+
+    def _observe_end(self, outcome: str) -> None:
+        """The call in flight ends without an answer (``Timeout``, ``Lost``)."""
+        flight = self.outbox.in_flight
+        if self.observer is not None and flight is not None:
+            self.observer.answered(flight.call.action, self.ctx.now - flight.sent_at, outcome)
+
+    def _observe_received(self, action: str, code: ErrorCode) -> None:
+        if self.observer is not None:
+            self.observer.received(action if is_known(action) else "(unknown)", str(code))
 
     def _retry_or_fail(self, call: OutgoingCall, reason: str, description: str) -> None:
         """A CALLERROR, or a CALLRESULT that breaks the schema. OCPP 1.6 §4.7: a transaction message

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 #: A vendor DataTransfer handler: (messageId, data) -> (status, data) (OCPP 1.6 §5.6).
 DataTransferHandler = Callable[[str | None, str | None], tuple[str, str | None]]
+
+
+class CallObserver(Protocol):
+    """Sees every OCPP exchange of an engine, for statistics (a fleet's CALLs/s and latency per action,
+    Prometheus, a load test's requests). Plain data in, nothing back: the engine's decisions never
+    depend on it. One observer may serve many engines (a fleet shares one per process). Latencies are
+    in engine time (the monotonic clock the shell feeds in), seconds."""
+
+    def sent(self, action: str) -> None:
+        """A CALL of ours went out (a retry of a transaction message too)."""
+
+    def answered(self, action: str, latency_s: float, error: str | None) -> None:
+        """Our CALL ``action`` ended ``latency_s`` after it went out: error None for a CALLRESULT, else
+        the CALLERROR code, ``"Timeout"`` (no answer within the call timeout) or ``"Lost"`` (the link
+        went down with it in flight)."""
+
+    def received(self, action: str, error: str | None) -> None:
+        """A CALL of the CSMS was answered: error None for a CALLRESULT, else the CALLERROR code."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +56,8 @@ class EngineSettings:
     connectors: tuple[ConnectorSpec, ...] = (ConnectorSpec(),)
     #: Validate incoming frames strictly (True) or accept common central-system deviations.
     strict: bool = True
+    #: Statistics of every exchange (:class:`CallObserver`); None: none kept, nothing spent on them.
+    call_observer: CallObserver | None = None
     #: Seconds to wait for a CALLRESULT/CALLERROR before the CALL times out (OCPP-J 1.6 §4.1.1).
     call_timeout_s: float = 30.0
     #: Retry interval after a failed or unanswered BootNotification when the CSMS gave none.
