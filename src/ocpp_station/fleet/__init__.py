@@ -1,0 +1,1 @@
+"""The fleet: many stations from one command (issue 11)."""
