@@ -43,7 +43,7 @@ from ocpp_station.core.events import (
     TimerDue,
 )
 from ocpp_station.core.model import Restored
-from ocpp_station.core.settings import DataTransferHandler, EngineSettings
+from ocpp_station.core.settings import CallObserver, DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import SimulatedHardware
 from ocpp_station.storage import MemoryStore, SqliteStore, Store
@@ -82,6 +82,7 @@ class Station(StationApi):
         frame_logger: FrameLogger | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
+        call_observer: CallObserver | None = None,
     ) -> None:
         self.config = config
         self._wall = wall_clock
@@ -111,6 +112,8 @@ class Station(StationApi):
             config.connectors, self.now, self._schedule, config.ev, registers=registers
         )
         self._handlers = dict(data_transfer_handlers or {})
+        #: Statistics of every exchange (EngineSettings.call_observer; a fleet shares one per process).
+        self._call_observer = call_observer
         self.frame_logger = frame_logger
         #: Events fed while effects run, handled next in order (made at the first one).
         self._queued: list[Event] | None = None
@@ -192,6 +195,7 @@ class Station(StationApi):
             charge_point_certificate=c.security.charge_point_certificate,
             signed_firmware_only=c.security.signed_firmware_only,
             profile_fallback_attempts=c.security.profile_fallback_attempts,
+            call_observer=self._call_observer,
         )
         values = {**c.ocpp, **self.store.load_config()}
         store = self.store
