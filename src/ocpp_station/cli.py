@@ -1,4 +1,4 @@
-"""Command line: ``ocpp-station run | csms | demo | queue``. Thin: parsing and wiring only."""
+"""Command line: ``ocpp-station run | csms | demo | queue | fleet``. Thin: parsing and wiring only."""
 
 from __future__ import annotations
 
@@ -103,7 +103,41 @@ def _parser() -> argparse.ArgumentParser:
         help="write manufacturer-root.pem, signing.pem and signing.key (a new manufacturer PKI) to DIR",
     )
     signing.add_argument("--key-type", choices=("ec", "rsa"), default="ec", help="for --new-pki (default ec)")
+
+    fleet = sub.add_parser(
+        "fleet", help="run many stations against a CSMS (load test) until the duration or SIGINT/SIGTERM"
+    )
+    fleet.add_argument("--config", type=Path, help="FLEET.json (docs/fleet.md)")
+    fleet.add_argument("--scenario", help="start from a packaged scenario (the file and flags override it)")
+    fleet.add_argument("--url", help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp/ (overrides url)")
+    fleet.add_argument("--count", type=int, help="how many stations (overrides count)")
+    fleet.add_argument("--id-pattern", help="charge point ids, n = 1..count (default CP-{n:05d})")
+    fleet.add_argument("--ramp", help="new stations per second, e.g. 200/s (default 100/s)")
+    fleet.add_argument("--duration", help="then stop cleanly, e.g. 10m, 600s (default: until a signal)")
+    fleet.add_argument("--processes", type=int, help="worker processes (default: one per core)")
+    fleet.add_argument("--seed", type=int, help="seed of the generators (default 0)")
+    fleet.add_argument("--report", type=Path, help="write the report here (JSON) and an HTML page next to it")
+    fleet.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
     return parser
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from ocpp_station.fleet.config import Overrides, load_fleet
+    from ocpp_station.fleet.runner import run_cli
+
+    if args.config is None and args.scenario is None and (args.url is None or args.count is None):
+        raise ConfigError("fleet", "", "give --config FLEET.json, --scenario NAME, or --url and --count")
+    overrides = Overrides(
+        url=args.url,
+        count=args.count,
+        id_pattern=args.id_pattern,
+        ramp=args.ramp,
+        duration=args.duration,
+        processes=args.processes,
+        seed=args.seed,
+        report=args.report,
+    )
+    return run_cli(load_fleet(args.config, overrides, args.scenario), args.progress_every)
 
 
 def _sign_firmware(args: argparse.Namespace) -> int:
@@ -452,7 +486,7 @@ def _csms_signing_ca(args: argparse.Namespace) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = args.log_level or ("warning" if args.command == "demo" else "info")
+    level = args.log_level or ("warning" if args.command in ("demo", "fleet") else "info")
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -470,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             return _firmware_image(args)
         if args.command == "sign-firmware":
             return _sign_firmware(args)
+        if args.command == "fleet":
+            return _fleet(args)
         from ocpp_station.sim.demo import run_demo
 
         return asyncio.run(run_demo(args.charge_seconds))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ocpp_station.core.engine import Engine
+from ocpp_station.core.features.status import derive_status
 
 
 class EngineView:
@@ -64,6 +65,17 @@ class EngineView:
     def meter_energy_wh(self, connector_id: int) -> float:
         """The energy register of ``connector_id`` as the engine last read it."""
         return self._engine.ctx.meter(connector_id).energy_wh
+
+    def connector_statuses(self) -> list[str]:
+        """Each connector's status (1..n) as last reported to the CSMS, without reading a meter: what a
+        fleet samples once a second for thousands of stations (:meth:`snapshot` reads every meter)."""
+        return [c.reported_status or derive_status(c) for c in self._engine.ctx.connectors[1:]]
+
+    @property
+    def queue_length(self) -> int:
+        """Queued CALLs of ours, the one in flight included (``snapshot()["queue"]``)."""
+        outbox = self._engine.outbox
+        return len(outbox) + (outbox.in_flight is not None)
 
     def snapshot(self) -> dict[str, Any]:
         """Connection, registration, every connector (0 included), queue length, firmware (a fresh

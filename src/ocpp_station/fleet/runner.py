@@ -1,0 +1,437 @@
+"""Run a fleet: N :class:`~ocpp_station.transport.station.Station` in one asyncio process, or in
+several worker processes with their statistics aggregated by the parent.
+
+One process (``processes == 1``): :func:`run_stations` starts the stations at the configured pace
+(``ramp`` per second), each with the memory store and the fleet's diagnostics-log default (none),
+sharing one :class:`~ocpp_station.fleet.stats.FleetStats` as their CallObserver; it samples the gauges
+once a second, runs the ATG of every station whose template has one and the fleet's timed actions,
+and at the end (the duration, SIGINT/SIGTERM, or the caller's ``stop``) stops every station cleanly
+(:meth:`Station.stop`: transactions stopped, the queue given its grace, close code 1000).
+
+Several (``--processes N``): N worker processes (multiprocessing ``spawn``), worker k running the
+stations k, k+N, k+2N ... (so every worker gets its share of each template) at ramp/N each, and sending
+a statistics snapshot over its pipe every second; the parent merges them (exact: counters and
+histogram buckets add up), shows the progress and writes the report. The parent tells the workers to
+stop over the same pipe; a worker whose parent is gone (the pipe closes) stops by itself.
+
+The event loop is uvloop's when it is installed (``pip install "ocpp-station[fleet]"``).
+permessage-deflate is off for every station (``transport/connection.py`` never offers it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import resource
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from ocpp_station.config.station import StationConfig
+from ocpp_station.fleet.config import FleetConfig
+from ocpp_station.fleet.report import build_report, write_report
+from ocpp_station.fleet.stats import FleetStats, empty_snapshot, merge, summarize
+from ocpp_station.transport.station import Station
+
+log = logging.getLogger("ocpp_station.fleet")
+
+#: Seconds between gauge samples and between the workers' snapshots.
+SAMPLE_S = 1.0
+#: How long the clean stop of every station may take beyond their shutdown grace.
+STOP_MARGIN_S = 15.0
+
+
+class FleetStation(Station):
+    """A Station that also tells its process's statistics when its websocket opens (connects,
+    reconnects); its CALLs reach the same statistics as its engine's CallObserver."""
+
+    def __init__(self, config: StationConfig, stats: FleetStats) -> None:
+        super().__init__(config, call_observer=stats)
+        self._fleet_stats = stats
+        self._opened_before = False
+
+    def link_opened(self) -> None:
+        stats = self._fleet_stats
+        stats.connects += 1
+        if self._opened_before:
+            stats.reconnects += 1
+        else:
+            self._opened_before = True
+        super().link_opened()
+
+
+def sample_gauges(stations: Sequence[Station], stats: FleetStats) -> None:
+    """The gauges of ``stats`` from each station's read-only view: connected, booted (BootNotification
+    Accepted), charging / faulted (a connector that is), queued CALLs. Once a second, not per event."""
+    connected = booted = charging = faulted = queue = 0
+    for station in stations:
+        view = station.view
+        connected += view.connected
+        booted += view.registration == "Accepted"
+        statuses = view.connector_statuses()
+        charging += "Charging" in statuses
+        faulted += "Faulted" in statuses
+        queue += view.queue_length
+    stats.gauges.update(
+        stations=len(stations),
+        connected=connected,
+        booted=booted,
+        charging=charging,
+        faulted=faulted,
+        queue=queue,
+    )
+
+
+async def run_stations(
+    config: FleetConfig,
+    indices: Sequence[int],
+    stats: FleetStats,
+    stop: asyncio.Event,
+    *,
+    ramp_per_s: float,
+    on_sample: Callable[[], None] | None = None,
+) -> None:
+    """Run stations ``indices`` of ``config`` in this process until ``stop`` is set (or the duration
+    has passed), then stop them all cleanly. ``on_sample`` is called after each gauge sample."""
+    loop = asyncio.get_running_loop()
+    stations: list[Station] = []
+    runs: list[asyncio.Task[None]] = []
+    extras: list[asyncio.Task[None]] = []
+    duration = config.duration_s
+    timer = loop.call_later(duration, stop.set) if duration is not None else None
+    sampler = asyncio.create_task(_sample(stations, stats, stop, on_sample))
+    if config.actions:
+        run_actions = importlib.import_module("ocpp_station.fleet.scenarios").run_actions
+        # The live list: the actions see the stations started so far (it grows during the ramp).
+        extras.append(asyncio.create_task(run_actions(stations, config.actions, config.seed, stop)))
+    started = loop.time()
+    try:
+        position = 0
+        while position < len(indices) and not stop.is_set():
+            due = int((loop.time() - started) * ramp_per_s) + 1
+            while position < min(due, len(indices)):
+                index = indices[position]
+                station = FleetStation(config.station_config(index), stats)
+                stations.append(station)
+                runs.append(asyncio.create_task(station.run(), name=station.config.charge_point_id))
+                template = config.templates[config.template_of[index]]
+                if template.atg is not None:
+                    run_atg = importlib.import_module("ocpp_station.fleet.atg").run_atg
+                    extras.append(
+                        asyncio.create_task(run_atg(station, template.atg, config.seed + index, stop))
+                    )
+                position += 1
+            if position < len(indices):
+                next_at = started + position / ramp_per_s
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, next_at - loop.time())):
+                        await stop.wait()
+        await stop.wait()
+    finally:
+        stop.set()
+        if timer is not None:
+            timer.cancel()
+        await _stop_all(stations, runs, extras)
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+        sample_gauges(stations, stats)
+        for each in stations:
+            with contextlib.suppress(Exception):
+                each.close()
+
+
+async def _sample(
+    stations: list[Station], stats: FleetStats, stop: asyncio.Event, on_sample: Callable[[], None] | None
+) -> None:
+    while True:
+        sample_gauges(stations, stats)
+        if on_sample is not None:
+            on_sample()
+        await asyncio.sleep(SAMPLE_S)
+
+
+async def _stop_all(
+    stations: list[Station], runs: list[asyncio.Task[None]], extras: list[asyncio.Task[None]]
+) -> None:
+    """The clean stop: the ATGs and actions end (they watch ``stop``), every station stops (its
+    transactions, its queue's grace, close 1000); what does not end in time is cancelled."""
+    if extras:
+        done, pending = await asyncio.wait(extras, timeout=5)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.error("fleet: %s", task.exception())
+    grace = max((s.config.durability.shutdown_grace_s for s in stations), default=0.0)
+    stopping = [asyncio.create_task(s.stop()) for s in stations]
+    if stopping:
+        done, pending = await asyncio.wait(stopping, timeout=grace + STOP_MARGIN_S)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("fleet: a station's stop failed: %s", task.exception())
+    if runs:
+        _done, pending = await asyncio.wait(runs, timeout=STOP_MARGIN_S)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+
+
+# -- progress -------------------------------------------------------------------------------------------
+
+
+class Progress(Protocol):
+    """What the runner shows while it runs: called about once a second with the summary so far
+    (:func:`ocpp_station.fleet.stats.summarize`), and once more at the end with ``final`` True. The
+    plain line below is the default; a live terminal view (rich) is another implementation."""
+
+    def update(self, summary: dict[str, Any], final: bool = False) -> None: ...
+
+
+class PlainProgress:
+    """One line on stderr every ``every_s`` seconds (and at the end)."""
+
+    def __init__(self, every_s: float = 5.0, stream: Any = None) -> None:
+        self.every_s = every_s
+        self.stream = stream
+        self._last_at = 0.0
+        self._last_sent = 0
+        self._last_elapsed = 0.0
+
+    def update(self, summary: dict[str, Any], final: bool = False) -> None:
+        elapsed = summary["elapsedSeconds"]
+        if not final and elapsed - self._last_at < self.every_s:
+            return
+        totals, g = summary["totals"], summary["gauges"]
+        span = elapsed - self._last_elapsed
+        rate = (totals["sent"] - self._last_sent) / span if span > 0 else 0.0
+        self._last_at = self._last_elapsed = elapsed
+        self._last_sent = totals["sent"]
+        p99 = totals["p99Ms"]
+        line = (
+            f"fleet {elapsed:7.1f}s  stations {g['stations']}  connected {g['connected']}  "
+            f"booted {g['booted']}  charging {g['charging']}  faulted {g['faulted']}  "
+            f"CALLs/s {rate:.1f}  sent {totals['sent']}  errors {totals['callErrors']}  "
+            f"timeouts {totals['timeouts']}  reconnects {summary['reconnects']}  queue {g['queue']}  "
+            f"p99 {'-' if p99 is None else f'{p99:.1f} ms'}"
+        )
+        print(("done: " if final else "") + line, file=self.stream or sys.stderr, flush=True)
+
+
+# -- the whole fleet: one process or several ------------------------------------------------------------
+
+
+async def run_fleet(
+    config: FleetConfig,
+    *,
+    stop: asyncio.Event | None = None,
+    progress: Progress | None = None,
+    handle_signals: bool = False,
+) -> dict[str, Any]:
+    """Run the fleet until its duration has passed or ``stop`` is set (SIGINT/SIGTERM too with
+    ``handle_signals``); return the report (:func:`ocpp_station.fleet.report.build_report`) and write
+    it to ``config.report`` when set. Every station is stopped cleanly before it returns."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    started_wall = time.time()
+    started = loop.time()
+    processes = config.process_count
+    _raise_nofile(config.count // processes * 2 + 1024)
+
+    def show(snapshot: dict[str, Any], final: bool = False) -> None:
+        if progress is not None:
+            progress.update(summarize(snapshot, loop.time() - started), final)
+
+    try:
+        if processes == 1:
+            stats = FleetStats()
+            await run_stations(
+                config,
+                range(config.count),
+                stats,
+                stop,
+                ramp_per_s=config.ramp_per_s,
+                on_sample=lambda: show(stats.snapshot()),
+            )
+            snapshot = stats.snapshot()
+        else:
+            snapshot = await _run_workers(config, processes, stop, show)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    elapsed = loop.time() - started
+    show(snapshot, final=True)
+    report = build_report(config, snapshot, elapsed, started_wall, processes)
+    if config.report is not None:
+        write_report(config.report, report)
+    return report
+
+
+async def _run_workers(
+    config: FleetConfig, processes: int, stop: asyncio.Event, show: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    ctx = multiprocessing.get_context("spawn")
+    latest = [empty_snapshot() for _ in range(processes)]
+    finished = [asyncio.Event() for _ in range(processes)]
+    conns: list[Connection] = []
+    workers: list[Any] = []  # spawn Process objects
+
+    def on_message(part: int) -> None:
+        conn = conns[part]
+        try:
+            kind, snapshot = conn.recv()
+        except (EOFError, OSError):
+            kind, snapshot = "gone", None
+        if snapshot is not None:
+            latest[part] = snapshot
+        if kind != "snapshot":
+            loop.remove_reader(conn.fileno())
+            if kind == "gone":
+                log.error("fleet: worker %d ended without its final statistics", part)
+            finished[part].set()
+        elif part == 0:
+            show(merge(latest))
+
+    level = logging.getLogger().getEffectiveLevel()
+    for part in range(processes):
+        parent_end, child_end = ctx.Pipe(duplex=True)
+        worker = ctx.Process(
+            target=worker_main,
+            args=(config, part, processes, child_end, level),
+            name=f"fleet-worker-{part}",
+            daemon=True,
+        )
+        worker.start()
+        child_end.close()
+        conns.append(parent_end)
+        workers.append(worker)
+        loop.add_reader(parent_end.fileno(), on_message, part)
+    try:
+        all_finished = asyncio.ensure_future(_all_set(finished))
+        stop_wait = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([all_finished, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
+        for conn, done in zip(conns, finished, strict=True):
+            if not done.is_set():
+                with contextlib.suppress(OSError):
+                    conn.send("stop")
+        grace = max(t.station.durability.shutdown_grace_s for t in config.templates)
+        try:
+            async with asyncio.timeout(grace + 2 * STOP_MARGIN_S):
+                await all_finished
+        except TimeoutError:
+            log.error("fleet: some workers did not stop in time; their last statistics are used")
+    finally:
+        for part, conn in enumerate(conns):
+            if not finished[part].is_set():
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(conn.fileno())
+            conn.close()
+        for worker in workers:
+            await loop.run_in_executor(None, worker.join, 10)
+            if worker.is_alive():
+                worker.kill()
+                await loop.run_in_executor(None, worker.join, 5)
+    return merge(latest)
+
+
+async def _all_set(events: list[asyncio.Event]) -> None:
+    for event in events:
+        await event.wait()
+
+
+def worker_main(config: FleetConfig, part: int, parts: int, conn: Connection, log_level: int) -> None:
+    """A worker process: stations part, part + parts, ... until the parent says stop (or is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole group: the parent tells us
+    logging.basicConfig(level=log_level, format=f"%(asctime)s %(levelname)-7s worker {part}: %(message)s")
+    _raise_nofile(config.count // parts * 2 + 1024)
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(_worker(config, part, parts, conn))
+    conn.close()
+
+
+async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    stats = FleetStats()
+
+    def on_message() -> None:
+        try:
+            conn.recv()  # "stop"
+        except (EOFError, OSError):
+            pass  # the parent is gone: stop too
+        loop.remove_reader(conn.fileno())
+        stop.set()
+
+    loop.add_reader(conn.fileno(), on_message)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+
+    def send() -> None:
+        with contextlib.suppress(OSError):
+            conn.send(("snapshot", stats.snapshot()))
+
+    try:
+        await run_stations(
+            config,
+            range(part, config.count, parts),
+            stats,
+            stop,
+            ramp_per_s=config.ramp_per_s / parts,
+            on_sample=send,
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            loop.remove_reader(conn.fileno())
+        with contextlib.suppress(OSError):
+            conn.send(("final", stats.snapshot()))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when it is installed (the ``fleet`` extra), else None (asyncio's)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _raise_nofile(wanted: int) -> None:
+    """A socket per station: raise the soft limit of open files as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def run_cli(config: FleetConfig, progress_every_s: float = 5.0) -> int:
+    """``ocpp-station fleet``: run until the duration or SIGINT/SIGTERM, print the summary line,
+    write the report; exit code 0 after a clean stop."""
+    print(
+        f"fleet: {config.count} stations {config.ids[0]} .. {config.ids[-1]} -> {config.url}, "
+        f"{config.process_count} process(es), ramp {config.ramp_per_s:g}/s, "
+        + (f"duration {config.duration_s:g} s" if config.duration_s is not None else "until SIGINT/SIGTERM"),
+        file=sys.stderr,
+        flush=True,
+    )
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        report = runner.run(run_fleet(config, progress=PlainProgress(progress_every_s), handle_signals=True))
+    if config.report is not None:
+        print(
+            f"report: {config.report} and {config.report.with_suffix('.html')} "
+            f"({report['totals']['sent']} CALLs, {report['durationSeconds']:.1f} s)",
+            file=sys.stderr,
+        )
+    return 0
