@@ -53,6 +53,7 @@ __all__ = [
     "parse_distribution",
     "plan",
     "run_atg",
+    "stopped_within",
 ]
 
 #: The fault codes a fault step may raise (StatusNotification.errorCode without NoError).
@@ -683,16 +684,8 @@ async def run_atg(
     faulted: set[int] | None = None
     try:
         for step in steps:
-            if stop.is_set():
+            if await stopped_within(stop, origin + step.at - loop.time()):
                 return
-            delay = origin + step.at - loop.time()
-            if delay > 0:
-                try:
-                    async with asyncio.timeout(delay):
-                        await stop.wait()
-                    return
-                except TimeoutError:
-                    pass
             kind, cid = step.kind, step.connector
             if abandoned is not None and step.session and abandoned.get(cid) == step.session:
                 continue
@@ -751,6 +744,17 @@ async def run_atg(
                 station.clear_fault(cid)
             except ValueError:
                 pass
+
+
+async def stopped_within(stop: asyncio.Event, delay: float) -> bool:
+    """Sleep ``delay`` seconds unless ``stop`` is set first: whether it was (no task, no polling)."""
+    if delay > 0 and not stop.is_set():
+        try:
+            async with asyncio.timeout(delay):
+                await stop.wait()
+        except TimeoutError:
+            return False
+    return stop.is_set()
 
 
 def _transaction_tag(station: Station, connector_id: int) -> str | None:
