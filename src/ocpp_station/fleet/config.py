@@ -244,14 +244,19 @@ def make_ids(pattern: str, count: int) -> tuple[str, ...]:
 
 def assign_templates(templates: Sequence[Template], count: int) -> tuple[int, ...]:
     """Each station's template index: fixed ``count`` templates first (in order), what is left split
-    by ``share`` (largest remainder, so the numbers add up exactly); stations in id order, one
+    by ``share`` (1 when a template gives neither; largest remainder, so the numbers add up exactly); stations in id order, one
     template's stations together. ValueError when the counts exceed the fleet or nothing takes the
     rest."""
     fixed = sum(t.count or 0 for t in templates)
     if fixed > count:
         raise ValueError(f"the templates' counts add up to {fixed}, more than the fleet's {count}")
     rest = count - fixed
-    shares = [(i, t.share) for i, t in enumerate(templates) if t.share is not None]
+    # A template with neither count nor share has share 1.
+    shares = [
+        (i, 1.0 if t.share is None else t.share)
+        for i, t in enumerate(templates)
+        if t.share is not None or t.count is None
+    ]
     numbers = [t.count or 0 for t in templates]
     if rest:
         if not shares:
