@@ -291,7 +291,7 @@ class OcppStationUser(User):
         self.station = None
         grace = station.config.durability.shutdown_grace_s
         try:
-            loop.run(station.stop, timeout=grace + 5.0)
+            loop.call(station.stop, timeout=grace + 5.0)
         except Exception as exc:
             log.warning("%s: did not stop cleanly: %s", self.charge_point_id, exc)
         loop.call(station.close)
@@ -309,7 +309,19 @@ class OcppStationUser(User):
         """The ``--ocpp-behaviour``: one charging session, or nothing (idle)."""
         if getattr(self.options, "ocpp_behaviour", "session") == "idle":
             return
-        self.charging_session()
+        if self.wait_until_booted():
+            self.charging_session()
+
+    def wait_until_booted(self, timeout: float = 10.0) -> bool:
+        """Wait (at most ``timeout`` s) until the CSMS accepted the BootNotification: a card presented
+        before is refused (no Authorize can go out). False when it did not happen in time."""
+        try:
+            self.on_loop(
+                lambda s: s.wait_for(lambda state: state["registration"] == "Accepted", timeout), timeout + 5
+            )
+        except TimeoutError:
+            return False
+        return True
 
     def charging_session(self) -> None:
         """Plug, present the card (Authorize, StartTransaction), charge ``--ocpp-charge-s`` seconds

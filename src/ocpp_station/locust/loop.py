@@ -28,7 +28,7 @@ import asyncio
 import selectors
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from gevent import monkey  # type: ignore[import-untyped]
 
@@ -116,52 +116,50 @@ class StationLoop:
         self.loop = NativeThreadLoop(native_selector())
         #: Tasks started by :meth:`start`, held until done (the loop keeps only weak references);
         #: touched on the loop thread only.
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         start_native_thread(self._run)  # what is called before it runs waits in the loop's queue
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
-    def call(self, func: Callable[[], T], timeout: float = 30.0) -> T:
-        """Run ``func()`` on the loop (from a greenlet or any thread); return its result or raise its
-        exception. A greenlet waiting here lets the others run."""
+    @overload
+    def call(self, func: Callable[[], Coroutine[Any, Any, T]], timeout: float = 30.0) -> T: ...
+
+    @overload
+    def call(self, func: Callable[[], T], timeout: float = 30.0) -> T: ...
+
+    def call(self, func: Callable[[], Any], timeout: float = 30.0) -> Any:
+        """Run ``func()`` on the loop (from a greenlet or any thread), and when it returns a coroutine
+        run that as a task; return the result or raise the exception. A greenlet waiting here lets the
+        others run; TimeoutError after ``timeout`` s (the work itself goes on)."""
         outcome = _Outcome()
+
+        def finished(task: asyncio.Task[Any]) -> None:
+            if task.cancelled():
+                outcome.error = asyncio.CancelledError()
+            else:
+                outcome.error = task.exception()
+                if outcome.error is None:
+                    outcome.value = task.result()
+            outcome.done = True
 
         def run() -> None:
             try:
-                outcome.value = func()
+                value = func()
+                if asyncio.iscoroutine(value):
+                    task = self.loop.create_task(value)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(finished)
+                    return
+                outcome.value = value
             except BaseException as exc:
                 outcome.error = exc
             outcome.done = True
 
         self.loop.call_soon_threadsafe(run)
-        return self._wait(outcome, timeout)  # type: ignore[no-any-return]
-
-    def run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 30.0) -> T:
-        """Run the coroutine ``make()`` as a task on the loop and wait for it like :meth:`call`."""
-        outcome = _Outcome()
-
-        def finished(task: asyncio.Task[T]) -> None:
-            if task.cancelled():
-                outcome.error = asyncio.CancelledError()
-            elif task.exception() is not None:
-                outcome.error = task.exception()
-            else:
-                outcome.value = task.result()
-            outcome.done = True
-
-        def start() -> None:
-            try:
-                task = self.loop.create_task(make())
-            except BaseException as exc:
-                outcome.error = exc
-                outcome.done = True
-                return
-            task.add_done_callback(finished)
-
-        self.loop.call_soon_threadsafe(start)
-        return self._wait(outcome, timeout)  # type: ignore[no-any-return]
+        return self._wait(outcome, timeout)
 
     def start(self, make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Start the coroutine ``make()`` as a task on the loop without waiting for it."""
@@ -176,12 +174,11 @@ class StationLoop:
 
     @staticmethod
     def _wait(outcome: _Outcome, timeout: float) -> Any:
-        waited = 0.0
+        deadline = time.monotonic() + timeout
         while not outcome.done:
-            if waited >= timeout:
+            if time.monotonic() >= deadline:
                 raise TimeoutError(f"the station loop did not answer within {timeout:g} s")
             time.sleep(POLL_S)  # gevent.sleep once Locust monkey-patched: the other greenlets run
-            waited += POLL_S
         if outcome.error is not None:
             raise outcome.error
         return outcome.value
