@@ -20,6 +20,7 @@ from ocpp_station.core import effects as fx
 from ocpp_station.transport.backoff import backoff_delays
 from ocpp_station.transport.station import Station
 from tests.stations import StationFactory, station_config
+from tests.transport.transports import each_transport as each_transport  # every test runs on each library
 
 NOW = "2026-11-25T12:00:00.000Z"
 

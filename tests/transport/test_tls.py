@@ -26,6 +26,7 @@ from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.transport.station import Station
 from ocpp_station.transport.tls import TLS12_CIPHERS, client_context, harden, server_context
 from tests.stations import StationFactory, station_config
+from tests.transport.transports import each_transport as each_transport  # every test runs on each library
 
 KEY = "0123456789abcdef0123456789abcdef"
 FAST = {"reconnect": {"initialDelay": 0.05, "maxDelay": 0.2}, "callTimeout": 5}

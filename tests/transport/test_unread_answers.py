@@ -11,6 +11,7 @@ import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
 from tests.stations import StationFactory, station_config
+from tests.transport.transports import each_transport as each_transport  # every test runs on each library
 
 NOW = "2026-11-25T12:00:00.000Z"
 

@@ -12,6 +12,7 @@ and what is wrong.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -161,6 +162,8 @@ class StationConfig:
     strict: bool = True
     call_timeout_s: float = 30.0
     set_system_clock: bool = False
+    #: ``connection.transport``: the websocket library, "websockets" or "picows" (issue 11).
+    transport: str = "websockets"
     reconnect: ReconnectPolicy = field(default_factory=ReconnectPolicy)
     durability: DurabilityPolicy = field(default_factory=DurabilityPolicy)
     file_transfer: FileTransferPolicy = field(default_factory=FileTransferPolicy)
@@ -533,11 +536,28 @@ def parse_config(data: Any, source: str, environment: str = "development") -> St
         strict=r.get(connection, "strict", "connection", r.boolean, True),
         call_timeout_s=r.get(connection, "callTimeout", "connection", lambda v, p: r.number(v, p, 0.1), 30.0),
         set_system_clock=r.get(connection, "setSystemClock", "connection", r.boolean, False),
+        transport=_transport(r, connection),
         reconnect=reconnect,
         durability=durability,
         file_transfer=file_transfer,
         security=_security(r, r.obj(root.get("security", {}), "security"), base),
     )
+
+
+#: The websocket libraries ``connection.transport`` may name (transport/ws.py).
+TRANSPORTS = ("websockets", "picows")
+#: ``connection.transport`` when the file names none (tests run the whole transport suite with each).
+DEFAULT_TRANSPORT = "websockets"
+
+
+def _transport(r: _Reader, connection: dict[str, Any]) -> str:
+    """``connection.transport``: the websocket library; picows only when it is installed."""
+    name = r.get(connection, "transport", "connection", r.string, DEFAULT_TRANSPORT)
+    if name not in TRANSPORTS:
+        raise r.fail("connection.transport", f"must be one of {', '.join(TRANSPORTS)}, got {name!r}")
+    if name == "picows" and importlib.util.find_spec("picows") is None:
+        raise r.fail("connection.transport", 'picows is not installed (pip install "ocpp-station[picows]")')
+    return str(name)
 
 
 def load_config(path: str | Path, environment: str = "development") -> StationConfig:

@@ -7,7 +7,10 @@ or HTTP 401 logged and reported to the listener as the security event it stands 
 :mod:`~ocpp_station.transport.backoff` (reset by a connection that stayed up :data:`GOOD_CONNECTION_S`),
 pings at WebSocketPingInterval (§9.1.34) and drops a link whose pong does not come back within the
 interval. What arrives goes to a
-:class:`LinkListener` (the station); what the station sends goes out at once.
+:class:`LinkListener` (the station); what the station sends goes out at once. The websocket library
+underneath is the config file's ``connection.transport`` (python-websockets or picows), behind the
+interface of :mod:`~ocpp_station.transport.ws`: everything above (subprotocol check, Basic auth, TLS
+contexts, pings, the 4 MB rule, failure classification, back-off) is the same on both.
 
 Connection outcomes go to the listener too, for the security profile fallback and the CSMS root
 fallback (security whitepaper A05.FR.08, M05.FR.12-13): every attempt that ends before the websocket
@@ -34,22 +37,16 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
-import websockets
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.datastructures import HeadersLike
-from websockets.http11 import USER_AGENT
-from websockets.protocol import State
-from websockets.typing import Subprotocol
-
 from ocpp_station.config.station import StationConfig
 from ocpp_station.transport.backoff import backoff_delays
 from ocpp_station.transport.tls import FAILED_TO_AUTHENTICATE, client_context, ssl_cause, tls_failure
+from ocpp_station.transport.ws import WsClient, WsConnection, client_for
 
 log = logging.getLogger("ocpp_station.station")
 #: Bytes written and not yet taken by the peer beyond which the link is dropped (see Link.send).
 MAX_UNSENT_BYTES = 4 * 1024 * 1024
 
-SUBPROTOCOL = Subprotocol("ocpp1.6")
+SUBPROTOCOL = "ocpp1.6"
 #: A connection that stayed up this long resets the back-off.
 GOOD_CONNECTION_S = 30.0
 
@@ -58,24 +55,6 @@ Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 class SubprotocolRefused(Exception):
     pass
-
-
-class _Connection(ClientConnection):
-    """websockets' client connection, telling a TLS alert that ends the opening handshake as what it
-    is: TLS 1.3 sends the server's verdict on the client certificate (security profile 3) after the
-    TLS handshake, so websockets sees a connection lost before the HTTP response and reports a bad
-    response; the TLS error it was lost with is raised instead (see ``tls.tls_failure``)."""
-
-    async def handshake(
-        self, additional_headers: HeadersLike | None = None, user_agent_header: str | None = USER_AGENT
-    ) -> None:
-        try:
-            await super().handshake(additional_headers, user_agent_header)
-        except websockets.exceptions.InvalidMessage as exc:
-            lost = self.connection_exc
-            if isinstance(lost, ssl.SSLError):
-                raise lost from exc
-            raise
 
 
 class LinkListener(Protocol):
@@ -127,6 +106,7 @@ class Link:
 
     __slots__ = (
         "_again",
+        "_client",
         "_config",
         "_listener",
         "_ping_round",
@@ -145,8 +125,10 @@ class Link:
         self._listener = listener
         #: Starts a task the station owns (its TaskGroup).
         self._spawn = spawn
+        #: The websocket library (the config file's ``connection.transport``).
+        self._client: WsClient = client_for(config.transport)
         #: The open websocket, None between connections.
-        self.ws: ClientConnection | None = None
+        self.ws: WsConnection | None = None
         #: False after :meth:`disconnect` (the network API): no connection until :meth:`allow`.
         self.allowed = True
         self.stopping = False
@@ -219,17 +201,16 @@ class Link:
         """Write ``data`` as one text message now; False when there is no open link (the frame is
         dropped, as the engine expects from a link that went down).
 
-        python-websockets is sans-I/O underneath: the frame is built by its protocol object and handed
-        to the transport, which is what ``await ws.send()`` does before it waits for the write buffer
-        to drain. Not waiting means no writer task and no queue per station; the buffer the transport
-        keeps instead is bounded by what the engine sends (one CALL in flight, OCPP-J §4.1.1)."""
+        The frame goes to the transport at once (``WsConnection.send_text``), without waiting for the
+        write buffer to drain. Not waiting means no writer task and no queue per station; the buffer
+        the transport keeps instead is bounded by what the engine sends (one CALL in flight, OCPP-J
+        §4.1.1)."""
         ws = self.ws
         if ws is None:
             return False
-        if ws.protocol.state is not State.OPEN:
+        if not ws.is_open():
             return True  # closing: lost with the link, as a frame written to a dying socket is
-        ws.protocol.send_text(data)
-        ws.send_data()
+        ws.send_text(data)
         transport = ws.transport
         if transport is not None and transport.get_write_buffer_size() > MAX_UNSENT_BYTES:
             # Our CALLs are one at a time, but our answers are not: a peer that sends CALLs and
@@ -258,7 +239,7 @@ class Link:
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
                 failure = str(exc)
-            except (TimeoutError, OSError, websockets.exceptions.WebSocketException) as exc:
+            except self._client.errors as exc:
                 failure = self._log_failure(exc)
             if failure is not None and not opened and not self.stopping:
                 self._listener.connect_failed(failure)
@@ -284,9 +265,11 @@ class Link:
             log.error("TLS with %s refused: %s", url, failure.describe())
             self._listener.security_event(failure.event, failure.detail)
             return f"TLS refused: {failure.event}"
-        if isinstance(exc, websockets.exceptions.InvalidStatus) and exc.response.status_code == 401:
+        if self._client.http_status(exc) == 401:
             # The CSMS rejected the HTTP Basic credentials (A00.FR.202-205; whitepaper §8).
-            log.error("connection to %s refused: %s (security event %s)", url, exc, FAILED_TO_AUTHENTICATE)
+            log.error(
+                "connection to %s refused: HTTP 401: %s (security event %s)", url, exc, FAILED_TO_AUTHENTICATE
+            )
             self._listener.security_event(FAILED_TO_AUTHENTICATE, f"{url}: {exc}")
             return "HTTP 401"
         if (cause := ssl_cause(exc)) is not None:
@@ -296,40 +279,31 @@ class Link:
         log.warning("connection to %s failed: %s", url, text)
         return text[:200]
 
-    def connect_kwargs(self) -> dict[str, Any]:
-        config = self._config
+    def _headers(self) -> dict[str, str]:
         headers: dict[str, str] = {}
         password = self._listener.basic_auth_password()
         if password is not None:
             # OCPP-J 1.6 §6.2.2; security whitepaper A00.FR.202-205: user = charge point id,
             # password = AuthorizationKey.
-            token = f"{config.charge_point_id}:{password}".encode()
+            token = f"{self._config.charge_point_id}:{password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(token).decode()
-        kwargs: dict[str, Any] = {
-            "subprotocols": [SUBPROTOCOL],
-            "additional_headers": headers,
-            "ping_interval": None,  # our own pings follow WebSocketPingInterval at run time
-            "compression": None,
-            "open_timeout": 15,
-            "close_timeout": 5,
-            "proxy": None,
-            "user_agent_header": "ocpp-station",
-            "create_connection": _Connection,
-        }
-        if self._url.startswith("wss://"):
-            # Made for each connection: the installed roots and the client certificate may have
-            # changed since the last one (InstallCertificate, CertificateSigned).
-            listener = self._listener
-            roots = listener.csms_root_certificates()
-            context = client_context(config.ca_bundle, roots, listener.client_certificate())
-            if roots:
-                # An installed root is a trust anchor even when it is not self-signed (M05.FR.09,
-                # 12). Only then: with the system store alone, no intermediate becomes an anchor.
-                context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
-            kwargs["ssl"] = context
-        return kwargs
+        return headers
 
-    def _report_chain(self, ws: ClientConnection) -> None:
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if not self._url.startswith("wss://"):
+            return None
+        # Made for each connection: the installed roots and the client certificate may have
+        # changed since the last one (InstallCertificate, CertificateSigned).
+        listener = self._listener
+        roots = listener.csms_root_certificates()
+        context = client_context(self._config.ca_bundle, roots, listener.client_certificate())
+        if roots:
+            # An installed root is a trust anchor even when it is not self-signed (M05.FR.09,
+            # 12). Only then: with the system store alone, no intermediate becomes an anchor.
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
+
+    def _report_chain(self, ws: WsConnection) -> None:
         """Tell the listener which chain verified the CSMS (M05.FR.12). Python 3.13 has
         ``SSLObject.get_verified_chain``; 3.11 has it on the private ``_sslobj`` only."""
         transport = ws.transport
@@ -351,9 +325,15 @@ class Link:
 
     async def _connection(self, opened: list[bool]) -> None:
         url = self._url
-        # Awaited rather than entered: the connect() object (its options, its factory) is not kept for
-        # the life of the connection.
-        async with await connect(url, **self.connect_kwargs()) as ws:
+        ws = await self._client.open(
+            url,
+            subprotocols=[SUBPROTOCOL],
+            headers=self._headers(),
+            ssl_context=self._ssl_context(),
+            open_timeout=15,
+            close_timeout=5,
+        )
+        try:
             if ws.subprotocol != SUBPROTOCOL:
                 await ws.close(1002, "ocpp1.6 required")
                 raise SubprotocolRefused(
@@ -361,11 +341,6 @@ class Link:
                 )
             if not self.allowed:
                 return
-            # The handshake's request and response (their headers) are not read again: a fleet of
-            # thousands keeps about 3 KB less per station without them (issue #9).
-            ws.request = None
-            if ws.response is not None:  # kept: websockets tells the handshake by it
-                ws.response.headers.clear()
             log.info("connected to %s", url)
             opened.append(True)
             self.ws = ws
@@ -375,12 +350,13 @@ class Link:
                 self._report_chain(ws)
             try:
                 listener.link_opened()
-                async for message in ws:
-                    listener.frame_received(message)
+                await ws.serve(listener.frame_received)
             finally:
                 self.ws = None
                 self._disarm_ping()
                 listener.link_closed()
+        finally:
+            await ws.close(1000, "")  # nothing when the connection is already closed
 
     # -- ping (WebSocketPingInterval, OCPP 1.6 §9.1.34) ---------------------------------------------------
     def set_ping_interval(self, interval_s: int) -> None:
@@ -411,14 +387,14 @@ class Link:
         if ws is not None:
             self._ping_round = self._spawn(self._ping(ws, self.ping_interval))
 
-    async def _ping(self, ws: ClientConnection, interval: int) -> None:
+    async def _ping(self, ws: WsConnection, interval: int) -> None:
         """One round: a ping; no pong within the interval means the link is dead, so it is dropped
         (and replaced by :meth:`run`)."""
         try:
             pong = await ws.ping()
             async with asyncio.timeout(interval):
                 await pong
-        except (TimeoutError, websockets.exceptions.ConnectionClosed):
+        except (TimeoutError, ConnectionError):
             log.warning("no pong within %s s: dropping the connection", interval)
             if ws.transport is not None:
                 ws.transport.abort()
