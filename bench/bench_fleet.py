@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_stations import _csms_main, _free_port, _raise_nofile, _rss, _stop  # noqa: E402
+from bench_stations import _csms_main, _free_port, _raise_nofile, _rss, _stop
 
-from ocpp_station.fleet.config import Overrides, parse_fleet  # noqa: E402
-from ocpp_station.fleet.runner import event_loop_factory, run_stations  # noqa: E402
-from ocpp_station.fleet.stats import FleetStats, summarize  # noqa: E402
+from ocpp_station.fleet.config import Overrides, parse_fleet
+from ocpp_station.fleet.runner import event_loop_factory, run_stations
+from ocpp_station.fleet.stats import FleetStats, summarize
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
@@ -81,10 +81,14 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stations", type=int, default=2000)
     parser.add_argument("--ramp", type=float, default=500.0, help="stations started per second")
-    parser.add_argument("--hold", type=float, default=10.0, help="seconds after all booted before RSS is read")
+    parser.add_argument(
+        "--hold", type=float, default=10.0, help="seconds after all booted before RSS is read"
+    )
     parser.add_argument("--tracemalloc", action="store_true", help="list what the stations allocate")
     args = parser.parse_args()
     nofile = args.stations * 2 + 1024
