@@ -289,3 +289,14 @@ def test_the_example_file_loads() -> None:
     assert names.count("wallbox") == 150 and names.count("twin") == 50
     twin = config.station_config(names.index("twin"))
     assert len(twin.connectors) == 2 and twin.basic_auth_password == f"secret-{twin.charge_point_id}"
+
+
+def test_every_packaged_scenario_loads_through_the_fleet_config() -> None:
+    from ocpp_station.fleet.scenarios import scenario_names
+
+    for name in scenario_names():
+        config = load_fleet(None, Overrides(url=URL, count=10), name)
+        assert config.count == 10 and config.scenario == name
+    with pytest.raises(ConfigError) as caught:
+        load_fleet(None, Overrides(url=URL, count=10), "no-such-scenario")
+    assert caught.value.source == "--scenario"
