@@ -151,7 +151,7 @@ def test_importing_ocpp_station_does_not_monkey_patch(tmp_path: Path) -> None:
 
 def test_stations_from_a_config_file_and_its_errors(tmp_path: Path) -> None:
     """``--ocpp-config``: every station is made from the file (its identity, connectors, OCPP keys),
-    with its own id; a bad file or one with a dataDir is a clear error."""
+    with its own id; a bad file or one with a dataDir is a clear error, and so is a bad ``--ocpp-atg``."""
     import subprocess
 
     good = tmp_path / "station.json"
@@ -167,9 +167,10 @@ def test_stations_from_a_config_file_and_its_errors(tmp_path: Path) -> None:
     )
     (tmp_path / "datadir.json").write_text(json.dumps({"dataDir": "data"}))
     (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "badatg.json").write_text(json.dumps({"stopByCard": 2}))
     script = f"""
 import json, types
-from ocpp_station.locust import station_config
+from ocpp_station.locust import _atg_config, station_config
 from ocpp_station.config.station import ConfigError
 opts = types.SimpleNamespace(ocpp_config={str(good)!r}, ocpp_meter_interval=60)
 c = station_config(opts, None, "CP-7")
@@ -180,6 +181,10 @@ for name in ("datadir.json", "broken.json", "missing.json"):
         station_config(types.SimpleNamespace(ocpp_config={str(tmp_path)!r} + "/" + name), None, "CP")
     except ConfigError as exc:
         errors.append(str(exc))
+try:
+    _atg_config({str(tmp_path)!r} + "/badatg.json")
+except ConfigError as exc:
+    errors.append(str(exc))
 print(json.dumps([c.url, c.identity["chargePointVendor"], len(c.connectors), c.ocpp["MeterValueSampleInterval"],
                   c.file_transfer.log_lines, d.url, errors]))
 """
@@ -196,3 +201,36 @@ print(json.dumps([c.url, c.identity["chargePointVendor"], len(c.connectors), c.o
     assert "datadir.json: dataDir: stations in Locust keep their state in memory" in errors[0]
     assert "broken.json: line 1" in errors[1]
     assert "missing.json: file not found" in errors[2]
+    assert "badatg.json: atg.stopByCard:" in errors[3], errors[3]
+
+
+async def test_the_fleet_atg_drives_the_stations(tmp_path: Path) -> None:
+    """``--ocpp-behaviour atg``: the fleet's automatic transaction generator (seeded, from an ``atg``
+    file) drives each station on the loop; its sessions are Locust requests like any other."""
+    atg = tmp_path / "atg.json"
+    atg.write_text(
+        json.dumps(
+            {
+                "arrival": {"fixed": 0.2},
+                "authDelay": {"fixed": 0.1},
+                "duration": {"fixed": 1},
+                "stopByCard": 1,
+                "unplugDelay": {"fixed": 0.1},
+            }
+        )
+    )
+    async with CentralSystem(port=0) as csms:
+        prefix = tmp_path / "run"
+        proc = await _start(
+            "--headless", "-u", "2", "-r", "2", "-t", "4s", "--csv", str(prefix), "-H", csms.url,
+            "--ocpp-behaviour", "atg", "--ocpp-atg", str(atg), "--ocpp-seed", "7", "--only-summary",
+            log=tmp_path / "locust.log",
+        )  # fmt: skip
+        code = await _finish(proc, tmp_path / "locust.log")
+        assert code == 0, (tmp_path / "locust.log").read_text()[-3000:]
+        stats = _stats(prefix)
+        assert _count(stats, "OCPP", "StartTransaction") >= 2
+        assert _count(stats, "OCPP", "StopTransaction") >= 2
+        assert _failures(prefix) == []
+        tags = {e.payload["idTag"] for e in csms.log if e.action == "StartTransaction" and e.kind == "CALL"}
+        assert tags == {"ATG-CARD"}

@@ -22,9 +22,11 @@ monkey-patching: the rest of ``ocpp_station`` never imports it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from itertools import count
@@ -37,6 +39,7 @@ from locust.env import Environment
 from locust.exception import StopUser
 
 from ocpp_station.config.station import ConfigError, StationConfig, parse_config
+from ocpp_station.fleet.atg import AtgConfig, parse_atg, run_atg
 from ocpp_station.locust.loop import StationLoop, shared_loop
 from ocpp_station.transport.station import Station
 
@@ -75,9 +78,24 @@ def _options(parser: Any) -> None:
     group.add_argument(
         "--ocpp-behaviour",
         default="session",
-        choices=["session", "idle"],
+        choices=["session", "idle", "atg"],
         env_var="LOCUST_OCPP_BEHAVIOUR",
-        help="session: plug, card, charge, card, unplug, wait; idle: boot and stay connected",
+        help="session: plug, card, charge, card, unplug, wait; idle: boot and stay connected; atg: the "
+        "fleet's automatic transaction generator (--ocpp-atg)",
+    )
+    group.add_argument(
+        "--ocpp-atg",
+        default="",
+        env_var="LOCUST_OCPP_ATG",
+        help="with --ocpp-behaviour atg: a JSON file holding the atg object of a fleet template "
+        "(docs/fleet.md); default: the generator's defaults",
+    )
+    group.add_argument(
+        "--ocpp-seed",
+        type=int,
+        default=1,
+        env_var="LOCUST_OCPP_SEED",
+        help="with --ocpp-behaviour atg: the seed; each station draws from seed + CRC-32 of its id",
     )
     group.add_argument(
         "--ocpp-id-tag",
@@ -215,6 +233,21 @@ def _template(path: str) -> dict[str, Any]:
     return data
 
 
+_atg_configs: dict[str, AtgConfig] = {}
+
+
+def _atg_config(path: str) -> AtgConfig:
+    """The ``--ocpp-atg`` file, parsed once per process; ConfigError naming the file and the field."""
+    found = _atg_configs.get(path)
+    if found is None:
+        try:
+            found = parse_atg(_template(path) if path else {}, "atg")
+        except ValueError as exc:
+            raise ConfigError(path, "", str(exc)) from None
+        _atg_configs[path] = found
+    return found
+
+
 def station_config(options: Any, host: str | None, charge_point_id: str) -> StationConfig:
     """The config of one station from Locust's options (see :func:`_options`); ConfigError when the
     ``--ocpp-config`` file is wrong."""
@@ -260,6 +293,7 @@ class OcppStationUser(User):
         self.station = None
         self.charge_point_id = ""
         self._loop: StationLoop | None = None
+        self._atg_stop: asyncio.Event | None = None
 
     @property
     def options(self) -> Any:
@@ -283,12 +317,28 @@ class OcppStationUser(User):
         )
         station = self.station
         loop.start(station.run)
+        if getattr(self.options, "ocpp_behaviour", "session") == "atg":
+            self._start_atg(loop, station)
+
+    def _start_atg(self, loop: StationLoop, station: Station) -> None:
+        """The fleet's automatic transaction generator drives the station, on the loop, until on_stop."""
+        path = getattr(self.options, "ocpp_atg", "") or ""
+        try:
+            atg = _atg_config(path)
+        except ConfigError as exc:
+            log.error("%s", exc)
+            raise StopUser() from None
+        seed = int(getattr(self.options, "ocpp_seed", 1)) + zlib.crc32(self.charge_point_id.encode())
+        stop = self._atg_stop = loop.call(asyncio.Event)
+        loop.start(lambda: run_atg(station, atg, seed, stop))
 
     def on_stop(self) -> None:
         station, loop = self.station, self._loop
         if station is None or loop is None:
             return
         self.station = None
+        if self._atg_stop is not None:
+            loop.call(self._atg_stop.set)
         grace = station.config.durability.shutdown_grace_s
         try:
             loop.call(station.stop, timeout=grace + 5.0)
@@ -306,8 +356,9 @@ class OcppStationUser(User):
 
     @task
     def behave(self) -> None:
-        """The ``--ocpp-behaviour``: one charging session, or nothing (idle)."""
-        if getattr(self.options, "ocpp_behaviour", "session") == "idle":
+        """The ``--ocpp-behaviour``: one charging session; nothing for idle and atg (the generator
+        runs on the loop from on_start)."""
+        if getattr(self.options, "ocpp_behaviour", "session") != "session":
             return
         if self.wait_until_booted():
             self.charging_session()
