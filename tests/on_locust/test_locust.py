@@ -114,8 +114,9 @@ async def test_one_master_two_workers_report_every_call_of_their_stations(tmp_pa
 
 
 async def test_callerrors_and_refused_connections_are_locust_failures(tmp_path: Path) -> None:
-    """A CSMS that answers Heartbeat with a CALLERROR and refuses one of two stations: Locust counts
-    both as failures (and exits 1, its code for a run with failures)."""
+    """A CSMS that answers Heartbeat with a CALLERROR, refuses one of two stations, sends a CALL the
+    station refuses and drops the other's link: Locust counts each as a failure (and exits 1, its code
+    for a run with failures); the CSMS's CALL the station answers is an OCPP-in success."""
 
     def refuse(cp_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise OcppError(ErrorCode.InternalError, "no heartbeats today")
@@ -124,17 +125,28 @@ async def test_callerrors_and_refused_connections_are_locust_failures(tmp_path: 
         csms.handlers["Heartbeat"] = refuse
         prefix = tmp_path / "run"
         proc = await _start(
-            "--headless", "-u", "2", "-r", "2", "-t", "4s", "--csv", str(prefix), "-H", csms.url,
+            "--headless", "-u", "2", "-r", "2", "-t", "5s", "--csv", str(prefix), "-H", csms.url,
             "--ocpp-behaviour", "idle", "--only-summary", log=tmp_path / "locust.log",
         )  # fmt: skip
+        # The CSMS's own CALLs: one answered (OCPP-in), one refused by the station, then a dropped link.
+        cp = "LOCUST-0-00000"
+        await csms.wait_for(lambda e: e.action == "BootNotification" and e.kind == "CALLRESULT", timeout=15)
+        await csms.call(cp, "GetConfiguration", {"key": ["HeartbeatInterval"]})
+        await csms.send_raw(cp, '[2, "x1", "NoSuchAction", {}]')
+        await csms.wait_for(lambda e: e.kind == "CALLERROR" and e.message_id == "x1")
+        await csms._link(cp).close(1011, "going away")
         code = await _finish(proc, tmp_path / "locust.log")
         assert code == 1, (tmp_path / "locust.log").read_text()[-3000:]
         failures = {(f["Method"], f["Name"]): f for f in _failures(prefix)}
         assert "CALLERROR InternalError" in failures[("OCPP", "Heartbeat")]["Error"]
         assert int(failures[("OCPP", "Heartbeat")]["Occurrences"]) >= 2
         assert "404" in failures[("WS", "connect")]["Error"], failures[("WS", "connect")]
+        assert "CALLERROR NotImplemented" in failures[("OCPP-in", "(unknown)")]["Error"]
+        assert "link lost" in failures[("WS", "disconnect")]["Error"]
         stats = _stats(prefix)
-        assert _count(stats, "OCPP", "BootNotification") == 1
+        assert _count(stats, "OCPP-in", "GetConfiguration") == 1
+        assert stats[("OCPP-in", "GetConfiguration")]["Failure Count"] == "0"
+        assert _count(stats, "OCPP", "BootNotification") >= 1  # again after the drop
         assert stats[("OCPP", "BootNotification")]["Failure Count"] == "0"
 
 
