@@ -19,6 +19,10 @@ time has passed, a window of ``--duration`` seconds is measured:
   diagnostics log off (``fileTransfer.logLines: 0``), the EV plugged and the idTag presented through the
   Station API. WebSocketPingInterval is 0 so that all three clients send the same frames.
 * ``mobilityhouse``: ``ocpp.v16.ChargePoint`` and ``await cp.call(...)``.
+* ``raw-picows``: the same pre-built frames over raw picows clients (issue 11: the floor of the other
+  websocket library); ``station-picows``: ``Station`` with ``connection.transport: "picows"``. Both are
+  printed as ratios against raw websockets when it ran in the same invocation (``--modes
+  raw,station,raw-picows,station-picows``).
 * ``engine``: no network. :class:`ocpp_station.core.engine.Engine` driven with a fake clock through one
   station's 24-hour day (boot, an 8-hour transaction, MeterValueSampleInterval 60, clock-aligned data
   every 900 s, Heartbeat every 300 s), meters read when the engine asks (as the shell does), every CALL answered
@@ -79,11 +83,15 @@ TIMESTAMP = "2026-11-29T12:00:00.000Z"
 
 #: The 9 sampled values, exactly as the station's Metering sends them.
 SAMPLES: list[dict[str, Any]] = meter_value_samples()
-MODES = ("raw", "station", "mobilityhouse", "engine")
+MODES = ("raw", "station", "mobilityhouse", "engine", "raw-picows", "station-picows")
+#: The modes run when --modes is not given (the picows ones need the extra ``picows``).
+DEFAULT_MODES = ("raw", "station", "mobilityhouse", "engine")
 LABELS = {
     "raw": "raw websockets",
     "station": "ocpp-station Station",
     "mobilityhouse": "mobilityhouse ChargePoint",
+    "raw-picows": "raw picows",
+    "station-picows": "Station on picows",
 }
 
 
@@ -355,6 +363,79 @@ class RawFleet(Fleet):
         self.tasks.append(asyncio.create_task(run()))
 
 
+class RawPicowsFleet(Fleet):
+    """The same frames as :class:`RawFleet` over picows: a listener whose frame callback resolves the
+    CALL's future (picows has no reader task; one CALL in flight per connection)."""
+
+    async def start(self, index: int) -> None:
+        from picows import WSListener, WSMsgType, ws_connect
+
+        loop = asyncio.get_running_loop()
+        text_type = WSMsgType.TEXT
+
+        class Client(WSListener):
+            waiter: asyncio.Future[bytes] | None = None
+
+            def on_ws_frame(self, transport: Any, frame: Any) -> None:
+                if frame.msg_type is text_type:
+                    waiter = self.waiter
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(frame.get_payload_as_bytes())
+
+        transport, client = await ws_connect(
+            Client,
+            f"{self.url}/RAWP{index:05d}",
+            extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+            websocket_handshake_timeout=120,
+        )
+        assert isinstance(client, Client)
+        ids = itertools.count(1)
+        tally = self.tally
+
+        async def call(action: str, payload: str) -> bytes:
+            message_id = str(next(ids))
+            waiter: asyncio.Future[bytes] = loop.create_future()
+            client.waiter = waiter
+            sent_at = time.perf_counter()
+            transport.send(text_type, f'[2,"{message_id}","{action}",{payload}]'.encode())
+            reply = await waiter
+            if reply.startswith(f'[3,"{message_id}"'.encode()):
+                tally.done(sent_at)
+            else:
+                tally.error()
+            return reply
+
+        await call("BootNotification", '{"chargePointVendor":"ocpp-station","chargePointModel":"Simulated"}')
+        for connector in (0, 1):
+            await call(
+                "StatusNotification",
+                f'{{"connectorId":{connector},"errorCode":"NoError","status":"Available"}}',
+            )
+        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Preparing"}')
+        await call("Authorize", f'{{"idTag":"{ID_TAG}"}}')
+        reply = await call(
+            "StartTransaction",
+            f'{{"connectorId":1,"idTag":"{ID_TAG}","meterStart":0,"timestamp":"{TIMESTAMP}"}}',
+        )
+        transaction_id = orjson.loads(reply)[2]["transactionId"]
+        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Charging"}')
+        meter_payload = (
+            f'{{"connectorId":1,"transactionId":{transaction_id},"meterValue":{RawFleet.METER_VALUE}}}'
+        )
+
+        async def send(action: str) -> None:
+            await call(action, meter_payload if action == "MeterValues" else "{}")
+
+        async def run() -> None:
+            try:
+                await _cadence(send)
+            finally:
+                transport.send_close()
+                transport.disconnect()
+
+        self.tasks.append(asyncio.create_task(run()))
+
+
 class MobilityhouseFleet(Fleet):
     """mobilityhouse/ocpp: ``ocpp.v16.ChargePoint`` on a python-websockets connection."""
 
@@ -425,6 +506,9 @@ class MobilityhouseFleet(Fleet):
 class StationFleet(Fleet):
     """ocpp-station's ``Station``: its engine and asyncio shell, memory store, diagnostics log off."""
 
+    #: ``connection.transport`` of the stations.
+    TRANSPORT = "websockets"
+
     def __init__(self, url: str, tally: Tally) -> None:
         super().__init__(url, tally)
         from ocpp_station.transport.station import Station
@@ -466,6 +550,7 @@ class StationFleet(Fleet):
                     "WebSocketPingInterval": 0,
                 },
                 "fileTransfer": {"logLines": 0},
+                "connection": {"transport": self.TRANSPORT},
             },
             "<bench>",
         )
@@ -490,10 +575,18 @@ class StationFleet(Fleet):
                 station.close()
 
 
+class StationPicowsFleet(StationFleet):
+    """``Station`` with ``connection.transport: "picows"`` (issue 11)."""
+
+    TRANSPORT = "picows"
+
+
 FLEETS: dict[str, type[Fleet]] = {
     "raw": RawFleet,
     "station": StationFleet,
     "mobilityhouse": MobilityhouseFleet,
+    "raw-picows": RawPicowsFleet,
+    "station-picows": StationPicowsFleet,
 }
 
 
@@ -860,7 +953,7 @@ def report(results: dict[str, dict[str, Any]], opts: Options) -> str:
         f"{'RSS KB/station':>16} {'CSMS CPU':>9}",
     ]
     details: list[str] = []
-    for mode in ("raw", "station", "mobilityhouse"):
+    for mode in ("raw", "station", "mobilityhouse", "raw-picows", "station-picows"):
         r = results.get(mode)
         if r is None:
             continue
@@ -911,6 +1004,25 @@ def report(results: dict[str, dict[str, Any]], opts: Options) -> str:
             f"mobilityhouse vs raw websockets: CPU {cpu_ratio:.2f}x, p99 {mh['p99_ms'] / raw['p99_ms']:.1f}x, "
             f"{mh['completed'] / mh['window_s'] / offered * 100:.0f}% of the offered load answered"
         )
+    if raw and raw["completed"]:
+        raw_us = raw["cpu_s"] / raw["completed"]
+        targets = {
+            "raw-picows": "",
+            "station-picows": " (issue 11 target: <= 1.0x, the engine costs less than the library it replaced)",
+        }
+        for mode, target in targets.items():
+            r = results.get(mode)
+            if r and r["completed"]:
+                ratio = (r["cpu_s"] / r["completed"]) / raw_us
+                kb = (r["rss_ready"] - r["rss_before"]) / max(r["ready"], 1) / 1024
+                lines.append(
+                    f"{LABELS[mode]} vs raw websockets: CPU {ratio:.2f}x{target}, "
+                    f"p99 {r['p99_ms'] / raw['p99_ms']:.1f}x, RSS {kb:.0f} KB/station"
+                )
+    rawp, oursp = results.get("raw-picows"), results.get("station-picows")
+    if rawp and oursp and rawp["completed"] and oursp["completed"]:
+        ratio = (oursp["cpu_s"] / oursp["completed"]) / (rawp["cpu_s"] / rawp["completed"])
+        lines.append(f"Station on picows vs raw picows: CPU {ratio:.2f}x")
     engine = results.get("engine")
     if engine:
         days = [DayResult(**day) for day in engine["days"]]
@@ -939,7 +1051,11 @@ def main() -> int:
     parser.add_argument("--ramp", type=float, default=100.0, help="new clients per second (default 100)")
     parser.add_argument("--settle", type=float, default=10.0, help="s between all charging and the window")
     parser.add_argument("--days", type=int, default=5, help="engine mode: simulated days measured")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {','.join(MODES)}")
+    parser.add_argument(
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help=f"comma-separated, of {','.join(MODES)} (default {','.join(DEFAULT_MODES)})",
+    )
     parser.add_argument(
         "--profile",
         metavar="DIR",

@@ -231,6 +231,8 @@ class PicowsClient:
                 enable_auto_ping=False,  # the link's own pings follow WebSocketPingInterval
                 extra_headers=extra,
                 max_redirects=0,
+                # A fleet keeps thousands: most OCPP frames fit in 4 KB; a larger one grows the buffer.
+                read_buffer_init_size=4096,
                 logger_name=_LOG,
                 # TLS through asyncio's own SSL protocol, as with websockets: the link reads the
                 # verified chain from its SSLObject (M05.FR.12), and the TLS errors are the same.
