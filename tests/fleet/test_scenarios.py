@@ -272,3 +272,19 @@ async def test_mass_reconnect_delivers_every_queued_message_once_spread_by_the_j
         assert times[-1] - times[0] >= (len(times) - REPLAY_BURST) / REPLAY_RATE - 0.1
     # The reconnections are spread by the jitter, not in lock step.
     assert max(firsts) - min(firsts) >= 0.5 * (max(planned.values()) - min(planned.values()))
+
+
+async def test_an_action_acts_on_the_stations_started_by_its_time(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    """The fleet's runner hands over its list while the ramp still fills it."""
+    stations: list[Station] = []
+    actions = parse_actions([{"at": 2, "do": "fault", "connector": 1, "errorCode": "HighTemperature"}], "a")
+    runner = asyncio.create_task(run_actions(stations, actions, 1, asyncio.Event()))
+    for i in range(2):
+        stations.append(await start_station(station_config(csms.url, f"LIVE-{i}")))
+    assert len(stations) == 2 and not runner.done()
+    async with asyncio.timeout(5):
+        await runner
+    for station in stations:
+        assert station.state()["connectors"][1]["errorCode"] == "HighTemperature"

@@ -8,7 +8,8 @@ the CSMS sees a mass reconnect with the stations' queued transaction messages re
 
 As for the ATG, the *plan* (:func:`plan_actions`: which station does what when) is a pure function
 of the actions, the number of stations and the seed; :func:`run_actions` walks it in one task, asleep
-between steps, until ``stop``. In a fleet of several processes each process runs the actions on its
+between steps, until ``stop`` (planning each action when its time comes, over the stations started
+by then). In a fleet of several processes each process runs the actions on its
 own stations (a share is per process). A step the station refuses (an EV already plugged in, no EV to
 unplug) is counted and logged once at the end, never raised.
 
@@ -20,6 +21,7 @@ runs one.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
 import math
@@ -41,6 +43,7 @@ __all__ = [
     "Planned",
     "load_scenario",
     "parse_actions",
+    "plan_action",
     "plan_actions",
     "run_actions",
     "scenario_names",
@@ -173,36 +176,57 @@ class Planned(NamedTuple):
 
 
 def plan_actions(actions: Sequence[Action], stations: int, seed: int) -> list[Planned]:
-    """Every station's steps, in time order: a pure function of its arguments (``random.Random(seed)``
-    picks each action's share and draws its jitter, action by action)."""
-    rng = random.Random(seed)
+    """Every station's steps, in time order: a pure function of its arguments (each action draws
+    its share and its jitter from its own ``random.Random``, seeded by ``seed`` and its index)."""
+    steps = [
+        step for index, action in enumerate(actions) for step in plan_action(action, index, stations, seed)
+    ]
+    steps.sort(key=lambda step: step.at)  # stable: ties keep the actions' order
+    return steps
+
+
+def plan_action(action: Action, index: int, stations: int, seed: int) -> list[Planned]:
+    """The steps of ``actions[index]`` on ``stations`` stations (times from the actions' start)."""
+    rng = random.Random(f"{seed}:{index}")
+    count = min(stations, round(action.share * stations))
+    chosen = range(stations) if count == stations else sorted(rng.sample(range(stations), count))
+    undo = ACTIONS[action.do][1]
     steps: list[Planned] = []
-    for index, action in enumerate(actions):
-        count = min(stations, round(action.share * stations))
-        chosen = range(stations) if count == stations else sorted(rng.sample(range(stations), count))
-        undo = ACTIONS[action.do][1]
-        for station in chosen:
-            spread = rng.uniform(0.0, action.jitter) if action.jitter else 0.0
-            if action.for_s is not None and undo is not None:
-                steps.append(Planned(action.at, action.do, station, index))
-                steps.append(Planned(action.at + action.for_s + spread, undo, station, index))
-            else:
-                steps.append(Planned(action.at + spread, action.do, station, index))
-    steps.sort(key=lambda step: step.at)  # stable: ties keep the order above
+    for station in chosen:
+        spread = rng.uniform(0.0, action.jitter) if action.jitter else 0.0
+        if action.for_s is not None and undo is not None:
+            steps.append(Planned(action.at, action.do, station, index))
+            steps.append(Planned(action.at + action.for_s + spread, undo, station, index))
+        else:
+            steps.append(Planned(action.at + spread, action.do, station, index))
     return steps
 
 
 async def run_actions(
     stations: Sequence[Station], actions: tuple[Action, ...], seed: int, stop: asyncio.Event
 ) -> None:
-    """Carry out :func:`plan_actions` on ``stations`` (times from now) until done or ``stop``; a
-    network it dropped and has not restored is restored on the way out."""
+    """Carry out the actions on ``stations`` (times from now) until done or ``stop``. Each action
+    is planned (:func:`plan_action`) when its time comes, over the stations there are then: the
+    fleet's runner passes its list while the ramp still fills it. A network it dropped and has not
+    restored is restored on the way out."""
     loop = asyncio.get_running_loop()
     origin = loop.time()
     dropped: set[int] = set()
     refused: dict[str, int] = {}
+    upcoming = sorted(range(len(actions)), key=lambda i: actions[i].at)
+    due: list[tuple[float, int, int, Planned]] = []  # (at, action, order, step)
+    order = 0
     try:
-        for step in plan_actions(actions, len(stations), seed):
+        while upcoming or due:
+            if upcoming and (not due or actions[upcoming[0]].at <= due[0][0]):
+                index = upcoming.pop(0)
+                if await stopped_within(stop, origin + actions[index].at - loop.time()):
+                    return
+                for step in plan_action(actions[index], index, len(stations), seed):
+                    heapq.heappush(due, (step.at, index, order, step))
+                    order += 1
+                continue
+            step = heapq.heappop(due)[3]
             if await stopped_within(stop, origin + step.at - loop.time()):
                 return
             station = stations[step.station]
