@@ -231,12 +231,13 @@ class PicowsClient:
                 enable_auto_ping=False,  # the link's own pings follow WebSocketPingInterval
                 extra_headers=extra,
                 max_redirects=0,
-                # A fleet keeps thousands: most OCPP frames fit in 4 KB; a larger one grows the buffer.
-                read_buffer_init_size=4096,
+                # A fleet keeps thousands: most OCPP frames fit in 2 KB (picows' least); a larger one grows the buffer.
+                read_buffer_init_size=2048,
                 logger_name=_LOG,
-                # TLS through asyncio's own SSL protocol, as with websockets: the link reads the
-                # verified chain from its SSLObject (M05.FR.12), and the TLS errors are the same.
-                use_aiofastnet=False if ssl_context is not None else None,
+                # asyncio's own transports, as with websockets: the link reads the verified TLS chain
+                # from its SSLObject (M05.FR.12), the TLS errors are the same, and a station keeps
+                # about 5 KB less than on aiofastnet's transport for the same CPU (bench_stations).
+                use_aiofastnet=False,
             )
         if not isinstance(listener, PicowsConnection):  # lost before the upgrade response
             if lost:
