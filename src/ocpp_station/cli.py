@@ -118,6 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--seed", type=int, help="seed of the generators (default 0)")
     fleet.add_argument("--report", type=Path, help="write the report here (JSON) and an HTML page next to it")
     fleet.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
+    fleet.add_argument(
+        "--live",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the live terminal view (default: when stderr is a terminal); --no-live: the progress line",
+    )
+    fleet.add_argument(
+        "--control-port", type=int, help="serve the fleet's control API and /metrics on this port (0: any)"
+    )
+    fleet.add_argument("--control-host", help="address of the control API (default 127.0.0.1)")
     return parser
 
 
@@ -136,6 +146,9 @@ def _fleet(args: argparse.Namespace) -> int:
         processes=args.processes,
         seed=args.seed,
         report=args.report,
+        control_port=args.control_port,
+        control_host=args.control_host,
+        live=args.live,
     )
     return run_cli(load_fleet(args.config, overrides, args.scenario), args.progress_every)
 

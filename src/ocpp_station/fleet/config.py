@@ -60,6 +60,9 @@ FLEET_FIELDS = (
     "templates",
     "actions",
     "report",
+    "controlPort",
+    "controlHost",
+    "live",
     "description",
 )
 DEFAULT_ID_PATTERN = "CP-{n:05d}"
@@ -118,6 +121,11 @@ class FleetConfig:
     report: Path | None = None
     #: The scenario the fleet started from (``--scenario``), "" for none.
     scenario: str = ""
+    #: The control API and /metrics (``fleet/control.py``): its port (0: any free one), None: none.
+    control_port: int | None = None
+    control_host: str = "127.0.0.1"
+    #: The live terminal view (``fleet/live.py``): True, False, None: when stderr is a terminal.
+    live: bool | None = None
     #: The ids, n = 1..count (checked distinct and URL-safe).
     ids: tuple[str, ...] = field(default=(), repr=False)
     #: Each station's template index, in id order.
@@ -175,6 +183,9 @@ class Overrides:
     processes: int | None = None
     seed: int | None = None
     report: Path | None = None
+    control_port: int | None = None
+    control_host: str | None = None
+    live: bool | None = None
 
 
 class _Fail:
@@ -474,6 +485,24 @@ def parse_fleet(
         if templates[t].passwords is not None and ids[index] not in templates[t].passwords:  # type: ignore[operator]
             raise fail(f"templates[{t}].passwords.file", f"no password for {ids[index]!r}")
 
+    control_port = None
+    if flags.control_port is not None:
+        control_port = _whole(flags.control_port, "--control-port", fail, 0)
+        if control_port > 65535:
+            raise fail("--control-port", f"must be a TCP port (0 to 65535), got {control_port}")
+    elif root.get("controlPort") is not None:
+        control_port = _whole(root["controlPort"], "controlPort", fail, 0)
+        if control_port > 65535:
+            raise fail("controlPort", f"must be a TCP port (0 to 65535), got {control_port}")
+    control_host = (
+        flags.control_host if flags.control_host is not None else root.get("controlHost", "127.0.0.1")
+    )
+    if not isinstance(control_host, str) or not control_host:
+        raise fail("controlHost", "must be a host name or address, e.g. 127.0.0.1")
+    live = flags.live if flags.live is not None else root.get("live")
+    if live is not None and not isinstance(live, bool):
+        raise fail("live", f"must be true or false, got {json.dumps(live)}")
+
     actions: tuple[Any, ...] = ()
     if "actions" in root:
         try:
@@ -493,6 +522,9 @@ def parse_fleet(
         actions=actions,
         report=report,
         scenario=scenario,
+        control_port=control_port,
+        control_host=control_host,
+        live=live,
         ids=ids,
         template_of=template_of,
     )

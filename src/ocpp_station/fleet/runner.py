@@ -96,11 +96,13 @@ async def run_stations(
     *,
     ramp_per_s: float,
     on_sample: Callable[[], None] | None = None,
+    stations: list[Station] | None = None,
 ) -> None:
     """Run stations ``indices`` of ``config`` in this process until ``stop`` is set (or the duration
-    has passed), then stop them all cleanly. ``on_sample`` is called after each gauge sample."""
+    has passed), then stop them all cleanly. ``on_sample`` is called after each gauge sample.
+    ``stations``: the list to fill as they start, in ``indices`` order (the control API reads it)."""
     loop = asyncio.get_running_loop()
-    stations: list[Station] = []
+    stations = [] if stations is None else stations
     runs: list[asyncio.Task[None]] = []
     extras: list[asyncio.Task[None]] = []
     duration = config.duration_s
@@ -226,6 +228,21 @@ class PlainProgress:
         print(("done: " if final else "") + line, file=self.stream or sys.stderr, flush=True)
 
 
+def choose_progress(live: bool | None, every_s: float = 5.0) -> Progress:
+    """The live view (``fleet/live.py``, rich) when ``live`` is True, or None and stderr is a
+    terminal; the plain line otherwise (and when rich is not installed)."""
+    if live is None:
+        live = sys.stderr.isatty()
+    if live:
+        try:
+            from ocpp_station.fleet.live import LiveProgress
+        except ImportError:
+            log.warning('fleet: the live view needs rich (pip install "ocpp-station[fleet]"): plain lines')
+        else:
+            return LiveProgress()
+    return PlainProgress(every_s)
+
+
 # -- the whole fleet: one process or several ------------------------------------------------------------
 
 
@@ -235,10 +252,14 @@ async def run_fleet(
     stop: asyncio.Event | None = None,
     progress: Progress | None = None,
     handle_signals: bool = False,
+    control_ready: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Run the fleet until its duration has passed or ``stop`` is set (SIGINT/SIGTERM too with
     ``handle_signals``); return the report (:func:`ocpp_station.fleet.report.build_report`) and write
-    it to ``config.report`` when set. Every station is stopped cleanly before it returns."""
+    it to ``config.report`` when set. Every station is stopped cleanly before it returns.
+
+    With ``config.control_port`` set, the control API and /metrics (:mod:`ocpp_station.fleet.control`)
+    are served from before the first station starts until the end; ``control_ready`` gets the port."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
@@ -253,9 +274,24 @@ async def run_fleet(
         if progress is not None:
             progress.update(summarize(snapshot, loop.time() - started), final)
 
+    stats = FleetStats()
+    stations: list[Station] = []
+    workers = Workers(processes) if processes > 1 else None
+    api = None
     try:
-        if processes == 1:
-            stats = FleetStats()
+        if config.control_port is not None:
+            from ocpp_station.fleet.control import LocalBackend, StationGroup, start_fleet_api
+
+            backend = workers or LocalBackend(StationGroup(config, stations, range(config.count)))
+            api, port = await start_fleet_api(
+                config,
+                backend,
+                workers.snapshot if workers else stats.snapshot,
+                lambda: loop.time() - started,
+            )
+            if control_ready is not None:
+                control_ready(port)
+        if workers is None:
             await run_stations(
                 config,
                 range(config.count),
@@ -263,13 +299,16 @@ async def run_fleet(
                 stop,
                 ramp_per_s=config.ramp_per_s,
                 on_sample=lambda: show(stats.snapshot()),
+                stations=stations,
             )
             snapshot = stats.snapshot()
         else:
-            snapshot = await _run_workers(config, processes, stop, show)
+            snapshot = await _run_workers(config, workers, stop, show)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        if api is not None:
+            await api.cleanup()
     elapsed = loop.time() - started
     show(snapshot, final=True)
     report = build_report(config, snapshot, elapsed, started_wall, processes)
@@ -278,29 +317,94 @@ async def run_fleet(
     return report
 
 
+class Workers:
+    """The parent's side of the worker processes: their pipes, their latest statistics snapshots,
+    and the control API's requests to them (:meth:`ask`: every worker answers for its own stations,
+    ``fleet/control.py`` merges the answers)."""
+
+    def __init__(self, processes: int) -> None:
+        self.conns: list[Connection] = []
+        self.latest = [empty_snapshot() for _ in range(processes)]
+        self.finished = [asyncio.Event() for _ in range(processes)]
+        self._next_request = 0
+        #: request id -> (the answers so far by worker, the future of all of them)
+        self._pending: dict[int, tuple[dict[int, dict[str, Any]], asyncio.Future[None]]] = {}
+
+    def snapshot(self) -> dict[str, Any]:
+        """The merged statistics (each worker's at most a second old)."""
+        return merge(self.latest)
+
+    async def ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send ``request`` to every running worker and return their answers (those that answer in
+        time; a worker that has stopped answers nothing)."""
+        self._next_request += 1
+        rid = self._next_request
+        answers: dict[int, dict[str, Any]] = {}
+        done = asyncio.get_running_loop().create_future()
+        self._pending[rid] = (answers, done)
+        try:
+            for part, conn in enumerate(self.conns):
+                if not self.finished[part].is_set():
+                    try:
+                        conn.send(("control", rid, request))
+                    except OSError:
+                        answers[part] = {}
+            self._check(rid)
+            async with asyncio.timeout(10.0):
+                await done
+        except TimeoutError:
+            raise TimeoutError("a worker process did not answer in 10 s") from None
+        finally:
+            self._pending.pop(rid, None)
+        return [answer for answer in answers.values() if answer]
+
+    def answered(self, part: int, rid: int, answer: dict[str, Any]) -> None:
+        pending = self._pending.get(rid)
+        if pending is not None:
+            pending[0][part] = answer
+            self._check(rid)
+
+    def _check(self, rid: int) -> None:
+        answers, done = self._pending[rid]
+        waiting = [p for p in range(len(self.conns)) if p not in answers and not self.finished[p].is_set()]
+        if not waiting and not done.done():
+            done.set_result(None)
+
+    def gone(self, part: int) -> None:
+        """Worker ``part`` has finished: its pending answers are none."""
+        self.finished[part].set()
+        for rid in list(self._pending):
+            self._check(rid)
+
+
 async def _run_workers(
-    config: FleetConfig, processes: int, stop: asyncio.Event, show: Callable[[dict[str, Any]], None]
+    config: FleetConfig, pool: Workers, stop: asyncio.Event, show: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     ctx = multiprocessing.get_context("spawn")
-    latest = [empty_snapshot() for _ in range(processes)]
-    finished = [asyncio.Event() for _ in range(processes)]
-    conns: list[Connection] = []
+    processes = len(pool.latest)
+    latest = pool.latest
+    finished = pool.finished
+    conns = pool.conns
     workers: list[Any] = []  # spawn Process objects
 
     def on_message(part: int) -> None:
         conn = conns[part]
         try:
-            kind, snapshot = conn.recv()
+            message = conn.recv()
         except (EOFError, OSError):
-            kind, snapshot = "gone", None
+            message = ("gone", None)
+        if message[0] == "reply":
+            pool.answered(part, message[1], message[2])
+            return
+        kind, snapshot = message
         if snapshot is not None:
             latest[part] = snapshot
         if kind != "snapshot":
             loop.remove_reader(conn.fileno())
             if kind == "gone":
                 log.error("fleet: worker %d ended without its final statistics", part)
-            finished[part].set()
+            pool.gone(part)
         elif part == 0:
             show(merge(latest))
 
@@ -366,12 +470,25 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     stats = FleetStats()
+    stations: list[Station] = []
+    indices = range(part, config.count, parts)
+    group: Any = None
 
     def on_message() -> None:
+        nonlocal group
         try:
-            conn.recv()  # "stop"
+            message = conn.recv()  # "stop", or ("control", id, request) from the control API
         except (EOFError, OSError):
-            pass  # the parent is gone: stop too
+            message = "stop"  # the parent is gone: stop too
+        if isinstance(message, tuple) and message[0] == "control":
+            if group is None:
+                from ocpp_station.fleet.control import StationGroup
+
+                group = StationGroup(config, stations, indices)
+            answer = _answer(group, message[2])
+            with contextlib.suppress(OSError):
+                conn.send(("reply", message[1], answer))
+            return
         loop.remove_reader(conn.fileno())
         stop.set()
 
@@ -385,17 +502,28 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
     try:
         await run_stations(
             config,
-            range(part, config.count, parts),
+            indices,
             stats,
             stop,
             ramp_per_s=config.ramp_per_s / parts,
             on_sample=send,
+            stations=stations,
         )
     finally:
         with contextlib.suppress(Exception):
             loop.remove_reader(conn.fileno())
         with contextlib.suppress(OSError):
             conn.send(("final", stats.snapshot()))
+
+
+def _answer(group: Any, request: dict[str, Any]) -> dict[str, Any]:
+    from ocpp_station.fleet.control import handle_request
+
+    try:
+        return handle_request(group, request)
+    except Exception as exc:  # a bug must not take the worker down: the parent gets nothing from it
+        log.exception("fleet: control request %s failed: %s", request.get("kind"), exc)
+        return {}
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -426,8 +554,23 @@ def run_cli(config: FleetConfig, progress_every_s: float = 5.0) -> int:
         file=sys.stderr,
         flush=True,
     )
+
+    def ready(port: int) -> None:
+        print(
+            f"fleet: control API and /metrics on http://{config.control_host}:{port}/",
+            file=sys.stderr,
+            flush=True,
+        )
+
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        report = runner.run(run_fleet(config, progress=PlainProgress(progress_every_s), handle_signals=True))
+        report = runner.run(
+            run_fleet(
+                config,
+                progress=choose_progress(config.live, progress_every_s),
+                handle_signals=True,
+                control_ready=ready,
+            )
+        )
     if config.report is not None:
         print(
             f"report: {config.report} and {config.report.with_suffix('.html')} "
