@@ -64,7 +64,7 @@ def test_the_final_view_shows_the_runs_averages() -> None:
     summary = summarize(made_up().snapshot(), 10.0)
     text = text_of(render(summary, final=True))
     assert "10.0 s  (done)" in text
-    assert [w for w in text.split("\n") if w.startswith("MeterValues")][0].split()[1] == "10.0"
+    assert next(w for w in text.split("\n") if w.startswith("MeterValues")).split()[1] == "10.0"
 
 
 def test_live_or_plain() -> None:
