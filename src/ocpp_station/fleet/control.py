@@ -272,28 +272,18 @@ def _flag(value: str, name: str) -> bool:
     raise BadRequest(f"{name} must be true or false, got {value!r}")
 
 
-def _split_ids(config: FleetConfig, ids: Sequence[str]) -> tuple[list[int], list[str]]:
-    position = _positions(config)
+def _split_ids(position: dict[str, int], ids: Sequence[str]) -> tuple[list[int], list[str]]:
     known = [position[i] for i in ids if i in position]
     return sorted(set(known)), [i for i in ids if i not in position]
 
 
-_POSITIONS: dict[int, dict[str, int]] = {}
-
-
-def _positions(config: FleetConfig) -> dict[str, int]:
-    key = id(config.ids)
-    table = _POSITIONS.get(key)
-    if table is None:
-        table = _POSITIONS[key] = {cp_id: i for i, cp_id in enumerate(config.ids)}
-    return table
-
-
 def parse_action(
-    config: FleetConfig, do: str, body: dict[str, Any]
+    config: FleetConfig, do: str, body: dict[str, Any], position: dict[str, int] | None = None
 ) -> tuple[list[int], list[str], dict[str, Any]]:
     """The indices an action's body targets, the unknown ids it names, and the action's fields
-    checked; BadRequest naming the field."""
+    checked; BadRequest naming the field. ``position``: id -> index (made when not given)."""
+    if position is None:
+        position = {cp_id: i for i, cp_id in enumerate(config.ids)}
     if do not in ACTIONS:
         raise BadRequest(f"no action {do!r}; the actions: {', '.join(ACTIONS)}")
     allowed = set(TARGET_FIELDS) | set(ACTION_FIELDS[do])
@@ -309,12 +299,12 @@ def parse_action(
     if "id" in body:
         if not isinstance(body["id"], str):
             raise BadRequest(f"id must be a station id (string), got {json.dumps(body['id'])}")
-        indices, unknown = _split_ids(config, [body["id"]])
+        indices, unknown = _split_ids(position, [body["id"]])
     elif "ids" in body:
         ids = body["ids"]
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             raise BadRequest("ids must be a list of station ids (strings)")
-        indices, unknown = _split_ids(config, ids)
+        indices, unknown = _split_ids(position, ids)
     else:
         share = body["share"]
         if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
@@ -368,6 +358,7 @@ def build_app(
 ) -> web.Application:
     """The fleet's API over ``backend``; ``snapshot()`` is the aggregated statistics (for
     ``/state`` and ``/metrics``), ``elapsed()`` the seconds since the start."""
+    position = {cp_id: i for i, cp_id in enumerate(config.ids)}
 
     async def get_state(request: web.Request) -> web.Response:
         summary = summarize(snapshot(), elapsed())
@@ -398,7 +389,7 @@ def build_app(
             query["template"] = q["template"]
         unknown: list[str] = []
         if "ids" in q:
-            query["indices"], unknown = _split_ids(config, [i for i in q["ids"].split(",") if i])
+            query["indices"], unknown = _split_ids(position, [i for i in q["ids"].split(",") if i])
         answer = merge_stations(await backend.ask(query), offset, limit)
         if "ids" in q:
             answer["unknown"] = unknown
@@ -406,7 +397,7 @@ def build_app(
 
     async def get_station(request: web.Request) -> web.Response:
         cp_id = request.match_info["id"]
-        index = _positions(config).get(cp_id)
+        index = position.get(cp_id)
         if index is None:
             return _error(404, f"no station {cp_id!r} in the fleet")
         parts = await backend.ask({"kind": "station", "index": index})
@@ -424,7 +415,7 @@ def build_app(
             raise BadRequest(f"body is not JSON: {exc.msg}") from None
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
-        indices, unknown, fields = parse_action(config, do, body)
+        indices, unknown, fields = parse_action(config, do, body, position)
         parts = await backend.ask({"kind": "action", "do": do, "indices": indices, "body": fields})
         answer = {"do": do, "requested": len(indices) + len(unknown), **merge_action(parts, config)}
         answer["unknown"] = unknown
