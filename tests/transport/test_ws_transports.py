@@ -214,3 +214,22 @@ def test_client_for_refuses_an_unknown_name() -> None:
     assert isinstance(client_for("websockets"), WebsocketsClient)
     with pytest.raises(ValueError, match="unknown websocket transport"):
         client_for("nope")
+
+
+async def test_network_drop_and_restore_with_a_queued_transaction_message(
+    csms: CentralSystem, start_station: StationFactory
+) -> None:
+    """The network API aborts the connection (no closing handshake); frames made offline wait in the
+    queue and go once the link is back, on either library."""
+    station = await start_station(station_config(csms.url))
+    station.plug(1)
+    station.present_id_tag("CARD1")
+    await station.wait_for(lambda s: s["connectors"][1]["transactionId"] is not None)
+    station.network_disconnect()
+    await station.wait_for(lambda s: not s["connected"])
+    station.unplug(1)
+    await station.wait_for(lambda s: s["queue"] >= 1)
+    station.network_connect()
+    await station.wait_for(lambda s: s["connected"] and s["queue"] == 0, timeout=10)
+    stop = await csms.wait_for(called("StopTransaction"))
+    assert stop.payload["reason"] == "EVDisconnected"
