@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import importlib.util
 import json
 import socket
 import sys
@@ -18,7 +19,10 @@ import pytest
 from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.wire.errors import ErrorCode, OcppError
 
-pytest.importorskip("locust", reason="the locust extra is not installed")
+# Only looked up, never imported: importing Locust would monkey-patch this test process with gevent.
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("locust") is None, reason="the locust extra is not installed"
+)
 
 PY = sys.executable
 LOCUSTFILE = Path(__file__).resolve().parents[2] / "src" / "ocpp_station" / "locust" / "locustfile.py"
@@ -246,3 +250,8 @@ async def test_the_fleet_atg_drives_the_stations(tmp_path: Path) -> None:
         assert _failures(prefix) == []
         tags = {e.payload["idTag"] for e in csms.log if e.action == "StartTransaction" and e.kind == "CALL"}
         assert tags == {"ATG-CARD"}
+
+
+def test_this_test_process_was_never_monkey_patched() -> None:
+    """The tests above run Locust in subprocesses only: gevent never patches the test suite."""
+    assert "gevent" not in sys.modules and "locust" not in sys.modules
