@@ -88,7 +88,7 @@ def _options(parser: Any) -> None:
         default="",
         env_var="LOCUST_OCPP_ATG",
         help="with --ocpp-behaviour atg: a JSON file holding the atg object of a fleet template "
-        "(docs/fleet.md); default: the generator's defaults",
+        "(docs/fleet-scenarios.md); default: the generator's defaults",
     )
     group.add_argument(
         "--ocpp-seed",
