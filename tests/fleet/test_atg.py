@@ -11,6 +11,8 @@ import random
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.fleet.atg import (
@@ -23,12 +25,16 @@ from ocpp_station.fleet.atg import (
     UNPLUG,
     AtgConfig,
     AtgCounters,
+    AtgPlan,
     Distribution,
+    SplitMix64,
     Step,
+    atg_snapshot,
     parse_atg,
     parse_distribution,
     plan,
     run_atg,
+    start_atg,
 )
 from ocpp_station.hardware.simulated import EVParams
 from ocpp_station.sim.csms import CentralSystem
@@ -179,11 +185,97 @@ def test_every_error_names_its_field(data: object, error: str) -> None:
 )
 def test_distributions_keep_within_their_bounds(spec: object, low: float, high: float) -> None:
     dist = parse_distribution(spec, "d")
-    rng = random.Random(3)
+    rng = SplitMix64(3)
     samples = [dist.sample(rng) for _ in range(2000)]
     assert low <= min(samples) and max(samples) <= high
     if spec == {"choice": [[1, 1], [9, 2]]}:
         assert 0.6 < samples.count(9) / len(samples) < 0.73  # weighted 2 in 3
+
+
+# -- the generator -------------------------------------------------------------------------------------
+
+#: The first outputs of Vigna's reference splitmix64.c for the state 1477776061723855037, as the
+#: rand_xoshiro crate's test ``reference`` lists them (rust-random/rngs, rand_xoshiro/src/splitmix64.rs).
+SPLITMIX64_REFERENCE = (
+    1985237415132408290,
+    2979275885539914483,
+    13511426838097143398,
+    8488337342461049707,
+    15141737807933549159,
+    17093170987380407015,
+    16389528042912955399,
+    13177319091862933652,
+    10841969400225389492,
+    17094824097954834098,
+)
+SEEDS = st.integers(min_value=-(2**70), max_value=2**70)
+
+
+def test_splitmix64_gives_the_reference_outputs() -> None:
+    rng = SplitMix64(1477776061723855037)
+    assert tuple(rng.next_u64() for _ in SPLITMIX64_REFERENCE) == SPLITMIX64_REFERENCE
+
+
+def test_the_generator_is_small() -> None:
+    rng = SplitMix64(2**63 + 5)
+    assert not hasattr(rng, "__dict__") and type(rng).__slots__ == ("state",)
+    assert rng.state == 2**63 + 5 and SplitMix64(-1).state == 2**64 - 1  # the seed modulo 2**64
+
+
+@given(SEEDS)
+def test_the_same_seed_draws_the_same(seed: int) -> None:
+    one, two = SplitMix64(seed), SplitMix64(seed)
+    assert [one.random() for _ in range(5)] == [two.random() for _ in range(5)]
+    assert one.normal(0, 1) == two.normal(0, 1) and one.randrange(7) == two.randrange(7)
+    assert SplitMix64(seed).next_u64() != SplitMix64(seed + 1).next_u64()
+
+
+@given(SEEDS, st.floats(-1e6, 1e6), st.floats(0, 1e6), st.floats(1e-6, 1e6), st.integers(1, 2**70))
+def test_every_draw_keeps_within_its_range(seed: int, a: float, width: float, lambd: float, n: int) -> None:
+    rng = SplitMix64(seed)
+    for _ in range(20):
+        assert 0.0 <= rng.random() < 1.0
+        assert a <= rng.uniform(a, a + width) <= a + width
+        assert rng.expovariate(lambd) >= 0.0
+        assert math.isfinite(rng.normal(a, width))
+        assert 0 <= rng.randrange(n) < n
+        assert rng.choice("xyz") in "xyz"
+        assert rng.weighted_index([0.0, width + 1.0, 0.0, 1.0]) in (1, 3)
+
+
+@given(SEEDS, st.lists(st.floats(0, 100), min_size=1, max_size=6).filter(lambda w: sum(w) > 0))
+def test_a_zero_weight_is_never_drawn(seed: int, weights: list[float]) -> None:
+    rng = SplitMix64(seed)
+    assert all(weights[rng.weighted_index(weights)] > 0 for _ in range(20))
+
+
+def test_randrange_refuses_an_empty_range() -> None:
+    with pytest.raises(ValueError, match="randrange: n must be >= 1, got 0"):
+        SplitMix64(1).randrange(0)
+
+
+def _mean_var(xs: list[float]) -> tuple[float, float]:
+    mean = sum(xs) / len(xs)
+    return mean, sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)
+
+
+def test_the_draws_have_their_distributions_moments() -> None:
+    """10,000 draws of each, a fixed seed (deterministic: never flaky); tolerances of about 5
+    standard errors, so a wrong formula (a factor, a missing square root) fails."""
+    rng = SplitMix64(20240611)
+    n = 10_000
+    mean, var = _mean_var([rng.random() for _ in range(n)])
+    assert abs(mean - 0.5) < 0.015 and abs(var - 1 / 12) < 0.005
+    mean, var = _mean_var([rng.uniform(10, 20) for _ in range(n)])
+    assert abs(mean - 15) < 0.15 and abs(var - 100 / 12) < 0.5
+    mean, var = _mean_var([rng.expovariate(1 / 600) for _ in range(n)])
+    assert abs(mean - 600) < 30 and abs(var - 600**2) < 0.1 * 600**2
+    mean, var = _mean_var([rng.normal(3600, 900) for _ in range(n)])
+    assert abs(mean - 3600) < 45 and abs(var - 900**2) < 0.07 * 900**2
+    draws = [rng.randrange(6) for _ in range(n)]
+    assert all(abs(draws.count(k) / n - 1 / 6) < 0.02 for k in range(6))
+    picks = [rng.weighted_index([3, 2, 1]) for _ in range(n)]
+    assert [round(picks.count(k) / n, 1) for k in range(3)] == [0.5, 0.3, 0.2]
 
 
 # -- the plan: deterministic, without time ----------------------------------------------------------
@@ -298,6 +390,26 @@ def test_a_daily_profile_shapes_the_arrivals() -> None:
     assert all(int((8.0 + s.at / 3600) % 24) == 9 for s in plugs)
 
 
+def test_the_plan_is_one_small_state_stepped_in_place() -> None:
+    config = parse_atg(FULL, "atg")
+    state = AtgPlan(config, 42, TWO, charge_point_id="CP-1", start_hour=8.5)
+    assert not hasattr(state, "__dict__")
+    expected = _take(config, 42, count=500, charge_point_id="CP-1", start_hour=8.5)
+    for step in expected:
+        assert state.next_at() == step.at
+        assert state.next_step() == step
+
+
+def test_a_plan_with_nothing_to_drive_is_empty() -> None:
+    config = parse_atg({"connectors": [3]}, "atg")  # the station has two
+    assert list(plan(config, 1, TWO)) == []
+    assert AtgPlan(config, 1, TWO).next_at() == math.inf
+    with pytest.raises(StopIteration):
+        AtgPlan(config, 1, TWO).next_step()
+    drops = parse_atg({"connectors": [3], "networkDrops": {"perHour": 1}}, "atg")
+    assert {s.kind for s in itertools.islice(plan(drops, 1, TWO), 10)} == {NETWORK_DOWN, "network-up"}
+
+
 # -- real runs against the development CSMS ----------------------------------------------------------
 
 FAST = {
@@ -316,10 +428,12 @@ SAMPLED = {
 }
 
 
-async def _run_for(stations: list[Station], config: AtgConfig, seconds: float, counters: AtgCounters) -> None:
+async def _run_for(
+    stations: list[Station], config: AtgConfig, seconds: float, counters: AtgCounters, seed: int = 100
+) -> None:
     stop = asyncio.Event()
     tasks = [
-        asyncio.create_task(run_atg(s, config, 100 + i, stop, counters=counters))
+        asyncio.create_task(run_atg(s, config, seed + i, stop, counters=counters))
         for i, s in enumerate(stations)
     ]
     await asyncio.sleep(seconds)
@@ -419,7 +533,10 @@ async def test_faults_and_network_drops_are_undone_at_stop(
         },
         "atg",
     )
-    await _run_for([station], config, 1.0, counters)
+    # A seed whose fault comes first (its StatusNotification is not queued while the network is down).
+    first = list(itertools.islice(plan(config, 102, station.config.connectors), 2))
+    assert [s.kind for s in first] == [FAULT, NETWORK_DOWN] and first[1].at - first[0].at > 0.1
+    await _run_for([station], config, 1.0, counters, seed=102)
     assert counters.faults == 1 and counters.network_drops == 1  # each lasts 30 s: one of each
     # The faults and the drop end with the ATG: the station reconnects and reports the fault cleared.
     await until(lambda: station.state()["connected"], timeout=5)
@@ -457,3 +574,44 @@ async def test_cancelling_leaves_nothing_behind(csms: CentralSystem, start_stati
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await until(lambda: station.state()["connected"], timeout=5)
+
+
+async def test_start_atg_runs_without_a_task(csms: CentralSystem, start_station: StationFactory) -> None:
+    station = await start_station(station_config(csms.url, "ATG-T", ocpp=SAMPLED))
+    counters = AtgCounters()
+    tasks = len(asyncio.all_tasks())
+    running = atg_snapshot()["running"]
+    driver = start_atg(station, parse_atg(FAST, "atg"), 5, counters=counters)
+    assert len(asyncio.all_tasks()) == tasks and atg_snapshot()["running"] == running + 1
+    await until(lambda: counters.started >= 2 and counters.unplugged >= 2, timeout=10)
+    driver.close()
+    driver.close()  # idempotent
+    assert atg_snapshot()["running"] == running and not driver.running
+    done = counters.as_dict()
+    await asyncio.sleep(0.5)
+    assert counters.as_dict() == done  # no step after close
+    assert counters.errors == 0 and counters.refused == 0
+
+
+def test_atg_snapshot_is_plain_ints_that_add_up() -> None:
+    snapshot = atg_snapshot()
+    assert set(snapshot) == set(AtgCounters().as_dict()) | {"running"}
+    assert all(type(v) is int for v in snapshot.values())
+
+
+async def test_zero_gaps_never_hold_the_loop(csms: CentralSystem, start_station: StationFactory) -> None:
+    """A template whose every time is 0 makes endless steps at t = 0: a wake takes a bounded number
+    and lets the loop run."""
+    station = await start_station(station_config(csms.url, "ATG-Z"))
+    counters = AtgCounters()
+    config = parse_atg(
+        {"arrival": 0, "authDelay": 0, "duration": 0, "unplugDelay": 0, "startTimeout": 1}, "atg"
+    )
+    driver = start_atg(station, config, 1, counters=counters)
+    try:
+        async with asyncio.timeout(5):
+            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)
+    finally:
+        driver.close()
+    assert counters.plugged >= 300  # about 220 sessions a wake: the loop went round between wakes

@@ -10,13 +10,16 @@ full"), a stop by card or by unplugging, and faults and network drops at given r
 Two halves, so that determinism is tested without time:
 
 * :func:`plan` is a pure function of the configuration, the seed and the station's connectors: an
-  endless, lazily made sequence of timed :class:`Step` s (seconds from the start). One
-  ``random.Random(seed)`` per station draws everything, in the order the steps come out.
-* :func:`run_atg` walks the plan on a running :class:`~ocpp_station.transport.station.Station`: one
-  task per station, asleep between steps (it wakes only for a step or for ``stop``). OCPP outcomes
-  only change what is done at a step: a card refused, or a remote start that did not come within
-  ``startTimeout``, ends the session attempt (the EV is unplugged, the session's later steps are
-  skipped) and is counted in :class:`AtgCounters`; it never raises for them.
+  endless sequence of timed :class:`Step` s (seconds from the start), each computed when the one
+  before it is taken (:class:`AtgPlan`: a small object per connector and per kind of event). One
+  :class:`SplitMix64` (one int of state, not a 2.5 KB ``random.Random``) per station draws
+  everything, in the order the steps come out.
+* :func:`start_atg` walks the plan on a running :class:`~ocpp_station.transport.station.Station`
+  without a task: one timer on the loop for the next step (:class:`AtgDriver`); :func:`run_atg` is
+  the same for a caller that keeps a task per station. OCPP outcomes only change what is done at a
+  step: a card refused, or a remote start that did not come within ``startTimeout``, ends the
+  session attempt (the EV is unplugged, the session's later steps are skipped) and is counted in
+  :class:`AtgCounters`; it never raises for them. :func:`atg_snapshot` gives the process's figures.
 
 Distributions (``fixed``, ``uniform``, ``normal`` with bounds, ``exponential``, weighted ``choice``)
 are parsed by :func:`parse_distribution`; every error names its field:
@@ -26,14 +29,13 @@ are parsed by :func:`parse_distribution`; every error names its field:
 from __future__ import annotations
 
 import asyncio
-import heapq
+import contextlib
 import json
 import math
-import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 
 from ocpp_station.core.settings import ConnectorSpec
 from ocpp_station.hardware.simulated import EVParams
@@ -45,14 +47,19 @@ __all__ = [
     "TOTALS",
     "AtgConfig",
     "AtgCounters",
+    "AtgDriver",
+    "AtgPlan",
     "Distribution",
     "EvModel",
     "RateConfig",
+    "SplitMix64",
     "Step",
+    "atg_snapshot",
     "parse_atg",
     "parse_distribution",
     "plan",
     "run_atg",
+    "start_atg",
     "stopped_within",
 ]
 
@@ -74,11 +81,87 @@ FAULT_CODES: Final = (
     "UnderVoltage",
     "WeakSignal",
 )
+T = TypeVar("T")
+#: Steps one wake of the timer may take before it lets the loop run (a plan of zero-length gaps).
+_STEPS_PER_WAKE: Final = 1000
 #: Tries a bounded normal distribution makes before it clamps to its bounds.
 _NORMAL_TRIES: Final = 32
 #: Candidate arrivals a daily profile may refuse in a row before one is taken anyway (a profile
 #: of one busy hour in 24 refuses about 23 in 24).
 _PROFILE_TRIES: Final = 10_000
+
+
+# -- the random numbers -----------------------------------------------------------------------------
+
+_MASK: Final = (1 << 64) - 1
+_GAMMA: Final = 0x9E3779B97F4A7C15
+
+
+class SplitMix64:
+    """A seeded generator with one int of state (a 64-bit counter): SplitMix64 (Steele, Lea and
+    Flood, "Fast splittable pseudorandom number generators", 2014; Vigna's splitmix64.c), about
+    100 bytes where a ``random.Random`` (Mersenne Twister) holds 2.5 KB. Not for cryptography.
+
+    The seed is taken modulo 2**64. Seeds a little apart (a fleet's ``seed + index``) give
+    unrelated streams: the state advances by the golden-ratio constant, so two streams overlap
+    within n draws only if their seeds differ by about 2**64 / n.
+    It offers what the ATG draws: :meth:`random`, :meth:`uniform`, :meth:`expovariate`,
+    :meth:`normal`, :meth:`randrange`, :meth:`choice` and :meth:`weighted_index`."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & _MASK
+
+    def next_u64(self) -> int:
+        """The next 64-bit output (the reference algorithm's ``next()``)."""
+        z = self.state = (self.state + _GAMMA) & _MASK
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
+
+    def random(self) -> float:
+        """A float in [0, 1): the top 53 bits of one output."""
+        return (self.next_u64() >> 11) * 1.1102230246251565e-16  # 2**-53
+
+    def uniform(self, a: float, b: float) -> float:
+        """A float in [a, b]."""
+        return a + (b - a) * self.random()
+
+    def expovariate(self, lambd: float) -> float:
+        """Exponential with rate ``lambd`` > 0 (mean 1 / lambd), >= 0."""
+        return -math.log(1.0 - self.random()) / lambd
+
+    def normal(self, mu: float, sigma: float) -> float:
+        """Normal (Box-Muller, one value of the pair: two outputs a draw, nothing kept between)."""
+        radius = math.sqrt(-2.0 * math.log(1.0 - self.random()))
+        return mu + sigma * radius * math.cos(2.0 * math.pi * self.random())
+
+    def randrange(self, n: int) -> int:
+        """An int in [0, n), n >= 1, unbiased (the top bits of an output, drawn again when >= n)."""
+        if n < 1:
+            raise ValueError(f"randrange: n must be >= 1, got {n}")
+        shift = 64 - (n - 1).bit_length()
+        while True:
+            x = self.next_u64() >> shift
+            if x < n:
+                return x
+
+    def choice(self, seq: Sequence[T]) -> T:
+        """One element of a non-empty ``seq``, each as likely."""
+        return seq[self.randrange(len(seq))]
+
+    def weighted_index(self, weights: Sequence[float]) -> int:
+        """An index of ``weights`` (>= 0, not all 0) drawn in proportion to its weight."""
+        x = self.random() * sum(weights)
+        last = 0
+        for index, weight in enumerate(weights):
+            if weight > 0:
+                if x < weight:
+                    return index
+                x -= weight
+                last = index
+        return last  # rounding left x at the very top: the last index that has a weight
 
 
 # -- distributions ----------------------------------------------------------------------------------
@@ -97,7 +180,7 @@ class Distribution:
     values: tuple[float, ...] = ()
     weights: tuple[float, ...] = ()
 
-    def sample(self, rng: random.Random) -> float:
+    def sample(self, rng: SplitMix64) -> float:
         kind = self.kind
         if kind == "fixed":
             return self.a
@@ -107,11 +190,11 @@ class Distribution:
             return min(rng.expovariate(1.0 / self.a), self.d) if self.a > 0 else 0.0
         if kind == "normal":
             for _ in range(_NORMAL_TRIES):
-                x = rng.gauss(self.a, self.b)
+                x = rng.normal(self.a, self.b)
                 if self.c <= x <= self.d:
                     return x
             return min(max(self.a, self.c), self.d)
-        return rng.choices(self.values, self.weights)[0]
+        return self.values[rng.weighted_index(self.weights)]
 
     @property
     def low(self) -> float:
@@ -495,6 +578,166 @@ class Step(NamedTuple):
     value: Any = None
 
 
+class _Lane:
+    """What comes next on one connector (its sessions), or for the faults or the network drops:
+    the next step's time and kind, and what the session drew at its plug."""
+
+    __slots__ = ("abandoned", "at", "by_card", "connector", "kind", "remote", "session", "spec", "stop")
+
+    def __init__(self, kind: str, connector: int, spec: ConnectorSpec | None) -> None:
+        self.at = 0.0
+        self.kind = kind
+        self.connector = connector
+        self.spec = spec
+        self.session = 0
+        #: The session's stop (sessions); the fault's or the drop's end (events).
+        self.stop = 0.0
+        self.remote = False
+        self.by_card = False
+        #: The session the run gave up (its later steps are skipped); 0: none.
+        self.abandoned = 0
+
+
+class AtgPlan:
+    """One station's plan as a state: :meth:`next_at` and :meth:`next_step` give its steps in time
+    order, each computed when the one before it is taken (no generator, no heap: a small object
+    per connector and per kind of event, all drawing from one :class:`SplitMix64`). A pure
+    function of its arguments, as :func:`plan`."""
+
+    __slots__ = ("_base", "_charge_point_id", "_lanes", "_start_hour", "config", "rng")
+
+    def __init__(
+        self,
+        config: AtgConfig,
+        seed: int,
+        connectors: Sequence[ConnectorSpec],
+        default_ev: EVParams | None = None,
+        *,
+        charge_point_id: str = "",
+        start_hour: float = 0.0,
+    ) -> None:
+        self.config = config
+        self.rng = SplitMix64(seed)
+        self._base = default_ev
+        self._charge_point_id = charge_point_id
+        self._start_hour = start_hour
+        ids = config.connectors or tuple(range(1, len(connectors) + 1))
+        lanes = [_Lane(PLUG, cid, connectors[cid - 1]) for cid in ids if cid <= len(connectors)]
+        for lane in lanes:
+            lane.session = 1
+            lane.at = self._arrival(0.0)
+        driven = len(lanes)
+        if config.faults is not None and config.faults.per_hour > 0 and driven:
+            lanes.append(_Lane(FAULT, 0, None))
+            lanes[-1].at = self.rng.expovariate(config.faults.per_hour / 3600.0)
+        if config.network_drops is not None and config.network_drops.per_hour > 0:
+            lanes.append(_Lane(NETWORK_DOWN, 0, None))
+            lanes[-1].at = self.rng.expovariate(config.network_drops.per_hour / 3600.0)
+        self._lanes = tuple(lanes)
+
+    def next_at(self) -> float:
+        """When the next step is due (seconds from the start); inf: never (nothing to drive)."""
+        at = math.inf
+        for lane in self._lanes:
+            if lane.at < at:
+                at = lane.at
+        return at
+
+    def next_step(self) -> Step:
+        """The next step (the earliest; on a tie, the lowest connector, then faults, then drops).
+        StopIteration when there is none (no connector driven, no events)."""
+        best: _Lane | None = None
+        for lane in self._lanes:
+            if best is None or lane.at < best.at:
+                best = lane
+        if best is None:
+            raise StopIteration
+        return self._take(best) if best.spec is not None else self._take_event(best)
+
+    def abandon(self, connector: int, session: int) -> None:
+        """The run gave up ``session`` on ``connector``: :meth:`skipped` says so of its later steps."""
+        for lane in self._lanes:
+            if lane.spec is not None and lane.connector == connector:
+                lane.abandoned = session
+
+    def skipped(self, step: Step) -> bool:
+        """Whether ``step`` belongs to a session the run gave up."""
+        if not step.session:
+            return False
+        for lane in self._lanes:
+            if lane.spec is not None and lane.connector == step.connector:
+                return lane.abandoned == step.session
+        return False
+
+    def _arrival(self, t: float) -> float:
+        config, rng = self.config, self.rng
+        t += config.arrival.sample(rng)
+        profile = config.daily_profile
+        if profile:
+            peak = max(profile)
+            for _ in range(_PROFILE_TRIES):
+                hour = int((self._start_hour + t / 3600.0) % 24.0)
+                if rng.random() * peak < profile[hour]:
+                    break
+                t += config.arrival.sample(rng)
+        return t
+
+    def _take(self, lane: _Lane) -> Step:
+        config, rng = self.config, self.rng
+        kind, at, cid, session = lane.kind, lane.at, lane.connector, lane.session
+        value: Any = None
+        if kind == PLUG:
+            spec = lane.spec
+            assert spec is not None
+            ev = value = _ev(config, rng, spec, self._base or _DEFAULT_EV)
+            lane.remote = remote = rng.random() < config.remote_share
+            start = at if remote else at + config.auth_delay.sample(rng)
+            if config.duration is None:
+                length = _time_to_full(ev, spec) + config.idle_after_full.sample(rng)
+            else:
+                length = config.duration.sample(rng)
+            lane.stop = start + length
+            lane.by_card = rng.random() < config.stop_by_card
+            if remote:
+                lane.kind, lane.at = CHECK, min(start + config.start_timeout, lane.stop)
+            else:
+                lane.kind, lane.at = SWIPE, start
+        elif kind == SWIPE:
+            value = _id_tag(config, rng, self._charge_point_id)
+            lane.kind, lane.at = CHECK, min(at + config.start_timeout, lane.stop)
+        elif kind == CHECK:
+            value = lane.remote
+            lane.kind, lane.at = (STOP_CARD if lane.by_card else UNPLUG), lane.stop
+        elif kind == STOP_CARD:
+            lane.kind, lane.at = UNPLUG, at + config.unplug_delay.sample(rng)
+        else:  # UNPLUG
+            lane.session += 1
+            lane.kind, lane.at = PLUG, self._arrival(at)
+        return Step(at, kind, cid, session, value)
+
+    def _take_event(self, lane: _Lane) -> Step:
+        """Faults or network drops: exponential gaps, one at a time (the next after the last ended)."""
+        rng = self.rng
+        kind, at = lane.kind, lane.at
+        rate = self.config.faults if kind in (FAULT, CLEAR_FAULT) else self.config.network_drops
+        assert rate is not None
+        value: Any = None
+        if kind == FAULT or kind == NETWORK_DOWN:
+            if kind == FAULT:
+                ids = [other.connector for other in self._lanes if other.spec is not None]
+                lane.connector = ids[0] if len(ids) == 1 else rng.choice(ids)
+                value = rng.choice(rate.error_codes) if rate.error_codes else None
+            lane.kind = CLEAR_FAULT if kind == FAULT else NETWORK_UP
+            lane.at = at + rate.duration.sample(rng)
+        else:
+            lane.kind = FAULT if kind == CLEAR_FAULT else NETWORK_DOWN
+            lane.at = at + rng.expovariate(rate.per_hour / 3600.0)
+        return Step(at, kind, lane.connector, 0, value)
+
+
+_DEFAULT_EV: Final = EVParams()
+
+
 def plan(
     config: AtgConfig,
     seed: int,
@@ -505,85 +748,21 @@ def plan(
     start_hour: float = 0.0,
 ) -> Iterator[Step]:
     """The endless plan of one station, in time order: a pure function of its arguments (one
-    ``random.Random(seed)``; the steps of every connector, the faults and the network drops merged).
-    ``start_hour``: the hour of the local day at the start (for a daily profile)."""
-    rng = random.Random(seed)
-    base = default_ev or EVParams()
-    ids = config.connectors or tuple(range(1, len(connectors) + 1))
-    ids = tuple(cid for cid in ids if cid <= len(connectors))
-    streams: list[Iterator[Step]] = [
-        _sessions(config, rng, cid, connectors[cid - 1], base, charge_point_id, start_hour) for cid in ids
-    ]
-    if config.faults is not None and config.faults.per_hour > 0 and ids:
-        streams.append(_events(config.faults, rng, ids, FAULT, CLEAR_FAULT))
-    if config.network_drops is not None and config.network_drops.per_hour > 0:
-        streams.append(_events(config.network_drops, rng, (0,), NETWORK_DOWN, NETWORK_UP))
-    heap: list[tuple[float, int, int, Step]] = []
-    order = 0
-    for index, stream in enumerate(streams):
-        first = next(stream, None)
-        if first is not None:
-            heap.append((first.at, index, order, first))
-            order += 1
-    heapq.heapify(heap)
-    while heap:
-        _, index, _, step = heapq.heappop(heap)
-        yield step
-        following = next(streams[index], None)
-        if following is not None:
-            heapq.heappush(heap, (following.at, index, order, following))
-            order += 1
+    :class:`SplitMix64` seeded with ``seed``; the steps of every connector, the faults and the
+    network drops merged). ``start_hour``: the hour of the local day at the start (for a daily
+    profile). The steps of :class:`AtgPlan`, as an iterator."""
+    state = AtgPlan(
+        config, seed, connectors, default_ev, charge_point_id=charge_point_id, start_hour=start_hour
+    )
+    while math.isfinite(state.next_at()):
+        yield state.next_step()
 
 
-def _sessions(
-    config: AtgConfig,
-    rng: random.Random,
-    cid: int,
-    spec: ConnectorSpec,
-    base: EVParams,
-    charge_point_id: str,
-    start_hour: float,
-) -> Iterator[Step]:
-    t = 0.0
-    session = 0
-    profile = config.daily_profile
-    peak = max(profile) if profile else 0.0
-    weights = [m.weight for m in config.evs]
-    while True:
-        t += config.arrival.sample(rng)
-        if profile:
-            for _ in range(_PROFILE_TRIES):
-                hour = int((start_hour + t / 3600.0) % 24.0)
-                if rng.random() * peak < profile[hour]:
-                    break
-                t += config.arrival.sample(rng)
-        session += 1
-        ev = _ev(config, rng, weights, spec, base)
-        yield Step(t, PLUG, cid, session, ev)
-        remote = rng.random() < config.remote_share
-        start = t
-        if not remote:
-            start = t + config.auth_delay.sample(rng)
-            yield Step(start, SWIPE, cid, session, _id_tag(config, rng, charge_point_id))
-        if config.duration is None:
-            length = _time_to_full(ev, spec) + config.idle_after_full.sample(rng)
-        else:
-            length = config.duration.sample(rng)
-        stop = start + length
-        yield Step(min(start + config.start_timeout, stop), CHECK, cid, session, remote)
-        if rng.random() < config.stop_by_card:
-            yield Step(stop, STOP_CARD, cid, session)
-            stop += config.unplug_delay.sample(rng)
-        yield Step(stop, UNPLUG, cid, session)
-        t = stop
-
-
-def _ev(
-    config: AtgConfig, rng: random.Random, weights: list[float], spec: ConnectorSpec, base: EVParams
-) -> EVParams:
-    if not config.evs:
+def _ev(config: AtgConfig, rng: SplitMix64, spec: ConnectorSpec, base: EVParams) -> EVParams:
+    evs = config.evs
+    if not evs:
         return base
-    model = config.evs[0] if len(config.evs) == 1 else rng.choices(config.evs, weights)[0]
+    model = evs[0] if len(evs) == 1 else evs[rng.weighted_index([m.weight for m in evs])]
     soc = model.soc.sample(rng)
     target = max(soc, model.target_soc.sample(rng))
     return EVParams(
@@ -605,26 +784,11 @@ def _time_to_full(ev: EVParams, spec: ConnectorSpec) -> float:
     return energy / power * 3600.0 if power > 0 else 0.0
 
 
-def _id_tag(config: AtgConfig, rng: random.Random, charge_point_id: str) -> str:
+def _id_tag(config: AtgConfig, rng: SplitMix64, charge_point_id: str) -> str:
     if config.id_tag_pattern:
-        return config.id_tag_pattern.format(n=rng.randint(1, config.id_tag_count), id=charge_point_id)
+        return config.id_tag_pattern.format(n=1 + rng.randrange(config.id_tag_count), id=charge_point_id)
     tags = config.id_tags
     return tags[0] if len(tags) == 1 else rng.choice(tags)
-
-
-def _events(
-    rate: RateConfig, rng: random.Random, ids: tuple[int, ...], begin: str, end: str
-) -> Iterator[Step]:
-    """Events with exponential gaps at ``rate.per_hour``, one at a time (the next after the last ended)."""
-    lam = rate.per_hour / 3600.0
-    t = 0.0
-    while True:
-        t += rng.expovariate(lam)
-        cid = ids[0] if len(ids) == 1 else rng.choice(ids)
-        code = rng.choice(rate.error_codes) if rate.error_codes else None
-        yield Step(t, begin, cid, 0, code)
-        t += rate.duration.sample(rng)
-        yield Step(t, end, cid, 0)
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -652,6 +816,150 @@ class AtgCounters:
 
 #: The counters of every ATG of this process that was not given its own.
 TOTALS: Final = AtgCounters()
+#: ATGs of this process running now (started, not closed).
+_running = 0
+
+
+def atg_snapshot() -> dict[str, int]:
+    """This process's ATG figures: :data:`TOTALS` (counts since the process started) and
+    ``running`` (ATGs running now). Plain ints: the figures of several processes merge by adding
+    them key by key."""
+    return {**TOTALS.as_dict(), "running": _running}
+
+
+class AtgDriver:
+    """One station's ATG running on the event loop without a task: its :class:`AtgPlan`, the
+    station state it changed (a network drop, faults) and one timer for the next step. Made by
+    :func:`start_atg`; :meth:`close` stops it and undoes what it left."""
+
+    __slots__ = ("_faulted", "_handle", "_network_down", "_origin", "counters", "plan", "station")
+
+    def __init__(self, station: Station, plan: AtgPlan, counters: AtgCounters) -> None:
+        self.station = station
+        self.plan = plan
+        self.counters = counters
+        self._network_down = False
+        #: Connectors with a fault of its own, as bits (1 << connector id).
+        self._faulted = 0
+        loop = asyncio.get_running_loop()
+        self._origin = loop.time()
+        self._handle: asyncio.TimerHandle | None = None
+        self._schedule(loop)
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        at = self.plan.next_at()
+        self._handle = loop.call_at(self._origin + at, self._wake) if math.isfinite(at) else None
+
+    def _wake(self) -> None:
+        """Every step that is due, then the timer for the next."""
+        global _running
+        loop = asyncio.get_running_loop()
+        plan = self.plan
+        self._handle = None
+        try:
+            for _ in range(_STEPS_PER_WAKE):
+                if plan.next_at() > loop.time() - self._origin:
+                    break
+                self._do(plan.next_step())
+        except BaseException:
+            _running -= 1  # a bug: the loop's exception handler logs it; this ATG ends here
+            raise
+        self._schedule(loop)
+        if self._handle is None:
+            _running -= 1
+
+    def _do(self, step: Step) -> None:
+        if self.plan.skipped(step):
+            return
+        station, tally = self.station, self.counters
+        kind, cid = step.kind, step.connector
+        try:
+            if kind == PLUG:
+                station.plug(cid, step.value)
+                tally.plugged += 1
+            elif kind == SWIPE:
+                station.present_id_tag(step.value, cid)
+                tally.swipes += 1
+            elif kind == CHECK:
+                if _transaction_tag(station, cid) is not None:
+                    tally.started += 1
+                else:
+                    if step.value:
+                        tally.remote_timeouts += 1
+                    else:
+                        tally.refused += 1
+                    self.plan.abandon(cid, step.session)
+                    station.unplug(cid)
+                    tally.unplugged += 1
+            elif kind == STOP_CARD:
+                tag = _transaction_tag(station, cid)
+                if tag is not None:
+                    station.present_id_tag(tag, cid)
+                    tally.stopped_by_card += 1
+            elif kind == UNPLUG:
+                station.unplug(cid)
+                tally.unplugged += 1
+            elif kind == FAULT:
+                station.raise_fault(cid, step.value)
+                self._faulted |= 1 << cid
+                tally.faults += 1
+            elif kind == CLEAR_FAULT:
+                self._faulted &= ~(1 << cid)
+                station.clear_fault(cid)
+            elif kind == NETWORK_DOWN:
+                station.network_disconnect()
+                self._network_down = True
+                tally.network_drops += 1
+            elif kind == NETWORK_UP:
+                self._network_down = False
+                station.network_connect()
+        except (ValueError, TypeError):
+            tally.errors += 1
+
+    def close(self) -> None:
+        """Stop (no step after this) and undo a network drop or a fault of its own. Idempotent."""
+        global _running
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+            _running -= 1
+        if self._network_down:
+            self._network_down = False
+            self.station.network_connect()
+        faulted, self._faulted = self._faulted, 0
+        cid = 0
+        while faulted:
+            if faulted & 1:
+                with contextlib.suppress(ValueError):
+                    self.station.clear_fault(cid)
+            faulted >>= 1
+            cid += 1
+
+
+def start_atg(
+    station: Station, config: AtgConfig, seed: int, *, counters: AtgCounters | None = None
+) -> AtgDriver:
+    """Drive one started station by its plan from now on, without a task (a timer for the next
+    step, on the running loop), until :meth:`AtgDriver.close`. Never raises for OCPP outcomes or
+    for a step the station refuses (counted in ``counters``, :data:`TOTALS` by default)."""
+    global _running
+    local = time.localtime()
+    state = AtgPlan(
+        config,
+        seed,
+        station.config.connectors,
+        station.config.ev,
+        charge_point_id=station.config.charge_point_id,
+        start_hour=local.tm_hour + local.tm_min / 60.0,
+    )
+    driver = AtgDriver(station, state, TOTALS if counters is None else counters)
+    if driver.running:
+        _running += 1
+    return driver
 
 
 async def run_atg(
@@ -662,88 +970,16 @@ async def run_atg(
     *,
     counters: AtgCounters | None = None,
 ) -> None:
-    """Drive one started station by :func:`plan` until ``stop`` is set (or the task is cancelled).
-
-    Never raises for OCPP outcomes or for a step the station refuses (counted in ``counters``,
-    :data:`TOTALS` by default). On the way out, a network drop or a fault of its own is undone."""
-    tally = TOTALS if counters is None else counters
-    local = time.localtime()
-    steps = plan(
-        config,
-        seed,
-        station.config.connectors,
-        station.config.ev,
-        charge_point_id=station.config.charge_point_id,
-        start_hour=local.tm_hour + local.tm_min / 60.0,
-    )
-    loop = asyncio.get_running_loop()
-    origin = loop.time()
-    #: Per connector, the session abandoned (its later steps skipped); made at the first one.
-    abandoned: dict[int, int] | None = None
-    network_down = False
-    faulted: set[int] | None = None
+    """:func:`start_atg` until ``stop`` is set (or the task is cancelled), then
+    :meth:`AtgDriver.close`. For a caller that holds one task per station anyway; a fleet saves
+    the task with :func:`start_atg`."""
+    if stop.is_set():
+        return
+    driver = start_atg(station, config, seed, counters=counters)
     try:
-        for step in steps:
-            if await stopped_within(stop, origin + step.at - loop.time()):
-                return
-            kind, cid = step.kind, step.connector
-            if abandoned is not None and step.session and abandoned.get(cid) == step.session:
-                continue
-            try:
-                if kind == PLUG:
-                    station.plug(cid, step.value)
-                    tally.plugged += 1
-                elif kind == SWIPE:
-                    station.present_id_tag(step.value, cid)
-                    tally.swipes += 1
-                elif kind == CHECK:
-                    if _transaction_tag(station, cid) is not None:
-                        tally.started += 1
-                    else:
-                        if step.value:
-                            tally.remote_timeouts += 1
-                        else:
-                            tally.refused += 1
-                        if abandoned is None:
-                            abandoned = {}
-                        abandoned[cid] = step.session
-                        station.unplug(cid)
-                        tally.unplugged += 1
-                elif kind == STOP_CARD:
-                    tag = _transaction_tag(station, cid)
-                    if tag is not None:
-                        station.present_id_tag(tag, cid)
-                        tally.stopped_by_card += 1
-                elif kind == UNPLUG:
-                    station.unplug(cid)
-                    tally.unplugged += 1
-                elif kind == FAULT:
-                    station.raise_fault(cid, step.value)
-                    if faulted is None:
-                        faulted = set()
-                    faulted.add(cid)
-                    tally.faults += 1
-                elif kind == CLEAR_FAULT:
-                    if faulted is not None:
-                        faulted.discard(cid)
-                    station.clear_fault(cid)
-                elif kind == NETWORK_DOWN:
-                    station.network_disconnect()
-                    network_down = True
-                    tally.network_drops += 1
-                elif kind == NETWORK_UP:
-                    network_down = False
-                    station.network_connect()
-            except (ValueError, TypeError):
-                tally.errors += 1
+        await stop.wait()
     finally:
-        if network_down:
-            station.network_connect()
-        for cid in faulted or ():
-            try:
-                station.clear_fault(cid)
-            except ValueError:
-                pass
+        driver.close()
 
 
 async def stopped_within(stop: asyncio.Event, delay: float) -> bool:
