@@ -138,9 +138,10 @@ class SplitMix64:
         return mu + sigma * radius * math.cos(2.0 * math.pi * self.random())
 
     def randrange(self, n: int) -> int:
-        """An int in [0, n), n >= 1, unbiased (the top bits of an output, drawn again when >= n)."""
-        if n < 1:
-            raise ValueError(f"randrange: n must be >= 1, got {n}")
+        """An int in [0, n), 1 <= n <= 2**64, unbiased (the top bits of an output, drawn again
+        when >= n)."""
+        if not 1 <= n <= _MASK + 1:
+            raise ValueError(f"randrange: n must be between 1 and 2**64, got {n}")
         shift = 64 - (n - 1).bit_length()
         while True:
             x = self.next_u64() >> shift
@@ -578,33 +579,38 @@ class Step(NamedTuple):
     value: Any = None
 
 
+#: :attr:`_Lane.flags`: the session is started remotely, stopped by card, given up by the run.
+_REMOTE: Final = 1
+_BY_CARD: Final = 2
+_ABANDONED: Final = 4
+_EVENT_KINDS: Final = frozenset((FAULT, CLEAR_FAULT, NETWORK_DOWN, NETWORK_UP))
+
+
 class _Lane:
     """What comes next on one connector (its sessions), or for the faults or the network drops:
-    the next step's time and kind, and what the session drew at its plug."""
+    the next step's time and kind, and what the session drew at its plug (its stop, :data:`_REMOTE`
+    and :data:`_BY_CARD`). Between sessions it holds one float of its own (``at``)."""
 
-    __slots__ = ("abandoned", "at", "by_card", "connector", "kind", "remote", "session", "spec", "stop")
+    __slots__ = ("at", "connector", "flags", "kind", "session", "stop")
 
-    def __init__(self, kind: str, connector: int, spec: ConnectorSpec | None) -> None:
-        self.at = 0.0
+    def __init__(self, kind: str, connector: int, at: float) -> None:
+        self.at = at
         self.kind = kind
         self.connector = connector
-        self.spec = spec
-        self.session = 0
-        #: The session's stop (sessions); the fault's or the drop's end (events).
+        self.session = 1
+        #: The session's stop (sessions only; 0.0 between sessions).
         self.stop = 0.0
-        self.remote = False
-        self.by_card = False
-        #: The session the run gave up (its later steps are skipped); 0: none.
-        self.abandoned = 0
+        self.flags = 0
 
 
-class AtgPlan:
+class AtgPlan(SplitMix64):
     """One station's plan as a state: :meth:`next_at` and :meth:`next_step` give its steps in time
-    order, each computed when the one before it is taken (no generator, no heap: a small object
-    per connector and per kind of event, all drawing from one :class:`SplitMix64`). A pure
-    function of its arguments, as :func:`plan`."""
+    order, each computed when the one before it is taken: no generator, no heap, a small
+    :class:`_Lane` per connector and per kind of event. The plan is its own :class:`SplitMix64`
+    (one int of state drawn by every lane in the order the steps come out). A pure function of its
+    arguments, as :func:`plan`."""
 
-    __slots__ = ("_base", "_charge_point_id", "_lanes", "_start_hour", "config", "rng")
+    __slots__ = ("_base", "_charge_point_id", "_connectors", "_lanes", "_start_hour", "config")
 
     def __init__(
         self,
@@ -616,23 +622,18 @@ class AtgPlan:
         charge_point_id: str = "",
         start_hour: float = 0.0,
     ) -> None:
+        super().__init__(seed)
         self.config = config
-        self.rng = SplitMix64(seed)
+        self._connectors = connectors
         self._base = default_ev
         self._charge_point_id = charge_point_id
-        self._start_hour = start_hour
+        self._start_hour = start_hour if config.daily_profile else 0.0
         ids = config.connectors or tuple(range(1, len(connectors) + 1))
-        lanes = [_Lane(PLUG, cid, connectors[cid - 1]) for cid in ids if cid <= len(connectors)]
-        for lane in lanes:
-            lane.session = 1
-            lane.at = self._arrival(0.0)
-        driven = len(lanes)
-        if config.faults is not None and config.faults.per_hour > 0 and driven:
-            lanes.append(_Lane(FAULT, 0, None))
-            lanes[-1].at = self.rng.expovariate(config.faults.per_hour / 3600.0)
+        lanes = [_Lane(PLUG, cid, self._arrival(0.0)) for cid in ids if cid <= len(connectors)]
+        if config.faults is not None and config.faults.per_hour > 0 and lanes:
+            lanes.append(_Lane(FAULT, 0, self.expovariate(config.faults.per_hour / 3600.0)))
         if config.network_drops is not None and config.network_drops.per_hour > 0:
-            lanes.append(_Lane(NETWORK_DOWN, 0, None))
-            lanes[-1].at = self.rng.expovariate(config.network_drops.per_hour / 3600.0)
+            lanes.append(_Lane(NETWORK_DOWN, 0, self.expovariate(config.network_drops.per_hour / 3600.0)))
         self._lanes = tuple(lanes)
 
     def next_at(self) -> float:
@@ -652,86 +653,87 @@ class AtgPlan:
                 best = lane
         if best is None:
             raise StopIteration
-        return self._take(best) if best.spec is not None else self._take_event(best)
+        return self._take_event(best) if best.kind in _EVENT_KINDS else self._take(best)
 
-    def abandon(self, connector: int, session: int) -> None:
-        """The run gave up ``session`` on ``connector``: :meth:`skipped` says so of its later steps."""
+    def abandon(self, connector: int) -> None:
+        """The run gave up the current session on ``connector``: :meth:`skipped` says so of its
+        later steps (the plan itself goes on unchanged)."""
         for lane in self._lanes:
-            if lane.spec is not None and lane.connector == connector:
-                lane.abandoned = session
+            if lane.connector == connector and lane.kind not in _EVENT_KINDS:
+                lane.flags |= _ABANDONED
 
     def skipped(self, step: Step) -> bool:
-        """Whether ``step`` belongs to a session the run gave up."""
+        """Whether ``step`` belongs to a session the run gave up (call it right after
+        :meth:`next_step` gave the step)."""
         if not step.session:
             return False
         for lane in self._lanes:
-            if lane.spec is not None and lane.connector == step.connector:
-                return lane.abandoned == step.session
+            if lane.connector == step.connector and lane.kind not in _EVENT_KINDS:
+                return bool(lane.flags & _ABANDONED)
         return False
 
     def _arrival(self, t: float) -> float:
-        config, rng = self.config, self.rng
-        t += config.arrival.sample(rng)
+        config = self.config
+        t += config.arrival.sample(self)
         profile = config.daily_profile
         if profile:
             peak = max(profile)
             for _ in range(_PROFILE_TRIES):
                 hour = int((self._start_hour + t / 3600.0) % 24.0)
-                if rng.random() * peak < profile[hour]:
+                if self.random() * peak < profile[hour]:
                     break
-                t += config.arrival.sample(rng)
+                t += config.arrival.sample(self)
         return t
 
     def _take(self, lane: _Lane) -> Step:
-        config, rng = self.config, self.rng
+        config = self.config
         kind, at, cid, session = lane.kind, lane.at, lane.connector, lane.session
         value: Any = None
         if kind == PLUG:
-            spec = lane.spec
-            assert spec is not None
-            ev = value = _ev(config, rng, spec, self._base or _DEFAULT_EV)
-            lane.remote = remote = rng.random() < config.remote_share
-            start = at if remote else at + config.auth_delay.sample(rng)
+            spec = self._connectors[cid - 1]
+            ev = value = _ev(config, self, spec, self._base or _DEFAULT_EV)
+            remote = self.random() < config.remote_share
+            start = at if remote else at + config.auth_delay.sample(self)
             if config.duration is None:
-                length = _time_to_full(ev, spec) + config.idle_after_full.sample(rng)
+                length = _time_to_full(ev, spec) + config.idle_after_full.sample(self)
             else:
-                length = config.duration.sample(rng)
+                length = config.duration.sample(self)
             lane.stop = start + length
-            lane.by_card = rng.random() < config.stop_by_card
+            lane.flags = (_REMOTE if remote else 0) | (_BY_CARD if self.random() < config.stop_by_card else 0)
             if remote:
                 lane.kind, lane.at = CHECK, min(start + config.start_timeout, lane.stop)
             else:
                 lane.kind, lane.at = SWIPE, start
         elif kind == SWIPE:
-            value = _id_tag(config, rng, self._charge_point_id)
+            value = _id_tag(config, self, self._charge_point_id)
             lane.kind, lane.at = CHECK, min(at + config.start_timeout, lane.stop)
         elif kind == CHECK:
-            value = lane.remote
-            lane.kind, lane.at = (STOP_CARD if lane.by_card else UNPLUG), lane.stop
+            value = bool(lane.flags & _REMOTE)
+            lane.kind, lane.at = (STOP_CARD if lane.flags & _BY_CARD else UNPLUG), lane.stop
         elif kind == STOP_CARD:
-            lane.kind, lane.at = UNPLUG, at + config.unplug_delay.sample(rng)
-        else:  # UNPLUG
+            lane.kind, lane.at = UNPLUG, at + config.unplug_delay.sample(self)
+        else:  # UNPLUG: the session is over (its flags stay until the next plug, for skipped())
             lane.session += 1
+            lane.stop = 0.0
             lane.kind, lane.at = PLUG, self._arrival(at)
         return Step(at, kind, cid, session, value)
 
     def _take_event(self, lane: _Lane) -> Step:
         """Faults or network drops: exponential gaps, one at a time (the next after the last ended)."""
-        rng = self.rng
         kind, at = lane.kind, lane.at
         rate = self.config.faults if kind in (FAULT, CLEAR_FAULT) else self.config.network_drops
         assert rate is not None
         value: Any = None
         if kind == FAULT or kind == NETWORK_DOWN:
             if kind == FAULT:
-                ids = [other.connector for other in self._lanes if other.spec is not None]
-                lane.connector = ids[0] if len(ids) == 1 else rng.choice(ids)
-                value = rng.choice(rate.error_codes) if rate.error_codes else None
+                ids = [other.connector for other in self._lanes if other.kind not in _EVENT_KINDS]
+                lane.connector = ids[0] if len(ids) == 1 else self.choice(ids)
+                value = self.choice(rate.error_codes) if rate.error_codes else None
             lane.kind = CLEAR_FAULT if kind == FAULT else NETWORK_UP
-            lane.at = at + rate.duration.sample(rng)
+            lane.at = at + rate.duration.sample(self)
         else:
             lane.kind = FAULT if kind == CLEAR_FAULT else NETWORK_DOWN
-            lane.at = at + rng.expovariate(rate.per_hour / 3600.0)
+            lane.at = at + self.expovariate(rate.per_hour / 3600.0)
         return Step(at, kind, lane.connector, 0, value)
 
 
@@ -827,20 +829,29 @@ def atg_snapshot() -> dict[str, int]:
     return {**TOTALS.as_dict(), "running": _running}
 
 
-class AtgDriver:
-    """One station's ATG running on the event loop without a task: its :class:`AtgPlan`, the
-    station state it changed (a network drop, faults) and one timer for the next step. Made by
-    :func:`start_atg`; :meth:`close` stops it and undoes what it left."""
+class AtgDriver(AtgPlan):
+    """One station's ATG running on the event loop without a task: its :class:`AtgPlan` (which it
+    is), what it changed on the station (a network drop, faults: one int of bits) and one timer for
+    the next step. Made by :func:`start_atg`; :meth:`close` stops it and undoes what it left."""
 
-    __slots__ = ("_faulted", "_handle", "_network_down", "_origin", "counters", "plan", "station")
+    __slots__ = ("_handle", "_left", "_origin", "counters", "station")
 
-    def __init__(self, station: Station, plan: AtgPlan, counters: AtgCounters) -> None:
+    def __init__(
+        self, station: Station, config: AtgConfig, seed: int, counters: AtgCounters, start_hour: float
+    ) -> None:
+        spec = station.config
+        super().__init__(
+            config,
+            seed,
+            spec.connectors,
+            spec.ev,
+            charge_point_id=spec.charge_point_id,
+            start_hour=start_hour,
+        )
         self.station = station
-        self.plan = plan
         self.counters = counters
-        self._network_down = False
-        #: Connectors with a fault of its own, as bits (1 << connector id).
-        self._faulted = 0
+        #: Bit 0: the network is down by its drop; bit n: connector n has a fault of its own.
+        self._left = 0
         loop = asyncio.get_running_loop()
         self._origin = loop.time()
         self._handle: asyncio.TimerHandle | None = None
@@ -851,20 +862,19 @@ class AtgDriver:
         return self._handle is not None
 
     def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        at = self.plan.next_at()
+        at = self.next_at()
         self._handle = loop.call_at(self._origin + at, self._wake) if math.isfinite(at) else None
 
     def _wake(self) -> None:
-        """Every step that is due, then the timer for the next."""
+        """The steps that are due (at most :data:`_STEPS_PER_WAKE`), then the timer for the next."""
         global _running
         loop = asyncio.get_running_loop()
-        plan = self.plan
         self._handle = None
         try:
             for _ in range(_STEPS_PER_WAKE):
-                if plan.next_at() > loop.time() - self._origin:
+                if self.next_at() > loop.time() - self._origin:
                     break
-                self._do(plan.next_step())
+                self._do(self.next_step())
         except BaseException:
             _running -= 1  # a bug: the loop's exception handler logs it; this ATG ends here
             raise
@@ -873,7 +883,7 @@ class AtgDriver:
             _running -= 1
 
     def _do(self, step: Step) -> None:
-        if self.plan.skipped(step):
+        if self.skipped(step):
             return
         station, tally = self.station, self.counters
         kind, cid = step.kind, step.connector
@@ -892,7 +902,7 @@ class AtgDriver:
                         tally.remote_timeouts += 1
                     else:
                         tally.refused += 1
-                    self.plan.abandon(cid, step.session)
+                    self.abandon(cid)
                     station.unplug(cid)
                     tally.unplugged += 1
             elif kind == STOP_CARD:
@@ -905,17 +915,17 @@ class AtgDriver:
                 tally.unplugged += 1
             elif kind == FAULT:
                 station.raise_fault(cid, step.value)
-                self._faulted |= 1 << cid
+                self._left |= 1 << cid
                 tally.faults += 1
             elif kind == CLEAR_FAULT:
-                self._faulted &= ~(1 << cid)
+                self._left &= ~(1 << cid)
                 station.clear_fault(cid)
             elif kind == NETWORK_DOWN:
                 station.network_disconnect()
-                self._network_down = True
+                self._left |= 1
                 tally.network_drops += 1
             elif kind == NETWORK_UP:
-                self._network_down = False
+                self._left &= ~1
                 station.network_connect()
         except (ValueError, TypeError):
             tally.errors += 1
@@ -927,16 +937,16 @@ class AtgDriver:
             self._handle.cancel()
             self._handle = None
             _running -= 1
-        if self._network_down:
-            self._network_down = False
+        left, self._left = self._left, 0
+        if left & 1:
             self.station.network_connect()
-        faulted, self._faulted = self._faulted, 0
-        cid = 0
-        while faulted:
-            if faulted & 1:
+        cid = 1
+        left >>= 1
+        while left:
+            if left & 1:
                 with contextlib.suppress(ValueError):
                     self.station.clear_fault(cid)
-            faulted >>= 1
+            left >>= 1
             cid += 1
 
 
@@ -948,15 +958,8 @@ def start_atg(
     for a step the station refuses (counted in ``counters``, :data:`TOTALS` by default)."""
     global _running
     local = time.localtime()
-    state = AtgPlan(
-        config,
-        seed,
-        station.config.connectors,
-        station.config.ev,
-        charge_point_id=station.config.charge_point_id,
-        start_hour=local.tm_hour + local.tm_min / 60.0,
-    )
-    driver = AtgDriver(station, state, TOTALS if counters is None else counters)
+    start_hour = local.tm_hour + local.tm_min / 60.0
+    driver = AtgDriver(station, config, seed, TOTALS if counters is None else counters, start_hour)
     if driver.running:
         _running += 1
     return driver
