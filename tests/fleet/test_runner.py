@@ -224,3 +224,40 @@ async def test_the_cli_refuses_a_bad_fleet_with_exit_code_2(tmp_path: Path) -> N
 
 def test_overrides_are_plain_data() -> None:
     assert Overrides().url is None
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+async def test_a_fleet_with_an_atg_charges_and_reports_its_sessions(processes: int, tmp_path: Path) -> None:
+    """The template's ``atg`` drives every station (start_atg: a timer each, no task): sessions reach
+    the CSMS; the report and /metrics carry the ATG's counters, summed over the processes."""
+    from ocpp_station.fleet.metrics import render_metrics
+
+    fast = {
+        "arrival": {"uniform": [0.1, 0.3]},
+        "authDelay": 0.1,
+        "duration": {"uniform": [0.8, 1.2]},
+        "unplugDelay": 0.1,
+        "idTags": ["CARD-1"],
+    }
+    async with CentralSystem(port=0) as csms:
+        data = {
+            "url": csms.url,
+            "count": 4,
+            "idPattern": "ATG-{n}",
+            "ramp": "100/s",
+            "processes": processes,
+            "duration": "4s",
+            "report": str(tmp_path / "out.json"),
+            "templates": [{"name": "ac", "atg": fast}],
+        }
+        report = await asyncio.wait_for(run_fleet(parse_fleet(data, str(tmp_path / "f.json"))), 60)
+        starts = {e.charge_point_id for e in csms.log if e.action == "StartTransaction" and e.kind == "CALL"}
+        assert starts == {f"ATG-{n}" for n in range(1, 5)}
+    atg = report["atg"]
+    assert atg["started"] >= 4 and atg["plugged"] >= atg["started"] and atg["errors"] == 0
+    assert atg["running"] == 0  # every ATG closed at the stop
+    # (a session plugged just before the stop may start without the ATG seeing it: at least as many)
+    assert report["actions"]["StartTransaction"]["answered"] >= atg["started"]
+    assert "<h2>Automatic transaction generator</h2>" in (tmp_path / "out.html").read_text()
+    metrics = render_metrics(lambda: {**FleetStats().snapshot(), "atg": atg}).decode()
+    assert f'ocpp_fleet_atg_events_total{{event="started"}} {float(atg["started"])}' in metrics

@@ -19,6 +19,10 @@ metric                                         type       labels / meaning
 ``_booted``, ``_charging``, ``_faulted``                  connected, BootNotification Accepted, with a
                                                           connector Charging / Faulted
 ``ocpp_fleet_queue_depth``                     gauge      CALLs queued by the stations (in flight too)
+``ocpp_fleet_atg_events_total``                counter    ``event``: the automatic transaction
+                                                          generator's counts (plugged, started,
+                                                          refused, ...; fleet/atg.py)
+``ocpp_fleet_atg_running``                     gauge      ATGs running
 =============================================  =========  ==========================================
 
 The histogram's buckets are edges of the fleet's own logarithmic buckets (every 8th: 0.1 ms times a
@@ -129,6 +133,20 @@ class FleetCollector:
         gauges = snap["gauges"]
         for name, (key, text) in _GAUGES.items():
             yield GaugeMetricFamily(f"{p}_{name}", text, value=gauges.get(key, 0))
+        atg = snap.get("atg", {})
+        if atg:
+            events = CounterMetricFamily(
+                f"{p}_atg_events",
+                "The automatic transaction generator's counts (fleet/atg.py)",
+                labels=["event"],
+            )
+            for event, n in sorted(atg.items()):
+                if event != "running":
+                    events.add_metric([event], n)
+            yield events
+            yield GaugeMetricFamily(
+                f"{p}_atg_running", "Automatic transaction generators running", value=atg.get("running", 0)
+            )
 
 
 def render_metrics(snapshot: Callable[[], dict[str, Any]]) -> bytes:

@@ -90,6 +90,8 @@ def render_html(report: dict[str, Any]) -> str:
             *[[f"at the end: {name}", value] for name, value in gauges.items()],
         ],
     )
+    atg_counts = report.get("atg", {})
+    atg = _table(["counter", "count"], [[k, v] for k, v in sorted(atg_counts.items())])
     templates = _table(
         ["template", "stations", "ATG"],
         [[t["name"], t["stations"], "yes" if t["atg"] else "no"] for t in config["templates"]],
@@ -134,5 +136,6 @@ def render_html(report: dict[str, Any]) -> str:
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><h2>Run</h2>{run}<h2>Templates</h2>{templates}"
         f"<h2>Our CALLs</h2>{_table(headers, rows)}<h2>The CSMS's CALLs</h2>{received}"
-        f"<p>ocpp-station {html.escape(report['ocppStation'])}</p></body></html>\n"
+        + (f"<h2>Automatic transaction generator</h2>{atg}" if atg_counts else "")
+        + f"<p>ocpp-station {html.escape(report['ocppStation'])}</p></body></html>\n"
     )

@@ -17,6 +17,7 @@ up and :func:`summarize` turns one into the figures the progress line and the re
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -132,11 +133,21 @@ class FleetStats:
             "connects": self.connects,
             "reconnects": self.reconnects,
             "gauges": dict(self.gauges),
+            "atg": _atg_counts(),
         }
 
 
+def _atg_counts() -> dict[str, int]:
+    """This process's ATG counters (fleet/atg.py ``atg_snapshot``: sessions plugged, started,
+    refused, ..., and ``running``), empty when no ATG was ever loaded (a fleet without one does not
+    import it)."""
+    atg = sys.modules.get("ocpp_station.fleet.atg")
+    return {} if atg is None else dict(atg.atg_snapshot())
+
+
 def empty_snapshot() -> dict[str, Any]:
-    return FleetStats().snapshot()
+    """A snapshot of nothing (the ATG counters too: they are per process, not per FleetStats)."""
+    return {**FleetStats().snapshot(), "atg": {}}
 
 
 def _add_counts(into: dict[Any, int], counts: dict[Any, int]) -> None:
@@ -156,6 +167,7 @@ def merge(snapshots: Iterable[dict[str, Any]]) -> dict[str, Any]:
         total["connects"] += snap["connects"]
         total["reconnects"] += snap["reconnects"]
         _add_counts(total["gauges"], snap["gauges"])
+        _add_counts(total["atg"], snap.get("atg", {}))
     return total
 
 
@@ -210,4 +222,5 @@ def summarize(snap: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
         "connects": snap["connects"],
         "reconnects": snap["reconnects"],
         "gauges": dict(snap["gauges"]),
+        "atg": dict(snap.get("atg", {})),
     }
