@@ -62,7 +62,7 @@ import traceback
 import uuid
 from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -310,6 +310,26 @@ async def _cadence(send: Callable[[str], Any]) -> None:
             await send("MeterValues")
 
 
+async def _raw_charging(call: Callable[[str, str], Awaitable[str | bytes]], meter_value: str) -> str:
+    """What every raw client sends before its cadence (pre-built frames through ``call``): boot, the
+    statuses, Authorize, StartTransaction, Charging. Returns the MeterValues payload of its transaction."""
+    await call("BootNotification", '{"chargePointVendor":"ocpp-station","chargePointModel":"Simulated"}')
+    for connector in (0, 1):
+        await call(
+            "StatusNotification",
+            f'{{"connectorId":{connector},"errorCode":"NoError","status":"Available"}}',
+        )
+    await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Preparing"}')
+    await call("Authorize", f'{{"idTag":"{ID_TAG}"}}')
+    reply = await call(
+        "StartTransaction",
+        f'{{"connectorId":1,"idTag":"{ID_TAG}","meterStart":0,"timestamp":"{TIMESTAMP}"}}',
+    )
+    transaction_id = orjson.loads(reply)[2]["transactionId"]
+    await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Charging"}')
+    return f'{{"connectorId":1,"transactionId":{transaction_id},"meterValue":{meter_value}}}'
+
+
 class RawFleet(Fleet):
     """The floor: frame texts built from pre-encoded parts, sent and their replies read on one socket."""
 
@@ -333,23 +353,7 @@ class RawFleet(Fleet):
                 tally.error()
             return reply
 
-        await call("BootNotification", '{"chargePointVendor":"ocpp-station","chargePointModel":"Simulated"}')
-        for connector in (0, 1):
-            await call(
-                "StatusNotification",
-                f'{{"connectorId":{connector},"errorCode":"NoError","status":"Available"}}',
-            )
-        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Preparing"}')
-        await call("Authorize", f'{{"idTag":"{ID_TAG}"}}')
-        reply = await call(
-            "StartTransaction",
-            f'{{"connectorId":1,"idTag":"{ID_TAG}","meterStart":0,"timestamp":"{TIMESTAMP}"}}',
-        )
-        transaction_id = orjson.loads(reply)[2]["transactionId"]
-        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Charging"}')
-        meter_payload = (
-            f'{{"connectorId":1,"transactionId":{transaction_id},"meterValue":{self.METER_VALUE}}}'
-        )
+        meter_payload = await _raw_charging(call, self.METER_VALUE)
 
         async def send(action: str) -> None:
             await call(action, meter_payload if action == "MeterValues" else "{}")
@@ -405,23 +409,7 @@ class RawPicowsFleet(Fleet):
                 tally.error()
             return reply
 
-        await call("BootNotification", '{"chargePointVendor":"ocpp-station","chargePointModel":"Simulated"}')
-        for connector in (0, 1):
-            await call(
-                "StatusNotification",
-                f'{{"connectorId":{connector},"errorCode":"NoError","status":"Available"}}',
-            )
-        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Preparing"}')
-        await call("Authorize", f'{{"idTag":"{ID_TAG}"}}')
-        reply = await call(
-            "StartTransaction",
-            f'{{"connectorId":1,"idTag":"{ID_TAG}","meterStart":0,"timestamp":"{TIMESTAMP}"}}',
-        )
-        transaction_id = orjson.loads(reply)[2]["transactionId"]
-        await call("StatusNotification", '{"connectorId":1,"errorCode":"NoError","status":"Charging"}')
-        meter_payload = (
-            f'{{"connectorId":1,"transactionId":{transaction_id},"meterValue":{RawFleet.METER_VALUE}}}'
-        )
+        meter_payload = await _raw_charging(call, RawFleet.METER_VALUE)
 
         async def send(action: str) -> None:
             await call(action, meter_payload if action == "MeterValues" else "{}")
