@@ -560,8 +560,9 @@ def _transport(r: _Reader, connection: dict[str, Any]) -> str:
     return str(name)
 
 
-def load_config(path: str | Path, environment: str = "development") -> StationConfig:
-    """Read and check a config file; raise ConfigError (never another exception) when it is wrong."""
+def read_json_file(path: str | Path) -> Any:
+    """The JSON value of a file; ConfigError naming the file (not found, unreadable, bad JSON with its
+    line and column), never another exception. Shared by the station's and the fleet's config."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -570,9 +571,13 @@ def load_config(path: str | Path, environment: str = "development") -> StationCo
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(source, "", f"cannot read: {exc}") from None
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             source, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}"
         ) from None
-    return parse_config(data, source, environment)
+
+
+def load_config(path: str | Path, environment: str = "development") -> StationConfig:
+    """Read and check a config file; raise ConfigError (never another exception) when it is wrong."""
+    return parse_config(read_json_file(path), str(path), environment)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ocpp_station.config.station import ConfigError, StationConfig, build_url, parse_config
+from ocpp_station.config.station import ConfigError, StationConfig, build_url, parse_config, read_json_file
 
 #: Station config sections a template may hold (passed to the station's parser as they are).
 STATION_SECTIONS = (
@@ -545,18 +545,7 @@ def load_fleet(
         source = f"<scenario {scenario}>"
     if path is not None:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(source, "", "file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(source, "", f"cannot read: {exc}") from None
-        try:
-            given = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                source, f"line {exc.lineno} column {exc.colno}", f"invalid JSON: {exc.msg}"
-            ) from None
+        given = read_json_file(path)
         if not isinstance(given, dict):
             raise ConfigError(source, "", f"must be a JSON object, got {type(given).__name__}")
         data.update(given)
