@@ -394,10 +394,14 @@ class Link:
             pong = await ws.ping()
             async with asyncio.timeout(interval):
                 await pong
-        except (TimeoutError, ConnectionError):
+        except TimeoutError:
             log.warning("no pong within %s s: dropping the connection", interval)
             if ws.transport is not None:
                 ws.transport.abort()
+            return
+        except ConnectionError:
+            # The connection closed while the pong was awaited (a stop, the CSMS closing): nothing
+            # to drop, and no warning (a fleet stopping 10,000 stations logged one per station).
             return
         finally:
             if self._ping_round is asyncio.current_task():

@@ -387,10 +387,14 @@ class Station(StationApi):
         guarded = self._guarded(work)
         tasks = self._tasks
         if tasks is not None:
-            return tasks.create_task(guarded)
-        task = asyncio.get_running_loop().create_task(guarded)
-        self._loose_tasks.add(task)  # owned until done, like the TaskGroup's
-        task.add_done_callback(self._loose_tasks.discard)
+            task = tasks.create_task(guarded)
+        else:
+            task = asyncio.get_running_loop().create_task(guarded)
+            self._loose_tasks.add(task)  # owned until done, like the TaskGroup's
+            task.add_done_callback(self._loose_tasks.discard)
+        # A task cancelled before it started never ran ``work``: closed here, it is not reported as
+        # "never awaited" (a ping round cancelled by a stop did, at the end of a fleet run).
+        task.add_done_callback(lambda _: work.close())
         return task
 
     async def _guarded(self, work: Coroutine[Any, Any, None]) -> None:
