@@ -234,6 +234,43 @@ def _template(
     return template
 
 
+#: One sampledValue a reading gives: its reader (of the inputs), the phase index it reads (None: the
+#: total), the format spec of its value and its template (the constant fields).
+_Step = tuple[Callable[..., float | None], int | None, str, Any]
+#: The steps of the items of a configuration list, by (kind, items, context, phases): a sample is one
+#: pass over them (a configuration list, a context and a make-up: a handful of keys; bounded all the same).
+_STEPS: dict[tuple[type[Any], tuple[str, ...], ReadingContext, int], tuple[_Step, ...]] = {}
+
+
+def _steps(
+    kind: type[_Sample], items: tuple[str, ...], context: ReadingContext, phases: int
+) -> tuple[_Step, ...]:
+    key = (kind, items, context, phases)
+    steps = _STEPS.get(key)
+    if steps is not None:
+        return steps
+    built: list[_Step] = []
+    for item in items:
+        plan = _plan(item)
+        if plan is None:
+            continue
+        row, indexes = plan
+        spec = _SPECS[row.digits]
+        if indexes is None:
+            assert row.total is not None
+            built.append((row.total, None, spec, _template(kind, row, None, context)))
+            continue
+        assert row.per_phase is not None
+        for index in indexes:
+            if index < phases:
+                template = _template(kind, row, row.phase_names[index], context)
+                built.append((row.per_phase, index, spec, template))
+    steps = tuple(built)
+    if len(_STEPS) < 4096:
+        _STEPS[key] = steps
+    return steps
+
+
 def samples(
     kind: type[_Sample],
     measurands: Iterable[str],
@@ -254,25 +291,11 @@ def samples(
     inputs = MeterInputs(reading, phases, voltage_v, interval_energy_wh)
     out: list[_Sample] = []
     replace = msgspec.structs.replace
-    for item in measurands:
-        plan = _plan(item)
-        if plan is None:
-            continue
-        row, indexes = plan
-        spec = _SPECS[row.digits]
-        if indexes is None:
-            assert row.total is not None
-            value = row.total(inputs)
-            if value is not None:
-                out.append(replace(_template(kind, row, None, context), value=format(value, spec)))
-            continue
-        assert row.per_phase is not None
-        for index in indexes:
-            if index < phases:
-                value = row.per_phase(inputs, index)
-                if value is not None:
-                    template = _template(kind, row, row.phase_names[index], context)
-                    out.append(replace(template, value=format(value, spec)))
+    items = measurands if type(measurands) is tuple else tuple(measurands)
+    for reader, index, spec, template in _steps(kind, items, context, phases):
+        value = reader(inputs) if index is None else reader(inputs, index)
+        if value is not None:
+            out.append(replace(template, value=format(value, spec)))
     return out
 
 
