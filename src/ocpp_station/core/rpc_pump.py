@@ -92,6 +92,8 @@ class RpcPump:
 
     def _pump(self) -> None:
         ctx = self.ctx
+        if self._replay_left <= 0 and self.outbox.in_flight is not None:
+            return  # one CALL in flight (OCPP-J §4.1.1): nothing to do until it is answered
         while ctx.connected:
             rate = ctx.settings.replay_rate_per_s
             if self._replay_left > 0 and rate > 0:

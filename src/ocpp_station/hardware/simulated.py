@@ -185,18 +185,25 @@ class SimulatedHardware:
             )
         c = self._get(connector_id)
         self._integrate(c)
-        current = c.current_a()
-        phases = c.spec.phases
+        spec = c.spec
+        phases = spec.phases
         drawing = c.drawing_phases()
+        current = c.current_a()
+        power = current * spec.voltage_v * drawing  # as _Connector.power_w
+        if drawing >= phases:
+            currents: tuple[float, ...] = (current,) * phases
+        else:
+            currents = (current,) * drawing + (0.0,) * (phases - drawing)
+        ev = c.ev
         return MeterReading(
             energy_wh=c.energy_wh,
-            power_w=c.power_w(),
-            current_a=tuple(current if i < drawing else 0.0 for i in range(phases)),
-            voltage_v=tuple(c.spec.voltage_v for _ in range(phases)),
+            power_w=power,
+            current_a=currents,
+            voltage_v=(spec.voltage_v,) * phases,
             offered_a=c.limit_a if c.energized else 0.0,
-            soc_percent=round(c.soc, 1) if c.ev is not None and c.ev.reports_soc else None,
+            soc_percent=round(c.soc, 1) if ev is not None and ev.reports_soc else None,
             # A 50 Hz grid; the body warms with the power it passes (25 °C idle, +1 °C per 2 kW).
-            temperature_c=round(25.0 + c.power_w() / 2000.0, 1),
+            temperature_c=round(25.0 + power / 2000.0, 1),
             frequency_hz=50.0,
         )
 

@@ -9,10 +9,11 @@ Which measurands exist and how each is read is :data:`ocpp_station.core.measuran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TypeVar
 
+from ocpp_station.config.keys import split_csl
 from ocpp_station.core.clock import next_aligned
 from ocpp_station.core.context import Context
 from ocpp_station.core.features.base import ConfigHook, Feature, Trigger, connectors_for
@@ -31,6 +32,9 @@ from ocpp_station.wire.timestamps import Timestamp
 
 _Sample = TypeVar("_Sample", SampledValue, StopTransactionSampledValue)
 
+#: The items of a measurand list value, by its text (parsed once, not at every sample).
+_ITEMS: dict[str, tuple[str, ...]] = {}
+
 
 class Metering(Feature):
     def __init__(self, ctx: Context) -> None:
@@ -39,16 +43,22 @@ class Metering(Feature):
         self._aligned_energy: dict[int, float] = {}
         self._boundary = 0.0
 
-    def _measurands(self, key: str) -> list[str]:
+    def _measurands(self, key: str) -> tuple[str, ...]:
         """MeterValuesSampledData / MeterValuesAlignedData; an empty list means the energy register
         (OCTT TC_070_CS, TC_071_CS: "Energy.Active.Import.Register is assumed as default")."""
-        return self.ctx.config.get_list(key) or ["Energy.Active.Import.Register"]
+        text = self.ctx.config.get(key)
+        items = _ITEMS.get(text)
+        if items is None:
+            items = tuple(split_csl(text)) or ("Energy.Active.Import.Register",)
+            if len(_ITEMS) < 256:  # a few configured lists per process; bounded all the same
+                _ITEMS[text] = items
+        return items
 
     def _read(
         self,
         kind: type[_Sample],
         connector_id: int,
-        measurands: list[str],
+        measurands: Sequence[str],
         context: ReadingContext,
         interval_energy_wh: float | None,
     ) -> list[_Sample]:
@@ -66,7 +76,7 @@ class Metering(Feature):
     def _meter_value(
         self,
         connector_id: int,
-        measurands: list[str],
+        measurands: Sequence[str],
         context: ReadingContext,
         interval_energy_wh: float | None = None,
         at: float | None = None,
@@ -83,7 +93,7 @@ class Metering(Feature):
     def _stop_value(
         self,
         connector_id: int,
-        measurands: list[str],
+        measurands: Sequence[str],
         context: ReadingContext,
         interval_energy_wh: float | None = None,
         at: float | None = None,
