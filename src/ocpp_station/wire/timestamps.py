@@ -31,6 +31,17 @@ class Timestamp(float):
 
 def format_datetime(epoch_s: float) -> str:
     """``2026-11-25T17:37:18.123Z``: UTC with millisecond precision, as §3.15 recommends."""
+    global _last
+    last = _last
+    if last[0] == epoch_s:
+        # The same instant again (a message's stamp in its stored record, then on the wire): once.
+        return last[1]
+    text = _format(epoch_s)
+    _last = (epoch_s, text)
+    return text
+
+
+def _format(epoch_s: float) -> str:
     # As datetime.fromtimestamp: the fraction rounded to microseconds, then cut to milliseconds.
     fraction, whole = math.modf(epoch_s)
     micros = round(fraction * 1e6)
@@ -40,6 +51,10 @@ def format_datetime(epoch_s: float) -> str:
     elif micros < 0:
         second, micros = second - 1, micros + 1_000_000
     return f"{_seconds_text(second)}.{micros // 1000:03d}Z"
+
+
+#: The last instant formatted and its text (one entry: a stamp is formatted twice in a row).
+_last: tuple[float, str] = (math.nan, "")
 
 
 @lru_cache(maxsize=256)
