@@ -19,8 +19,6 @@ Policy by kind of message (the table: :data:`ocpp_station.core.policy.MESSAGE_PO
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,19 +32,6 @@ from ocpp_station.wire.timestamps import strict_dec_hook
 
 #: Only these may go out before BootNotification is Accepted (OCPP 1.6 §4.2), from the policy table.
 ALLOWED_BEFORE_ACCEPTED = frozenset(action for action, p in MESSAGE_POLICY.items() if p.before_accepted)
-
-
-#: A random prefix per process: message ids of this process never repeat those of an earlier one.
-_ID_PREFIX = os.urandom(6).hex() + "-"
-_ID_COUNTER = itertools.count(1)
-
-
-def new_message_id() -> str:
-    """A CALL message id (OCPP-J 1.6 §4.1.4: different from every id the sender used before on the
-    same connection, at most 36 characters): a random prefix per process and a counter shared by
-    every station of the process, ``3f9a0c51d2e7-1042``. Unique per process and so per connection;
-    a tenth of a uuid4's cost and no per-station state (a fleet sends thousands of CALLs a second)."""
-    return _ID_PREFIX + str(next(_ID_COUNTER))
 
 
 def field_of(payload: OcppStruct, wire_name: str) -> Any:
@@ -244,6 +229,8 @@ class Outbox:
         return None if flight is None else flight.call
 
     def earliest_retry(self, now: float) -> float | None:
+        if not self._queue:
+            return None  # after every event: the queue is empty almost always
         waits = [call.not_before for call in self._queue if call.not_before > now]
         return min(waits, default=None)
 
