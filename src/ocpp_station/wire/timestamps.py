@@ -57,10 +57,18 @@ def _format(epoch_s: float) -> str:
 _last: tuple[float, str] = (math.nan, "")
 
 
-@lru_cache(maxsize=256)
 def _seconds_text(second: int) -> str:
-    """``2026-11-25T17:37:18`` of a whole second (cached: many stamps share their second)."""
-    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    """``2026-11-25T17:37:18`` of a whole second: the day's text (cached) and the time of day."""
+    day, rest = divmod(second, 86400)
+    hour, rest = divmod(rest, 3600)
+    minute, sec = divmod(rest, 60)
+    return f"{_day_text(day)}T{hour:02d}:{minute:02d}:{sec:02d}"
+
+
+@lru_cache(maxsize=64)
+def _day_text(day: int) -> str:
+    """``2026-11-25`` of a day since the epoch (cached: every stamp of a day shares it)."""
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
 
 
 def parse_datetime(text: str) -> float:
