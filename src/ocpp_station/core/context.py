@@ -16,6 +16,7 @@ from ocpp_station.core.timers import Timers
 from ocpp_station.wire.messages import REQUEST_ACTIONS, IdTagInfo, OcppStruct, RegistrationStatus
 
 if TYPE_CHECKING:
+    from ocpp_station.core.features.base import Feature
     from ocpp_station.core.features.intended_usage import ReservationGate
 
 log = logging.getLogger("ocpp_station.engine")
@@ -71,6 +72,9 @@ class Context:
         self.meter_source: Callable[[int], MeterReading] | None = None
         #: Connectors whose meter was read in this engine step (one reading per step: consistent).
         self.meters_read: set[int] = set()
+        #: Set by the engine: every feature, in FEATURE_ORDER (what they declare is gathered from
+        #: them when it is needed: TriggerMessage, ChangeConfiguration).
+        self.features: tuple[Feature, ...] = ()
 
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:

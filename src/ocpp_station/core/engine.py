@@ -28,7 +28,7 @@ from ocpp_station.core.context import Context, log
 from ocpp_station.core.effects import CallCompleted, Effect
 from ocpp_station.core.features.authorization import Authorization
 from ocpp_station.core.features.availability import Availability
-from ocpp_station.core.features.base import FACTS, QUERIES, Feature, Trigger, declares, routes_of
+from ocpp_station.core.features.base import FACTS, QUERIES, Feature, declares, routes_of
 from ocpp_station.core.features.certificates import Certificates
 from ocpp_station.core.features.configuration import Configuration
 from ocpp_station.core.features.data_transfer import DataTransfer
@@ -101,6 +101,22 @@ def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dic
     return plan
 
 
+def _check_declarations(features: tuple[Feature, ...]) -> None:
+    """ValueError when two features declare the same TriggerMessage message, or hook or veto the same
+    configuration key."""
+    for what, declared in (
+        ("TriggerMessage {} declared twice", [f.triggers() for f in features]),
+        ("configuration key {} hooked twice", [f.config_hooks() for f in features]),
+        ("configuration key {} vetoed twice", [f.config_vetoes() for f in features]),
+    ):
+        seen: set[str] = set()
+        for table in declared:
+            for name in table:
+                if name in seen:
+                    raise ValueError(what.format(name))
+                seen.add(name)
+
+
 #: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
 WALL_JUMP_S = 2.0
 
@@ -158,16 +174,13 @@ class Engine:
         self.reservations = Reservations(ctx, self.transactions, self.status)
         self.smart_charging = SmartCharging(ctx, self.transactions)
         self.firmware = FirmwareManagement(ctx, self.transactions, self.status, self.reset.reboot_when_sent)
-        features = [getattr(self, name) for name in FEATURE_ORDER if name != "remote_trigger"]
-        triggers: dict[str, Trigger] = {}
-        for feature in features:
-            for message, trigger in feature.triggers().items():
-                if message in triggers:
-                    raise ValueError(f"TriggerMessage {message} declared twice")
-                triggers[message] = trigger
-        self.remote_trigger = RemoteTrigger(ctx, triggers)
+        self.remote_trigger = RemoteTrigger(ctx)
         #: Every feature, in the declared order in which it hears the facts (issue #9 §2).
         self.features: tuple[Feature, ...] = tuple(getattr(self, name) for name in FEATURE_ORDER)
+        # What the features declare (triggers, configuration hooks and vetoes) is checked here and
+        # gathered from ctx.features when needed, not kept per station (issue 11).
+        ctx.features = self.features
+        _check_declarations(self.features)
         # Who answers what: declared on the features' classes, one table per make-up.
         self.rpc.features = self.features
         self.rpc.routes = routes_of(self.features)
@@ -192,15 +205,6 @@ class Engine:
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")
         )
-        for feature in self.features:
-            for key, hook in feature.config_hooks().items():
-                if key in self.configuration.on_change:
-                    raise ValueError(f"configuration key {key} hooked twice")
-                self.configuration.on_change[key] = hook
-            for key, veto in feature.config_vetoes().items():
-                if key in self.configuration.vetoes:
-                    raise ValueError(f"configuration key {key} vetoed twice")
-                self.configuration.vetoes[key] = veto
         self._clean_shutdown = False
         #: Built from a store: once Booted settled the restored transactions, TxProfiles of those
         #: not resumed are dropped.

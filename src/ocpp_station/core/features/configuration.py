@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from msgspec import UNSET
 
@@ -25,11 +25,25 @@ from ocpp_station.wire.messages import (
 class Configuration(Feature):
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        #: What to do right after a key changed, by key name (filled by the engine).
-        self.on_change: dict[str, Callable[[], None]] = {}
-        #: Why a valid value is refused now, by key name (filled by the engine from the features'
-        #: ``config_vetoes``).
-        self.vetoes: dict[str, ConfigVeto] = {}
+
+    # What the features (``ctx.features``) declared, gathered when a key changes, not kept: a
+    # ChangeConfiguration is rare, and the hooks' bound methods and closures cost about 1 KB per
+    # station (issue 11). The engine checked at composition that no key is hooked or vetoed twice.
+    @property
+    def on_change(self) -> dict[str, ConfigHook]:
+        """What to do right after a key changed, by key name (the features' ``config_hooks``)."""
+        hooks: dict[str, ConfigHook] = {}
+        for feature in self.ctx.features:
+            hooks.update(feature.config_hooks())
+        return hooks
+
+    @property
+    def vetoes(self) -> dict[str, ConfigVeto]:
+        """Why a valid value is refused now, by key name (the features' ``config_vetoes``)."""
+        vetoes: dict[str, ConfigVeto] = {}
+        for feature in self.ctx.features:
+            vetoes.update(feature.config_vetoes())
+        return vetoes
 
     def config_hooks(self) -> Mapping[str, ConfigHook]:
         # WebSocketPingInterval (§9.1.34): the shell's ping loop follows it at once.

@@ -55,7 +55,7 @@ it is answered as TriggerMessage is:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from msgspec import UNSET
 
@@ -87,11 +87,23 @@ EXTENDED_SHARED: dict[MessageTriggerEnumType, MessageTrigger] = {
 class RemoteTrigger(Feature):
     PROFILE = "RemoteTrigger"
 
-    def __init__(self, ctx: Context, triggers: Mapping[str, Trigger]) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        #: requestedMessage -> trigger, as the features declared them; a MessageTrigger missing
-        #: here is answered NotImplemented.
-        self.requestable: dict[str, Trigger] = dict(triggers)
+        self._requestable: dict[str, Trigger] | None = None
+
+    @property
+    def requestable(self) -> dict[str, Trigger]:
+        """requestedMessage -> trigger, as the features (``ctx.features``) declared them; a
+        MessageTrigger missing here is answered NotImplemented. Made at the first (Extended)TriggerMessage
+        and kept: most stations of a fleet never get one, and the table's closures cost about 2 KB
+        (issue 11). The engine checked at composition that no message is declared twice."""
+        table = self._requestable
+        if table is None:
+            table = self._requestable = {}
+            for feature in self.ctx.features:
+                if feature is not self:
+                    table.update(feature.triggers())
+        return table
 
     @answers(TriggerMessageRequest)
     def _trigger_message(self, request: TriggerMessageRequest, call: Call) -> TriggerMessageResponse:
