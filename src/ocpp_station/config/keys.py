@@ -10,6 +10,7 @@ typed reads.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -305,16 +306,30 @@ _CORE_ONLY = frozenset({Profile.Core.value})
 _DEFAULTS: dict[str, str] = {key.name: key.default for key in KEYS}
 
 
+def _shared(value: str) -> str:
+    """One copy of a value that many stations set alike ("300", the profile list), not one each."""
+    return sys.intern(value) if type(value) is str else value
+
+
+_NO_PINS: frozenset[str] = frozenset()
+#: The pinned-key sets in use, shared.
+_PIN_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
 class ConfigValues:
     """The current values of all keys, as OCPP strings, with typed reads.
 
     Pure state: persisting a change is the caller's effect (``StoreConfigValue``).
     """
 
+    __slots__ = ("_pinned", "_values", "profiles")
+
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         #: Only the values that differ from the table's defaults (a fleet keeps thousands of these).
         self._values: dict[str, str] = {}
-        self._pinned: set[str] = set()
+        #: The pinned keys: one frozen set per combination, shared by the stations that have it (a
+        #: set of its own cost 216 bytes per station, issue 11).
+        self._pinned: frozenset[str] = _NO_PINS
         #: Feature profiles this charge point supports (the engine sets SupportedFeatureProfiles).
         self.profiles: frozenset[str] = _CORE_ONLY
         for name, value in (overrides or {}).items():
@@ -339,12 +354,13 @@ class ConfigValues:
     def set(self, name: str, value: str) -> None:
         """Set without access checks (the station itself, e.g. NumberOfConnectors)."""
         if name not in self._pinned:
-            self._values[name] = value
+            self._values[name] = _shared(value)
 
     def pin(self, name: str, value: str) -> None:
         """Fix a key's value for this charge point and report it read-only (hardware decides it)."""
-        self._values[name] = value
-        self._pinned.add(name)
+        self._values[name] = _shared(value)
+        pinned = self._pinned | {name}
+        self._pinned = _PIN_SETS.setdefault(pinned, pinned)
 
     def is_readonly(self, key: ConfigKey) -> bool:
         return key.readonly or key.name in self._pinned

@@ -92,8 +92,8 @@ class Station(StationApi):
         self._loop: asyncio.AbstractEventLoop | None = None
         #: The TaskGroup of :meth:`run` while it runs: every task the station starts lives in it.
         self._tasks: asyncio.TaskGroup | None = None
-        #: Tasks started while run() is not running (no TaskGroup to own them).
-        self._loose_tasks: set[asyncio.Task[None]] = set()
+        #: Tasks started while run() is not running (no TaskGroup to own them); made at the first.
+        self._loose_tasks: set[asyncio.Task[None]] | None = None
         if store is None:
             if config.data_dir is not None:
                 store = SqliteStore.open_or_recover(config.data_dir, sync=config.durability.sync)
@@ -390,8 +390,11 @@ class Station(StationApi):
             task = tasks.create_task(guarded)
         else:
             task = asyncio.get_running_loop().create_task(guarded)
-            self._loose_tasks.add(task)  # owned until done, like the TaskGroup's
-            task.add_done_callback(self._loose_tasks.discard)
+            loose = self._loose_tasks
+            if loose is None:
+                loose = self._loose_tasks = set()
+            loose.add(task)  # owned until done, like the TaskGroup's
+            task.add_done_callback(loose.discard)
         # A task cancelled before it started never ran ``work``: closed here, it is not reported as
         # "never awaited" (a ping round cancelled by a stop did, at the end of a fleet run).
         task.add_done_callback(lambda _: work.close())

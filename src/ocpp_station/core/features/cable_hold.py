@@ -23,6 +23,8 @@ from ocpp_station.core.features.intended_usage import IntendedUsage
 from ocpp_station.core.features.status import StatusReporter
 from ocpp_station.core.model import Connector, Transaction
 
+_NONE: frozenset[int] = frozenset()
+
 
 class CableHolds:
     """Owned by :class:`~.transactions.Transactions`; ``forget`` deletes a finished transaction."""
@@ -35,7 +37,8 @@ class CableHolds:
         self.status = status
         self._forget = forget
         #: Local ids of held transactions whose StopTransaction was answered (forgotten at the release).
-        self._stop_answered: set[int] = set()
+        #: Frozen and replaced when it changes (rarely): a set costs 216 bytes even empty (issue 11).
+        self._stop_answered: frozenset[int] = _NONE
 
     def hold(self, c: Connector, tx: Transaction) -> None:
         """``tx`` was just stopped DeAuthorized on ``c``: a lockable socket with the cable in keeps it."""
@@ -46,7 +49,7 @@ class CableHolds:
     def keeps(self, tx: Transaction) -> bool:
         """The StopTransaction of ``tx`` was answered: whether its record stays (its cable is held)."""
         if tx.cable_held:
-            self._stop_answered.add(tx.local_id)
+            self._stop_answered |= {tx.local_id}
         return tx.cable_held
 
     def release_for(self, id_tag: str, parent: str | None, candidates: Iterable[Connector]) -> bool:
@@ -73,7 +76,7 @@ class CableHolds:
     def _unhold(self, tx: Transaction) -> None:
         tx.cable_held = False
         if tx.local_id in self._stop_answered:
-            self._stop_answered.discard(tx.local_id)
+            self._stop_answered -= {tx.local_id}
             self._forget(tx.local_id)
         else:
             self.ctx.save_transaction(tx)  # forgotten when its StopTransaction is answered
@@ -83,7 +86,7 @@ class CableHolds:
         the cable locked while the station was off, so it is taken to still hold it, EV plugged in or
         not: Finishing until the idTag (or its group) takes it back."""
         if stop_answered:
-            self._stop_answered.add(tx.local_id)
+            self._stop_answered |= {tx.local_id}
         c = self.ctx.connectors[tx.connector_id]
         if c.transaction is not None or not self.ctx.settings.spec(c.id).has_lock:
             self._unhold(tx)  # nothing to hold any more (a resumed transaction, no lock configured)

@@ -119,6 +119,9 @@ class Entry:
         )
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 class StationCertificate(Feature):
     """The ChargePointCertificate (security whitepaper A02, A03; profile 3 §2.5)."""
 
@@ -130,7 +133,8 @@ class StationCertificate(Feature):
         #: The key pair that awaits a certificate: (job, key id or None while the shell makes it).
         self.pending: tuple[int, str | None] | None = None
         #: Key ids of the certificates whose renewal was asked once already (A03, no retries).
-        self.renewal_asked: set[str] = set()
+        #: Frozen and replaced when it grows (rarely): a set costs 216 bytes even empty (issue 11).
+        self.renewal_asked: frozenset[str] = _NONE
         self._job = 0
         self._seq = 0
         #: The entry in use when the last Reconnect was asked, so a certificate triggers one only.
@@ -161,7 +165,7 @@ class StationCertificate(Feature):
                 pending = record.get("pending")
                 if isinstance(pending, str):
                     self.pending = (0, pending)
-                self.renewal_asked = set(record.get("renewalAsked", []))
+                self.renewal_asked = frozenset(record.get("renewalAsked", []))
                 continue
             try:
                 entry = Entry.of(str(record["chain"]), int(record.get("seq", 0)))
@@ -355,7 +359,7 @@ class StationCertificate(Feature):
             return
         if not ctx.accepted:
             return  # registration_accepted arms again
-        self.renewal_asked.add(entry.key_id)
+        self.renewal_asked |= {entry.key_id}
         self._save_state()
         self.renew("A03: the certificate in use expires within a month")
 
