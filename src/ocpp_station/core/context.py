@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from ocpp_station.config.keys import ConfigValues
@@ -22,8 +23,39 @@ if TYPE_CHECKING:
 log = logging.getLogger("ocpp_station.engine")
 
 
+def _no_reply(message_id: str, action: str, payload: OcppStruct) -> None:
+    return None
+
+
+#: No features yet: no fact is heard, no query answered.
+_NO_PLAN: Mapping[str, tuple[int, ...]] = MappingProxyType({})
+
+
 class Context:
     """Shared by every feature of one engine. Holds no OCPP rules itself."""
+
+    __slots__ = (
+        "after_reply",
+        "clock_offset_s",
+        "config",
+        "connected",
+        "connectors",
+        "effects",
+        "features",
+        "firmware_version",
+        "meter_source",
+        "meters_read",
+        "now",
+        "outbox",
+        "plan",
+        "registration",
+        "reply",
+        "reservations",
+        "settings",
+        "timers",
+        "triggering",
+        "wall_skew",
+    )
 
     def __init__(self, settings: EngineSettings, config: ConfigValues, outbox: Outbox, now: float) -> None:
         self.settings = settings
@@ -41,26 +73,8 @@ class Context:
         self.registration: RegistrationStatus | None = None
         self.connectors: list[Connector] = [Connector(i) for i in range(settings.connector_count + 1)]
         #: Set by the engine: sends the CALLRESULT (a typed response) of a deferred incoming CALL.
-        self.reply: Callable[[str, str, OcppStruct], None] = lambda message_id, action, payload: None
+        self.reply: Callable[[str, str, OcppStruct], None] = _no_reply
         self.after_reply: list[Callable[[], None]] = []
-        #: Set by the engine: states a domain fact (``core/features/base.py`` FACTS) to every feature
-        #: that declared it, in FEATURE_ORDER.
-        self.tell: Callable[..., None] = lambda fact, *args: None
-        #: Set by the engine: the amperes to offer a connector being energized (the feature that
-        #: declares ``current_offer``: Smart Charging), None: the connector's rating.
-        self.current_offer: Callable[[int], float | None] = lambda connector_id: None
-        #: Set by the engine: the Local Authorization List's entry for an idTag (§3.5.2), when the
-        #: LocalAuthListManagement profile is there.
-        self.listed: Callable[[str], IdTagInfo | None] = lambda id_tag: None
-        #: Set by the engine: the PEM texts of the installed CentralSystemRootCertificates (the
-        #: certificate store, security whitepaper M03-M05), newest first, a fallback root last.
-        self.csms_roots: Callable[[], list[str]] = lambda: []
-        #: Set by the engine (a query): the installed ManufacturerRootCertificates (PEM texts), which a firmware
-        #: signing certificate must be issued by (security whitepaper L01.FR.23).
-        self.manufacturer_roots: Callable[[], list[str]] = lambda: []
-        #: Set by the engine: the ChargePointCertificate in use (valid at the OCPP time, the newest,
-        #: security whitepaper A02.FR.09) as its PEM chain, None: none (A05.FR.04).
-        self.charge_point_certificate: Callable[[], str | None] = lambda: None
         #: Set by the engine when the Reservation profile is there (§5.13): who may start where.
         self.reservations: ReservationGate | None = None
         #: Set while TriggerMessage queues the message it asked for (OCPP 1.6 §4.2, §5.17).
@@ -76,6 +90,53 @@ class Context:
         #: Set by the engine: every feature, in FEATURE_ORDER (what they declare is gathered from
         #: them when it is needed: TriggerMessage, ChangeConfiguration).
         self.features: tuple[Feature, ...] = ()
+        #: Set by the engine: the indices in ``features`` of those that hear each fact and of the one
+        #: that answers each query (``core/features/base.py`` FACTS, QUERIES). One plan per make-up,
+        #: shared by every station that has it: no bound method per station (issue 11).
+        self.plan: Mapping[str, tuple[int, ...]] = _NO_PLAN
+
+    # -- the features' facts and queries (``core/features/base.py``) ------------------------------
+    def tell(self, fact: str, *args: Any) -> None:
+        """State a domain fact to every feature that declared it, in FEATURE_ORDER."""
+        plan = self.plan
+        if plan:
+            features = self.features
+            for index in plan[fact]:
+                getattr(features[index], fact)(*args)
+
+    def _answering(self, query: str) -> Feature | None:
+        found = self.plan.get(query)
+        return self.features[found[0]] if found else None
+
+    def current_offer(self, connector_id: int) -> float | None:
+        """The amperes to offer a connector being energized (the feature that declares
+        ``current_offer``: Smart Charging), None: the connector's rating."""
+        feature = self._answering("current_offer")
+        return None if feature is None else feature.current_offer(connector_id)
+
+    def listed(self, id_tag: str) -> IdTagInfo | None:
+        """The Local Authorization List's entry for an idTag (§3.5.2), when the
+        LocalAuthListManagement profile is there."""
+        feature = self._answering("listed")
+        return None if feature is None else feature.listed(id_tag)
+
+    def csms_roots(self) -> list[str]:
+        """The PEM texts of the installed CentralSystemRootCertificates (the certificate store,
+        security whitepaper M03-M05), newest first, a fallback root last."""
+        feature = self._answering("csms_roots")
+        return [] if feature is None else feature.csms_roots()
+
+    def manufacturer_roots(self) -> list[str]:
+        """The installed ManufacturerRootCertificates (PEM texts), which a firmware signing
+        certificate must be issued by (security whitepaper L01.FR.23)."""
+        feature = self._answering("manufacturer_roots")
+        return [] if feature is None else feature.manufacturer_roots()
+
+    def charge_point_certificate(self) -> str | None:
+        """The ChargePointCertificate in use (valid at the OCPP time, the newest, security whitepaper
+        A02.FR.09) as its PEM chain, None: none (A05.FR.04)."""
+        feature = self._answering("charge_point_certificate")
+        return None if feature is None else feature.charge_point_certificate()
 
     # -- time ---------------------------------------------------------------------------------
     def ocpp_time(self) -> float:

@@ -85,7 +85,7 @@ FEATURE_ORDER = (
     "remote_trigger",
 )
 
-#: Which feature (by index in FEATURE_ORDER) hears each fact, by the features' classes.
+#: Which feature (by index in FEATURE_ORDER) hears each fact and answers each query, by the features' classes.
 _HEARING_PLANS: dict[tuple[type, ...], dict[str, tuple[int, ...]]] = {}
 #: The SupportedFeatureProfiles sets, shared.
 _PROFILE_SETS: dict[tuple[str, ...], frozenset[str]] = {}
@@ -95,7 +95,8 @@ def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dic
     plan = _HEARING_PLANS.get(kinds)
     if plan is None:
         plan = {
-            fact: tuple(i for i, feature in enumerate(features) if declares(feature, fact)) for fact in FACTS
+            fact: tuple(i for i, feature in enumerate(features) if declares(feature, fact))
+            for fact in (*FACTS, *QUERIES)
         }
         _HEARING_PLANS[kinds] = plan
     return plan
@@ -194,13 +195,11 @@ class Engine:
         # The facts, to the features that declared them, in FEATURE_ORDER: which features hear which
         # fact depends only on their classes, so one plan serves every engine of the same make-up.
         self._hear = _hearing_plan(tuple(type(f) for f in self.features), self.features)
-        ctx.tell = self._tell
         for query in QUERIES:
-            answering = [f for f in self.features if declares(f, query)]
-            if len(answering) > 1:
+            if len(self._hear[query]) > 1:
                 raise ValueError(f"query {query} declared twice")
-            if answering:
-                setattr(ctx, query, getattr(answering[0], query))
+        # ctx.tell and the queries go through the shared plan: no bound method per station (issue 11).
+        ctx.plan = self._hear
         ctx.reservations = self.reservations
         self.status.before_refresh.extend(
             f.status_conditions for f in self.features if declares(f, "status_conditions")
