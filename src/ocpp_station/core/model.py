@@ -13,6 +13,9 @@ from ocpp_station.wire.messages import ChargingProfile, StopTransactionMeterValu
 from ocpp_station.wire.schemas import to_builtins
 from ocpp_station.wire.timestamps import enc_hook, lenient_dec_hook
 
+#: The reading of a meter never read: frozen, so one for every connector of every station (issue 11).
+NO_READING = MeterReading()
+
 #: What a stored ``stopData`` holds (the wire form of StopTransaction.req transactionData).
 _STOP_DATA = list[StopTransactionMeterValue]
 
@@ -119,7 +122,7 @@ class Connector:
     waiting_id_tag: str | None = None
     transaction: Transaction | None = None
     energized: bool = False
-    meter: MeterReading = field(default_factory=MeterReading)
+    meter: MeterReading = NO_READING
     # What the CSMS was last told (StatusNotification), and when the status last changed.
     reported_status: str | None = None
     reported_error: str | None = None

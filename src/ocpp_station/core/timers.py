@@ -9,7 +9,6 @@ its place until it fires or is cancelled).
 from __future__ import annotations
 
 import heapq
-import itertools
 from collections.abc import Callable, Hashable
 
 Callback = Callable[[float], None]
@@ -18,17 +17,20 @@ Callback = Callable[[float], None]
 class Timers:
     """Deadlines by key; setting a key again moves it. Callbacks take ``now``."""
 
+    __slots__ = ("_count", "_due", "_heap")
+
     def __init__(self) -> None:
         #: key -> (deadline, place among equal deadlines, version, callback)
         self._due: dict[Hashable, tuple[float, int, int, Callback]] = {}
         #: (deadline, place, version, key); an entry whose version is not the key's current one is stale.
         self._heap: list[tuple[float, int, int, Hashable]] = []
-        self._counter = itertools.count()
+        #: The last place or version given out (an int, not an itertools.count: 56 bytes less per station).
+        self._count = 0
 
     def set(self, key: Hashable, at: float, callback: Callback) -> None:
         current = self._due.get(key)
-        place = next(self._counter) if current is None else current[1]
-        version = next(self._counter)
+        self._count = version = self._count + 1
+        place = version if current is None else current[1]
         self._due[key] = (at, place, version, callback)
         heapq.heappush(self._heap, (at, place, version, key))
         if len(self._heap) > 64 and len(self._heap) > 4 * len(self._due):

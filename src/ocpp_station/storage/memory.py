@@ -11,6 +11,8 @@ from ocpp_station.storage.base import Op, encode_op
 
 
 class MemoryStore:
+    __slots__ = ("availability", "config", "records")
+
     def __init__(self) -> None:
         self.config: dict[str, str] = {}
         self.availability: dict[int, bool] = {}
@@ -45,14 +47,23 @@ class MemoryStore:
             if op == "availability":
                 self.availability[int(key)] = value
                 continue
-            table = self.records.setdefault(kind, {})
-            if op == "clear":
-                table.clear()
-            elif value is None:
-                table.pop(key, None)
-            else:
-                # A copy of exactly its size: orjson's output keeps a 4 KB buffer for as long as it lives.
-                table[key] = bytes(memoryview(value))
+            records = self.records
+            if value is None or op == "clear":
+                # A kind left empty goes (a fleet's stations delete most of what they store).
+                table = records.get(kind)
+                if table is not None:
+                    if op == "clear":
+                        table.clear()
+                    else:
+                        table.pop(key, None)
+                    if not table:
+                        del records[kind]
+                continue
+            table = records.get(kind)
+            if table is None:
+                table = records[kind] = {}
+            # A copy of exactly its size: orjson's output keeps a 4 KB buffer for as long as it lives.
+            table[key] = bytes(memoryview(value))
 
     def close(self) -> None:
         pass

@@ -34,7 +34,7 @@ import hashlib
 import logging
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Protocol
 
 from ocpp_station.config.station import StationConfig
@@ -109,6 +109,7 @@ class Link:
         "_client",
         "_config",
         "_listener",
+        "_opened",
         "_ping_round",
         "_ping_timer",
         "_spawn",
@@ -140,6 +141,8 @@ class Link:
         self._ping_round: asyncio.Task[None] | None = None
         #: Set by :meth:`reconnect`: the next connection is made at once, without back-off.
         self._again = False
+        #: Whether the websocket of the current attempt opened (a failure before it is connect_failed).
+        self._opened = False
         #: The URL of the current connection attempt.
         self._url = config.url
 
@@ -225,31 +228,33 @@ class Link:
     # -- running ---------------------------------------------------------------------------------------
     async def run(self) -> None:
         """Connect and serve until :meth:`stop`; reconnects for ever with back-off."""
-        delays = backoff_delays(self._config.reconnect)
+        # The back-off's generator is made when a connection failed or dropped, not kept while the
+        # link is up (240 bytes per station, issue 11).
+        delays: Iterator[float] | None = None
         while not self.stopping:
             if not self.allowed:
                 await self._sleep(None)
                 continue
             started = time.monotonic()
             self._url = self._listener.connection_url()
-            opened: list[bool] = []
+            self._opened = False
             failure: str | None = None
             try:
-                await self._connection(opened)
+                await self._connection()
             except SubprotocolRefused as exc:
                 log.error("%s", exc)
                 failure = str(exc)
             except self._client.errors as exc:
                 failure = self._log_failure(exc)
-            if failure is not None and not opened and not self.stopping:
+            if failure is not None and not self._opened and not self.stopping:
                 self._listener.connect_failed(failure)
             if self.stopping:
                 break
             if self._again:
                 self._again = False
-                delays = backoff_delays(self._config.reconnect)
+                delays = None
                 continue
-            if time.monotonic() - started > GOOD_CONNECTION_S:
+            if delays is None or time.monotonic() - started > GOOD_CONNECTION_S:
                 delays = backoff_delays(self._config.reconnect)
             delay = next(delays)
             log.info("reconnecting in %.1f s", delay)
@@ -323,7 +328,7 @@ class Link:
             return
         self._listener.server_verified(tuple(hashlib.sha256(der).hexdigest() for der in chain))
 
-    async def _connection(self, opened: list[bool]) -> None:
+    async def _connection(self) -> None:
         url = self._url
         ws = await self._client.open(
             url,
@@ -342,7 +347,7 @@ class Link:
             if not self.allowed:
                 return
             log.info("connected to %s", url)
-            opened.append(True)
+            self._opened = True
             self.ws = ws
             self._arm_ping()
             listener = self._listener

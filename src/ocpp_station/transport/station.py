@@ -21,8 +21,9 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ocpp_station.config.station import StationConfig
@@ -63,6 +64,10 @@ from ocpp_station.wire.redact import redact
 log = logging.getLogger("ocpp_station.station")
 
 FrameLogger = Callable[[str, bool, bytes | str], None]  # (charge point id, outgoing, data)
+
+
+#: The DataTransfer handlers of a station given none: one empty mapping for all (issue 11).
+_NO_HANDLERS: Mapping[str, DataTransferHandler] = MappingProxyType({})
 
 
 def _new_message_id() -> str:
@@ -111,7 +116,7 @@ class Station(StationApi):
         self.hardware: Hardware = hardware or SimulatedHardware(
             config.connectors, self.now, self._schedule, config.ev, registers=registers
         )
-        self._handlers = dict(data_transfer_handlers or {})
+        self._handlers = dict(data_transfer_handlers) if data_transfer_handlers else _NO_HANDLERS
         #: Statistics of every exchange (EngineSettings.call_observer; a fleet shares one per process).
         self._call_observer = call_observer
         self.frame_logger = frame_logger
@@ -177,7 +182,7 @@ class Station(StationApi):
         c = self.config
         settings = EngineSettings(
             charge_point_id=c.charge_point_id,
-            identity=dict(c.identity),
+            identity=c.identity,  # read only (Registration copies it): not copied per station
             connectors=c.connectors,
             strict=c.strict,
             call_timeout_s=c.call_timeout_s,
