@@ -383,7 +383,7 @@ def validate_ocpp_overrides(values: Mapping[str, Any]) -> dict[str, str]:
             raise ValueError(f"unknown OCPP configuration key {name!r}")
         text = ("true" if raw else "false") if isinstance(raw, bool) else str(raw)
         try:
-            out[key.name] = key.check(text)
+            out[key.name] = _shared(key.check(text))  # one copy for a fleet's stations
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
     return out

@@ -96,7 +96,7 @@ def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dic
     if plan is None:
         plan = {
             fact: tuple(i for i, feature in enumerate(features) if declares(feature, fact))
-            for fact in (*FACTS, *QUERIES)
+            for fact in (*FACTS, *QUERIES, "status_conditions")
         }
         _HEARING_PLANS[kinds] = plan
     return plan
@@ -201,9 +201,6 @@ class Engine:
         # ctx.tell and the queries go through the shared plan: no bound method per station (issue 11).
         ctx.plan = self._hear
         ctx.reservations = self.reservations
-        self.status.before_refresh.extend(
-            f.status_conditions for f in self.features if declares(f, "status_conditions")
-        )
         self._clean_shutdown = False
         #: Built from a store: once Booted settled the restored transactions, TxProfiles of those
         #: not resumed are dropped.

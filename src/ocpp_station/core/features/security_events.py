@@ -221,6 +221,8 @@ class SecurityEvents(Feature):
             entry = self._pending.pop(seq, None)
             if entry is not None:  # still in the log: no longer pending
                 self.ctx.persist(KIND, _key(seq), entry)
+            if not self._pending:
+                self._pending = {}  # a dict keeps its table when emptied: 100 bytes per station (issue 11)
         elif isinstance(call.payload, SecurityEventNotificationRequest):
             payload = call.payload
             waiting = self._waiting.get(payload.type)
@@ -228,6 +230,8 @@ class SecurityEvents(Feature):
                 waiting.discard(payload.tech_info if isinstance(payload.tech_info, str) else "")
                 if not waiting:
                     del self._waiting[payload.type]
+                    if not self._waiting:
+                        self._waiting = {}  # without the table an emptied dict keeps
 
     # -- declarations (core.features.base) --------------------------------------------------------------
     def restore(self, restored: Restored) -> None:

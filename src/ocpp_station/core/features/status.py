@@ -86,9 +86,6 @@ class StatusReporter(Feature):
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        #: Run before every refresh: bring derived conditions up to date (e.g. which connectors are
-        #: reserved); each returns the ids of other connectors whose status may have changed too.
-        self.before_refresh: list[Callable[[], Iterable[int]]] = []
         # StatusNotification.conf carries nothing; no result handler needed.
 
     def refresh(self, connector_id: int | None = None) -> None:
@@ -97,8 +94,12 @@ class StatusReporter(Feature):
         With MinimumStatusDuration > 0 a new status is only reported once it held that long (§9.1.20).
         """
         touched: set[int] = set()
-        for update in self.before_refresh:
-            touched.update(update())
+        # Before every refresh, the features that declared ``status_conditions`` (in the engine's
+        # shared plan) bring derived conditions up to date (e.g. which connectors are reserved);
+        # each returns the ids of other connectors whose status may have changed too.
+        features = self.ctx.features
+        for index in self.ctx.plan.get("status_conditions", ()):
+            touched.update(features[index].status_conditions())
         ids: Iterable[int] = range(len(self.ctx.connectors))
         if connector_id is not None:
             ids = [connector_id, *sorted(touched - {connector_id})]
