@@ -58,6 +58,8 @@ def _validity(info: IdTagInfo) -> AuthorizationStatus:
 class Authorization(Feature):
     """Authorize.req and ClearCache.req (§4.1, §5.4), the Authorization Cache (§3.5.1)."""
 
+    __slots__ = ("cache", "ctx")
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.cache: OrderedDict[str, IdTagInfo] = OrderedDict()

@@ -18,6 +18,8 @@ from ocpp_station.wire.messages import (
 
 
 class Availability(Feature):
+    __slots__ = ("ctx", "status")
+
     def __init__(self, ctx: Context, status: StatusReporter) -> None:
         self.ctx = ctx
         self.status = status

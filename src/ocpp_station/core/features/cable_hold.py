@@ -29,6 +29,8 @@ _NONE: frozenset[int] = frozenset()
 class CableHolds:
     """Owned by :class:`~.transactions.Transactions`; ``forget`` deletes a finished transaction."""
 
+    __slots__ = ("_forget", "_stop_answered", "ctx", "status", "usage")
+
     def __init__(
         self, ctx: Context, usage: IntendedUsage, status: StatusReporter, forget: Callable[[int], None]
     ) -> None:

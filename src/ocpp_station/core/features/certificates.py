@@ -86,6 +86,8 @@ _Delete = DeleteCertificateStatusEnumType
 class Certificates(Feature):
     """The root certificates the station trusts (security whitepaper M03, M04, M05)."""
 
+    __slots__ = ("_seq", "ctx", "store")
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         try:

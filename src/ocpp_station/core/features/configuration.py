@@ -23,6 +23,8 @@ from ocpp_station.wire.messages import (
 
 
 class Configuration(Feature):
+    __slots__ = ("ctx",)
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 

@@ -11,6 +11,8 @@ from ocpp_station.wire.messages import DataTransferRequest, DataTransferResponse
 
 
 class DataTransfer(Feature):
+    __slots__ = ("ctx",)
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 

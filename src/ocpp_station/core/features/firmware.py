@@ -276,6 +276,18 @@ def _scheme(location: str) -> str:
 
 
 class FirmwareManagement(Feature):
+    __slots__ = (
+        "_next_job",
+        "_reboot",
+        "_report",
+        "_signed_last",
+        "ctx",
+        "diagnostics",
+        "signed",
+        "status",
+        "transactions",
+        "update",
+    )
     PROFILE = "FirmwareManagement"
 
     def __init__(

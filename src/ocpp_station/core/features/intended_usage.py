@@ -46,6 +46,8 @@ class ReservationGate(Protocol):
 class IntendedUsage:
     """The connector a start goes to and the card-first / cable-first wait (§4.9, §9.1.6)."""
 
+    __slots__ = ("_waiting", "ctx", "held", "status")
+
     def __init__(self, ctx: Context, status: StatusReporter) -> None:
         self.ctx = ctx
         self.status = status

@@ -51,6 +51,7 @@ TAG_PREFIX = "tag:"
 
 
 class LocalAuthList(Feature):
+    __slots__ = ("auth", "ctx", "entries", "version")
     PROFILE = "LocalAuthListManagement"
 
     def __init__(self, ctx: Context, auth: Authorization) -> None:

@@ -112,6 +112,8 @@ class _Upload:
 class Logs(Feature):
     """GetLog / LogStatusNotification (security whitepaper N01)."""
 
+    __slots__ = ("_next_job", "ctx", "upload")
+
     PROFILE = "Core"
 
     def __init__(self, ctx: Context) -> None:

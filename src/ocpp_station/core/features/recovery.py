@@ -21,6 +21,8 @@ from ocpp_station.wire.messages import Reason
 class TransactionRecovery(Feature):
     """Takes stored transactions back into :class:`Transactions` and settles them after a restart."""
 
+    __slots__ = ("ctx", "transactions")
+
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions

@@ -38,6 +38,16 @@ _BOOT_FIELDS = {
 class Registration(Feature):
     """Boot, registration status, heartbeat and clock synchronisation."""
 
+    __slots__ = (
+        "_boot_queued",
+        "_on_accepted",
+        "_on_clock_corrected",
+        "_retry_until",
+        "_stored_offset_s",
+        "ctx",
+        "synced",
+    )
+
     def __init__(
         self,
         ctx: Context,

@@ -28,6 +28,8 @@ _REJECTED_STOP = RemoteStopTransactionResponse(status=RemoteStartStopStatus.Reje
 
 
 class RemoteTransactions(Feature):
+    __slots__ = ("ctx", "transactions")
+
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions

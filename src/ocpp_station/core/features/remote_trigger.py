@@ -85,6 +85,7 @@ EXTENDED_SHARED: dict[MessageTriggerEnumType, MessageTrigger] = {
 
 
 class RemoteTrigger(Feature):
+    __slots__ = ("_requestable", "ctx")
     PROFILE = "RemoteTrigger"
 
     def __init__(self, ctx: Context) -> None:

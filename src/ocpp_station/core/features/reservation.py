@@ -68,6 +68,7 @@ class Reservation:
 
 
 class Reservations(Feature):
+    __slots__ = ("active", "ctx", "status", "transactions")
     PROFILE = "Reservation"
 
     def __init__(self, ctx: Context, transactions: Transactions, status: StatusReporter) -> None:

@@ -24,6 +24,8 @@ from ocpp_station.wire.messages import (
 
 
 class Reset(Feature):
+    __slots__ = ("_drain_all", "_unlock_requests", "ctx", "pending_hard", "transactions")
+
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions

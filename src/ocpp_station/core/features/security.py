@@ -73,6 +73,8 @@ FALLBACK_KEY: Final = "profileFallback"
 class Security(Feature):
     """The security profile and the Basic-auth password (security whitepaper §2, §7, A01, A05)."""
 
+    __slots__ = ("_failures", "_vetted_from", "certificates", "ctx", "fallback_attempts", "pending")
+
     def __init__(self, ctx: Context, certificates: Certificates) -> None:
         self.ctx = ctx
         self.certificates = certificates

@@ -130,6 +130,17 @@ def _key(seq: int) -> str:
 class SecurityEvents(Feature):
     """The security log and SecurityEventNotification (security whitepaper §8, A04)."""
 
+    __slots__ = (
+        "_clean_shutdown",
+        "_firmware_installed",
+        "_firmware_seen",
+        "_first",
+        "_next",
+        "_pending",
+        "_waiting",
+        "ctx",
+    )
+
     PROFILE = "Core"
 
     def __init__(self, ctx: Context) -> None:

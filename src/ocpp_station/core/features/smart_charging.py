@@ -114,6 +114,7 @@ def usable_tx_profile(config: ConfigValues, charging_profile: messages.ChargingP
 
 
 class SmartCharging(Feature):
+    __slots__ = ("applied", "ctx", "installed", "transactions")
     PROFILE = "SmartCharging"
 
     def __init__(self, ctx: Context, transactions: Transactions) -> None:

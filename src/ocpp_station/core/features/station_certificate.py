@@ -125,6 +125,8 @@ _NONE: frozenset[str] = frozenset()
 class StationCertificate(Feature):
     """The ChargePointCertificate (security whitepaper A02, A03; profile 3 §2.5)."""
 
+    __slots__ = ("_in_use_key", "_job", "_seq", "ctx", "entries", "pending", "renewal_asked")
+
     PROFILE = "Core"
 
     def __init__(self, ctx: Context) -> None:

@@ -84,6 +84,8 @@ def derive_status(connector: Connector) -> ChargePointStatus:
 class StatusReporter(Feature):
     """Sends StatusNotification.req whenever a connector's derived status or error changes."""
 
+    __slots__ = ("ctx",)
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         # StatusNotification.conf carries nothing; no result handler needed.

@@ -46,6 +46,8 @@ UNKNOWN_TRANSACTION_ID = -1
 
 
 class Transactions(Feature):
+    __slots__ = ("auth", "ctx", "holds", "metering", "next_local_id", "open", "status", "usage")
+
     def __init__(
         self,
         ctx: Context,
