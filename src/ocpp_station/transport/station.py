@@ -106,8 +106,7 @@ class Station(StationApi):
                 store = MemoryStore()
         self.store: Store = store
         self.executor = EffectExecutor(self)
-        #: The ChargePointCertificates' private keys (security whitepaper A02.FR.05): never in the engine.
-        self.keys = KeyStore(None if config.data_dir is None else config.data_dir / "keys")
+        self._keys: KeyStore | None = None
         key_file = config.security.charge_point_private_key_file
         if key_file is not None:
             self._keep_installed_key(key_file)
@@ -140,6 +139,15 @@ class Station(StationApi):
     def view(self) -> EngineView:
         """A read-only view of the engine's state (made on demand: it costs nothing while unused)."""
         return EngineView(self.engine)
+
+    @property
+    def keys(self) -> KeyStore:
+        """The ChargePointCertificates' private keys (security whitepaper A02.FR.05): never in the
+        engine. Made at the first use: most stations of a fleet hold none (issue 11)."""
+        if self._keys is None:
+            c = self.config
+            self._keys = KeyStore(None if c.data_dir is None else c.data_dir / "keys")
+        return self._keys
 
     @property
     def storage_error(self) -> str | None:
