@@ -188,3 +188,18 @@ async def test_a_task_cancelled_before_it_starts_has_its_work_closed(
     with pytest.raises(asyncio.CancelledError):
         await task
     assert coroutine.cr_frame is None  # closed: it never ran, and nothing warns
+
+
+def test_message_ids_are_short_unique_and_new_after_a_restart() -> None:
+    """OCPP-J 1.6 §4.1.4 with erratum 3.1: at most 36 characters, never reused by the charge point
+    on any connection; another process (a restart) draws another prefix."""
+    import subprocess
+    import sys
+
+    from ocpp_station.transport.station import _new_message_id
+
+    ids = [_new_message_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids) and max(map(len, ids)) <= 36
+    code = "from ocpp_station.transport.station import _new_message_id as n; print(n())"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.split("-")[0] != ids[0].split("-")[0]

@@ -17,10 +17,11 @@ OCPP timestamps (``Engine._wall_jumped``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import os
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -70,8 +71,16 @@ FrameLogger = Callable[[str, bool, bytes | str], None]  # (charge point id, outg
 _NO_HANDLERS: Mapping[str, DataTransferHandler] = MappingProxyType({})
 
 
+#: Message ids: a random prefix per process and one counter for every station of it. OCPP-J 1.6
+#: §4.1.4 with its erratum 3.1: at most 36 characters, never used before by the same charge point on
+#: any connection; a new process (a restart) draws a new 48-bit prefix. About 25x cheaper than uuid4,
+#: and nothing per station (issue 9).
+_ID_PREFIX = os.urandom(6).hex() + "-"
+_ID_COUNTER = itertools.count(1)
+
+
 def _new_message_id() -> str:
-    return str(uuid.uuid4())
+    return _ID_PREFIX + str(next(_ID_COUNTER))
 
 
 class Station(StationApi):

@@ -153,6 +153,9 @@ def prepares(request: type[OcppStruct]) -> Callable[[_F], _F]:
 class Feature:
     """Base of every feature module: the declarations, empty by default."""
 
+    #: No instance dict: a feature declares its own slots (a fleet keeps thousands of each).
+    __slots__ = ()
+
     PROFILE: ClassVar[str] = "Core"
     #: (role, action, function) of every method declared by a decorator, collected per class.
     ROUTES: ClassVar[tuple[tuple[str, str, Callable[..., Any]], ...]] = ()
