@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from ocpp_station.core.engine import FEATURE_ORDER, Engine
-from ocpp_station.core.features.base import FACTS, Feature, declares, extended
+from ocpp_station.core.features.base import (
+    FACTS,
+    ConfigHook,
+    ConfigVeto,
+    Feature,
+    Trigger,
+    declares,
+    extended,
+)
 from ocpp_station.core.features.remote_trigger import EXTENDED_SHARED
 from ocpp_station.core.settings import EngineSettings
 from ocpp_station.wire.messages import MessageTrigger, MessageTriggerEnumType
@@ -74,3 +85,28 @@ def test_every_config_hook_names_a_key_of_the_table() -> None:
     engine = Engine(EngineSettings(), now=0.0)
     for key in engine.configuration.on_change:
         assert lookup(key) is not None, key
+
+
+def test_a_trigger_hook_or_veto_declared_twice_is_refused() -> None:
+    from ocpp_station.core.engine import _check_declarations
+
+    class Beats(Feature):
+        def triggers(self) -> Mapping[str, Trigger]:
+            return {"Heartbeat": lambda connector_id: "Rejected"}
+
+    class Hooks(Feature):
+        def config_hooks(self) -> Mapping[str, ConfigHook]:
+            return {"HeartbeatInterval": lambda: None}
+
+    class Vetoes(Feature):
+        def config_vetoes(self) -> Mapping[str, ConfigVeto]:
+            return {"SecurityProfile": lambda value: None}
+
+    for kind, message in (
+        (Beats, "TriggerMessage Heartbeat declared twice"),
+        (Hooks, "configuration key HeartbeatInterval hooked twice"),
+        (Vetoes, "configuration key SecurityProfile vetoed twice"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            _check_declarations((kind(), kind()))
+    _check_declarations((Beats(), Hooks(), Vetoes()))  # one each: fine

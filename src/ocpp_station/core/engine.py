@@ -102,9 +102,16 @@ def _hearing_plan(kinds: tuple[type, ...], features: tuple[Feature, ...]) -> dic
     return plan
 
 
+#: The make-ups of features whose declarations were checked (once per make-up, not per station).
+_CHECKED: set[tuple[type, ...]] = set()
+
+
 def _check_declarations(features: tuple[Feature, ...]) -> None:
     """ValueError when two features declare the same TriggerMessage message, or hook or veto the same
-    configuration key."""
+    configuration key. Once per make-up of feature classes."""
+    kinds = tuple(type(feature) for feature in features)
+    if kinds in _CHECKED:
+        return
     for what, declared in (
         ("TriggerMessage {} declared twice", [f.triggers() for f in features]),
         ("configuration key {} hooked twice", [f.config_hooks() for f in features]),
@@ -116,6 +123,7 @@ def _check_declarations(features: tuple[Feature, ...]) -> None:
                 if name in seen:
                     raise ValueError(what.format(name))
                 seen.add(name)
+    _CHECKED.add(kinds)
 
 
 #: A change of the wall clock against the monotonic clock beyond this is a jump, not drift (seconds).
