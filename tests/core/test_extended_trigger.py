@@ -15,9 +15,10 @@ import orjson
 import pytest
 
 from ocpp_station.core.effects import SendFrame
-from ocpp_station.core.events import CablePlugged, FaultRaised, MeterRead, MeterReading
+from ocpp_station.core.events import CablePlugged, FaultRaised, MeterRead
 from ocpp_station.core.settings import ConnectorSpec, EngineSettings
 from tests.core.harness import Harness, charging
+from tests.core.test_remote_trigger import meter
 
 TWO_CONNECTORS = EngineSettings(connectors=(ConnectorSpec(), ConnectorSpec()))
 #: The requestedMessages whose message TriggerMessage can ask for too (the same triggers).
@@ -40,16 +41,6 @@ def extended(
 
 def sent_since(h: Harness, mark: int, action: str | None = None) -> list[dict[str, Any]]:
     return [payload for name, payload in h.calls[mark:] if action is None or name == action]
-
-
-def meter(energy_wh: float) -> MeterReading:
-    return MeterReading(
-        energy_wh=energy_wh,
-        power_w=7000.0,
-        current_a=(10.0, 10.0, 10.0),
-        voltage_v=(230.0, 231.0, 229.0),
-        offered_a=16.0,
-    )
 
 
 # -- one test per requestedMessage (§6.16) ------------------------------------------------------------

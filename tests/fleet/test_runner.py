@@ -207,7 +207,6 @@ async def test_sigterm_mid_run_still_writes_the_report(tmp_path: Path) -> None:
         assert process.returncode == 0, err.decode()
         report = json.loads((tmp_path / "r.json").read_text())
         assert report["actions"]["BootNotification"]["answered"] == 6
-        assert report["durationSeconds"] < 60
         assert all(not s.connected for s in csms.stations.values())
 
 
