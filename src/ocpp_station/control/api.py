@@ -71,34 +71,44 @@ def _connector_id(request: web.Request, station: Station, allow_zero: bool = Fal
     return value
 
 
-def build_app(station: Station) -> web.Application:
-    """The aiohttp application serving ``station``."""
+#: Resolves the station a request is for: the one station of ``ocpp-station run``, or one of a fleet
+#: by its id in the path (:mod:`ocpp_station.fleet.control` mounts these routes under
+#: ``/stations/{station}``). Raises an :class:`aiohttp.web.HTTPException` (404) for no such station.
+Resolver = Callable[[web.Request], Station]
+StationHandler = Callable[[web.Request, Station], Awaitable[web.StreamResponse]]
 
-    def ok() -> web.Response:
+
+def station_routes(resolve: Resolver, prefix: str = "") -> list[web.RouteDef]:
+    """The routes of one station's API (the table in the module docstring) under ``prefix``, each
+    handler given the station ``resolve`` finds for its request. The page and every request it makes
+    use relative paths, so the same routes serve a station alone (prefix ``""``) and a fleet's station
+    (prefix ``/stations/{station}``)."""
+
+    def ok(station: Station) -> web.Response:
         return web.json_response(station.state())
 
-    async def get_state(request: web.Request) -> web.Response:
-        return ok()
+    async def get_state(request: web.Request, station: Station) -> web.Response:
+        return ok(station)
 
-    async def plug(request: web.Request) -> web.Response:
+    async def plug(request: web.Request, station: Station) -> web.Response:
         cid = _connector_id(request, station)
         body = await _body(request, required=False)
         station.plug(cid, body or None)
-        return ok()
+        return ok(station)
 
-    async def unplug(request: web.Request) -> web.Response:
+    async def unplug(request: web.Request, station: Station) -> web.Response:
         station.unplug(_connector_id(request, station))
-        return ok()
+        return ok(station)
 
-    async def suspend(request: web.Request) -> web.Response:
+    async def suspend(request: web.Request, station: Station) -> web.Response:
         station.ev_suspend(_connector_id(request, station))
-        return ok()
+        return ok(station)
 
-    async def resume(request: web.Request) -> web.Response:
+    async def resume(request: web.Request, station: Station) -> web.Response:
         station.ev_resume(_connector_id(request, station))
-        return ok()
+        return ok(station)
 
-    async def id_tag(request: web.Request) -> web.Response:
+    async def id_tag(request: web.Request, station: Station) -> web.Response:
         body = await _body(request)
         tag = body.get("idTag")
         if not isinstance(tag, str):
@@ -107,9 +117,9 @@ def build_app(station: Station) -> web.Application:
         if cid is not None and (isinstance(cid, bool) or not isinstance(cid, int)):
             return _error(400, "connectorId must be a number")
         station.present_id_tag(tag, cid)
-        return ok()
+        return ok(station)
 
-    async def fault(request: web.Request) -> web.Response:
+    async def fault(request: web.Request, station: Station) -> web.Response:
         cid = _connector_id(request, station, allow_zero=True)
         body = await _body(request)
         code = body.get("errorCode")
@@ -119,21 +129,21 @@ def build_app(station: Station) -> web.Application:
             if name in body and not isinstance(body[name], str):
                 return _error(400, f"{name} must be a string")
         station.raise_fault(cid, code, body.get("info"), body.get("vendorErrorCode"))
-        return ok()
+        return ok(station)
 
-    async def clear_fault(request: web.Request) -> web.Response:
+    async def clear_fault(request: web.Request, station: Station) -> web.Response:
         station.clear_fault(_connector_id(request, station, allow_zero=True))
-        return ok()
+        return ok(station)
 
-    async def disconnect(request: web.Request) -> web.Response:
+    async def disconnect(request: web.Request, station: Station) -> web.Response:
         station.network_disconnect()
-        return ok()
+        return ok(station)
 
-    async def connect(request: web.Request) -> web.Response:
+    async def connect(request: web.Request, station: Station) -> web.Response:
         station.network_connect()
-        return ok()
+        return ok(station)
 
-    async def call(request: web.Request) -> web.Response:
+    async def call(request: web.Request, station: Station) -> web.Response:
         body = await _body(request)
         action = body.get("action")
         payload = body.get("payload", {})
@@ -147,47 +157,59 @@ def build_app(station: Station) -> web.Application:
             return _error(504, f"no answer to {action}")
         return web.json_response({"result": result})
 
-    async def clear_security_log(request: web.Request) -> web.Response:
+    async def clear_security_log(request: web.Request, station: Station) -> web.Response:
         """Security whitepaper §8: the new log starts with SecurityLogWasCleared (critical)."""
         station.clear_security_log()
-        return ok()
+        return ok(station)
 
-    async def tamper(request: web.Request) -> web.Response:
+    async def tamper(request: web.Request, station: Station) -> web.Response:
         """The tamper detection sensor was triggered: TamperDetectionActivated (§8, critical)."""
         body = await _body(request, required=False)
         info = body.get("info", "") if body else ""
         if not isinstance(info, str):
             return _error(400, "info must be a string")
         station.tamper_detected(info)
-        return ok()
+        return ok(station)
 
-    @web.middleware
-    async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except web.HTTPException:
-            raise
-        except (ValueError, TypeError, OcppError) as exc:
-            return _error(400 if not isinstance(exc, TypeError) else 409, str(exc))
+    def bind(handler: StationHandler) -> Handler:
+        async def bound(request: web.Request) -> web.StreamResponse:
+            return await handler(request, resolve(request))
 
-    app = web.Application(middlewares=[errors])
-    app.add_routes(
-        [
-            web.get("/state", get_state),
-            web.post("/connectors/{id}/plug", plug),
-            web.post("/connectors/{id}/unplug", unplug),
-            web.post("/connectors/{id}/ev/suspend", suspend),
-            web.post("/connectors/{id}/ev/resume", resume),
-            web.post("/id-tag", id_tag),
-            web.post("/connectors/{id}/fault", fault),
-            web.delete("/connectors/{id}/fault", clear_fault),
-            web.post("/network/disconnect", disconnect),
-            web.post("/network/connect", connect),
-            web.post("/call", call),
-            web.post("/security-log/clear", clear_security_log),
-            web.post("/tamper", tamper),
-        ]
-    )
+        return bound
+
+    return [
+        web.get(prefix + "/state", bind(get_state)),
+        web.post(prefix + "/connectors/{id}/plug", bind(plug)),
+        web.post(prefix + "/connectors/{id}/unplug", bind(unplug)),
+        web.post(prefix + "/connectors/{id}/ev/suspend", bind(suspend)),
+        web.post(prefix + "/connectors/{id}/ev/resume", bind(resume)),
+        web.post(prefix + "/id-tag", bind(id_tag)),
+        web.post(prefix + "/connectors/{id}/fault", bind(fault)),
+        web.delete(prefix + "/connectors/{id}/fault", bind(clear_fault)),
+        web.post(prefix + "/network/disconnect", bind(disconnect)),
+        web.post(prefix + "/network/connect", bind(connect)),
+        web.post(prefix + "/call", bind(call)),
+        web.post(prefix + "/security-log/clear", bind(clear_security_log)),
+        web.post(prefix + "/tamper", bind(tamper)),
+    ]
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A JSON ``{"error": ...}`` for what the station refuses: 400 for a bad value, 409 for a call the
+    station's kind cannot take (e.g. the simulator's methods on real hardware)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except (ValueError, TypeError, OcppError) as exc:
+        return _error(400 if not isinstance(exc, TypeError) else 409, str(exc))
+
+
+def build_app(station: Station) -> web.Application:
+    """The aiohttp application serving ``station``."""
+    app = web.Application(middlewares=[api_errors])
+    app.add_routes(station_routes(lambda request: station))
     return app
 
 
