@@ -2,6 +2,16 @@
 minimal CSMS of bench_stations.py in another; prints the connect time and the RSS per station.
 
     .venv/bin/python bench/bench_fleet.py [--stations 2000] [--ramp 500] [--hold 10] [--tracemalloc]
+    .venv/bin/python bench/bench_fleet.py --scenario message-mix-day --stations 10000 --ramp 500 --hold 600
+
+With ``--scenario`` it is the load run of issue 11's Performance section: the packaged scenario's
+template (message-mix-day: Heartbeat every 300 s, StatusNotification on every change, MeterValues with
+9 sampled values every 60 s during the ATG's sessions; ``--busy``: the first EVs within minutes instead
+of hours, so that nearly every connector is in a session) without its planned network drops and remote
+starts (the minimal CSMS sends no RemoteStartTransaction, and a planned drop is not a disconnect), and
+measured over ``--hold`` seconds once every station is booted: CALLs, CALLERRORs, timeouts, disconnects
+(websocket connections reopened), latency p50/p99 over that window (and over the boot storm apart),
+the RSS per station at the start and at the end of the window (flat?), and this process's CPU per CALL.
 
 The stations are what ``ocpp-station fleet`` builds (one template, the fleet defaults: memory store,
 no diagnostics log), run by :func:`ocpp_station.fleet.runner.run_stations` with one shared
@@ -22,13 +32,15 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_stations import _csms_main, _free_port, _raise_nofile, _rss, _stop
+from bench_stations import _csms_main, _free_port, _raise_nofile, _rss, _say, _stop
 
 from ocpp_station.fleet.config import Overrides, parse_fleet
 from ocpp_station.fleet.runner import event_loop_factory, run_stations
+from ocpp_station.fleet.scenarios import load_scenario
 from ocpp_station.fleet.stats import FleetStats, summarize
 
 
@@ -80,6 +92,135 @@ async def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+def _since(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """What happened between two FleetStats snapshots (counts and histogram buckets subtract)."""
+
+    def minus(a: dict[Any, int], b: dict[Any, int]) -> dict[Any, int]:
+        return {k: n - b.get(k, 0) for k, n in a.items() if n - b.get(k, 0)}
+
+    window = dict(after)
+    for name in ("sent", "answered", "received"):
+        window[name] = minus(after[name], before[name])
+    for name in ("errors", "latency", "receivedErrors"):
+        window[name] = {a: minus(c, before[name].get(a, {})) for a, c in after[name].items()}
+    window["connects"] = after["connects"] - before["connects"]
+    window["reconnects"] = after["reconnects"] - before["reconnects"]
+    return window
+
+
+def _load_fleet(url: str, args: argparse.Namespace) -> Any:
+    """The scenario's fleet at the bench's size, without planned drops and remote starts."""
+    data = load_scenario(args.scenario)
+    data.pop("actions", None)
+    for template in data["templates"]:  # type: ignore[attr-defined]
+        atg = template.get("atg")
+        if atg:
+            atg.pop("networkDrops", None)
+            atg["remoteShare"] = 0
+            if args.busy:
+                # The first EVs within a minute or two, not the scenario's hours: the window sees
+                # (nearly) every connector in a session, the heaviest the scenario gets.
+                atg["arrival"] = {"exponential": {"mean": 60, "max": 300}}
+                atg.pop("dailyProfile", None)
+    return parse_fleet(
+        data,
+        f"<scenario {args.scenario}>",
+        Overrides(url=url, count=args.stations, ramp=str(args.ramp), processes=1),
+    )
+
+
+async def load(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The load run: boot storm, then ``--hold`` seconds of the scenario's traffic, measured."""
+    config = _load_fleet(url, args)
+    stats = FleetStats()
+    stop = asyncio.Event()
+    gc.collect()
+    rss_before = _rss()
+    started = time.perf_counter()
+    booted_at: list[float] = []
+
+    def sampled() -> None:
+        if not booted_at and stats.gauges["booted"] == args.stations:
+            booted_at.append(time.perf_counter() - started)
+
+    run = asyncio.create_task(
+        run_stations(config, range(args.stations), stats, stop, ramp_per_s=args.ramp, on_sample=sampled)
+    )
+    budget = args.stations / args.ramp + 180
+    while not booted_at and time.perf_counter() - started < budget:
+        await asyncio.sleep(0.2)
+    boot = stats.snapshot()
+    gc.collect()
+    gc.freeze()  # as `ocpp-station fleet` does once its ramp is done
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    rss_samples: list[tuple[float, float]] = []
+    min_connected = args.stations
+    while time.perf_counter() - wall0 < args.hold:
+        await asyncio.sleep(min(10.0, args.hold))
+        rss_samples.append((time.perf_counter() - wall0, (_rss() - rss_before) / 1024 / args.stations))
+        min_connected = min(min_connected, stats.gauges["connected"])
+        _say(
+            f"  {rss_samples[-1][0]:5.0f} s: connected {stats.gauges['connected']}, charging "
+            f"{stats.gauges['charging']}, {rss_samples[-1][1]:.1f} KB/station"
+        )
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    after = stats.snapshot()
+    stop.set()
+    await run
+    hold = summarize(_since(after, boot), wall)
+    storm = summarize(boot, booted_at[0] if booted_at else wall)
+    calls = hold["totals"]["answered"] + hold["totals"]["callErrors"]
+    return {
+        "stations": args.stations,
+        "connect_s": booted_at[0] if booted_at else float("nan"),
+        "hold_s": wall,
+        "calls": calls,
+        "calls_per_s": calls / wall,
+        "by_action": {a: (f["sent"], f["p99Ms"]) for a, f in hold["actions"].items()},
+        "errors": hold["totals"]["callErrors"] + hold["totals"]["timeouts"] + hold["totals"]["lost"],
+        "storm_errors": storm["totals"]["callErrors"] + storm["totals"]["timeouts"] + storm["totals"]["lost"],
+        "disconnects": hold["connects"],
+        "min_connected": min_connected,
+        "p50_ms": hold["totals"]["p50Ms"],
+        "p99_ms": hold["totals"]["p99Ms"],
+        "storm_p99_ms": storm["totals"]["p99Ms"],
+        "rss_first": rss_samples[0][1] if rss_samples else float("nan"),
+        "rss_last": rss_samples[-1][1] if rss_samples else float("nan"),
+        "rss_mb": _rss() / 1024 / 1024,
+        "cpu_us_per_call": cpu / calls * 1e6 if calls else float("nan"),
+        "cpu_share": cpu / wall,
+        "atg": hold["atg"],
+    }
+
+
+def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
+    loop = "uvloop" if event_loop_factory() is not None else "asyncio"
+    print(
+        f"{result['stations']} stations in one process ({loop}), scenario {args.scenario}, "
+        f"minimal CSMS in another process"
+    )
+    print(
+        f"  all booted in {result['connect_s']:.1f} s (ramp {args.ramp:g}/s; target <= 30 s), "
+        f"boot storm p99 {result['storm_p99_ms']} ms, errors {result['storm_errors']}"
+    )
+    print(
+        f"  {result['hold_s']:.0f} s of load: {result['calls']} CALLs ({result['calls_per_s']:.1f}/s), "
+        f"errors {result['errors']} (target 0), disconnects {result['disconnects']} (target 0), "
+        f"fewest connected {result['min_connected']}"
+    )
+    print(f"  latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms (target < 100 ms)")
+    for action, (sent, p99) in sorted(result["by_action"].items()):
+        print(f"    {action:<20} {sent:>8} CALLs  p99 {p99} ms")
+    print(
+        f"  RSS {result['rss_first']:.1f} KB/station after booting, {result['rss_last']:.1f} at the end "
+        f"(target <= 35, flat); {result['rss_mb']:.0f} MB in all"
+    )
+    print(
+        f"  client CPU {result['cpu_us_per_call']:.0f} us per CALL, {100 * result['cpu_share']:.1f} % of a core"
+    )
+    print(f"  ATG: {result['atg']}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -90,6 +231,14 @@ def main() -> int:
         "--hold", type=float, default=10.0, help="seconds after all booted before RSS is read"
     )
     parser.add_argument("--tracemalloc", action="store_true", help="list what the stations allocate")
+    parser.add_argument(
+        "--scenario", help="a packaged scenario's load (message-mix-day): the load run, measured over --hold"
+    )
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help="with --scenario: the first EVs arrive within minutes (every connector soon in a session)",
+    )
     args = parser.parse_args()
     nofile = args.stations * 2 + 1024
     _raise_nofile(nofile)
@@ -102,6 +251,9 @@ def main() -> int:
         if not ready.wait(30):
             raise RuntimeError("the bench CSMS did not start")
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            if args.scenario:
+                _print_load(runner.run(load(f"ws://127.0.0.1:{port}/ocpp/", args)), args)
+                return 0
             result = runner.run(measure(f"ws://127.0.0.1:{port}/ocpp/", args))
     finally:
         _stop(csms, 0)
