@@ -8,7 +8,9 @@ One aiohttp application serves, on one port (127.0.0.1 by default):
   makes one with the whitepaper's versions and cipher suites, optionally requiring client certificates);
 * a JSON HTTP API under ``/api``: ``GET /api/stations``, ``GET /api/stations/{id}``,
   ``GET /api/log?station=ID&since=N`` and ``POST /api/stations/{id}/call``;
-* firmware images and diagnostics uploads under ``/files`` (:mod:`ocpp_station.sim.files`).
+* firmware images and diagnostics uploads under ``/files`` (:mod:`ocpp_station.sim.files`);
+* a web page at ``/`` (:mod:`ocpp_station.sim.csms_page`): the stations, the live trace and a form to
+  send any CSMS-initiated message; it follows ``GET /api/events`` (Server-Sent Events).
 
 Every frame received is decoded and validated with :mod:`ocpp_station.wire`; an invalid CALL is answered
 with the CALLERROR code the wire layer names. Every payload sent is validated too. The answers to the
@@ -48,8 +50,9 @@ from urllib.parse import unquote
 from aiohttp import WSCloseCode, web
 
 from ocpp_station.core.clock import format_datetime
-from ocpp_station.sim.csms_api import CsmsApi, api_errors
+from ocpp_station.sim.csms_api import CsmsApi, EventHub, api_errors
 from ocpp_station.sim.csms_link import CallHandler, StationLink
+from ocpp_station.sim.csms_page import page_routes
 from ocpp_station.sim.files import FileDepot
 from ocpp_station.sim.records import (
     CallErrorReceived,
@@ -162,6 +165,8 @@ class CentralSystem:
         self._runner: web.AppRunner | None = None
         #: Firmware images to download and diagnostics uploads (``/files/...``).
         self.files = FileDepot()
+        #: The open pages' event streams (``GET /api/events``).
+        self.events = EventHub()
 
     # --- lifecycle ---
 
@@ -172,8 +177,10 @@ class CentralSystem:
         app = web.Application(middlewares=[api_errors])
         app.router.add_routes(CsmsApi(self).routes())
         app.router.add_routes(self.files.routes())
+        app.router.add_routes(page_routes())
         app.router.add_get("/{tail:.*}", self._ws_endpoint)
         app.on_shutdown.append(self._close_all)
+        app.on_shutdown.append(self._close_events)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         try:
@@ -366,6 +373,8 @@ class CentralSystem:
         """Append the entry for a frame to :attr:`log` and settle the ``wait_for`` it matches."""
         entry = LogEntry.of_frame(time.time(), cp_id, direction, frame, action)
         self.log.append(entry)
+        if self.events.active:
+            self.events.on_frame(len(self.log) - 1, entry, self.stations)
         if self.log_messages:
             print(entry.describe(), flush=True)
         for predicate, future in list(self._log_waiters):
@@ -450,6 +459,8 @@ class CentralSystem:
         station = self.stations.setdefault(cp_id, StationInfo(cp_id))
         station.connected = True
         station.connections += 1
+        station.connected_since = time.time()
+        self.events.publish("station", station.to_json())
         replacing = " (replacing the previous connection)" if old else ""
         self.note(cp_id, f"connected from {remote} ({SUBPROTOCOL}){replacing}")
         await self._notify_connection_changed()
@@ -461,12 +472,17 @@ class CentralSystem:
             if self._links.get(cp_id) is link:
                 del self._links[cp_id]
                 station.connected = False
+                station.connected_since = None
+                self.events.publish("station", station.to_json())
                 self.note(cp_id, f"disconnected (close code {ws.close_code})")
                 await self._notify_connection_changed()
 
     async def _notify_connection_changed(self) -> None:
         async with self._connection_changed:
             self._connection_changed.notify_all()
+
+    async def _close_events(self, app: web.Application) -> None:
+        self.events.close()
 
     async def _close_all(self, app: web.Application) -> None:
         links = list(self._links.values())
@@ -497,6 +513,7 @@ async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> Non
             f"Development CSMS listening on {csms.url}<chargePointId> (HTTP API on {csms.http_url}/api)",
             flush=True,
         )
+        print(f"Development CSMS page: {csms.http_url}/", flush=True)
         if csms.passwords is not None:
             print(f"HTTP Basic credentials required for: {', '.join(sorted(csms.passwords))}", flush=True)
         if csms.ssl_context is not None and csms.ssl_context.verify_mode == ssl.CERT_REQUIRED:

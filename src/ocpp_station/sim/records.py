@@ -102,6 +102,10 @@ class StationInfo:
     #: Websocket connections accepted, and refused for wrong or missing HTTP Basic credentials.
     connections: int = 0
     refused: int = 0
+    #: When the open websocket was accepted (epoch s); None while disconnected.
+    connected_since: float | None = None
+    #: The currentTime of the last Heartbeat.conf sent to it.
+    last_heartbeat: str | None = None
 
     def to_json(self) -> JsonDict:
         return {
@@ -112,6 +116,9 @@ class StationInfo:
             "connections": self.connections,
             "refused": self.refused,
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "connectedSince": self.connected_since,
+            "lastHeartbeat": self.last_heartbeat,
+            "errorCodes": {str(k): n.get("errorCode") for k, n in sorted(self.status_notifications.items())},
             "transactions": [asdict(tx) | {"active": tx.active} for tx in self.transactions.values()],
         }
 
@@ -176,6 +183,10 @@ def _record_stop(station: StationInfo, request: JsonDict, response: JsonDict) ->
     tx.meter_values.extend(request.get("transactionData", []))
 
 
+def _record_heartbeat(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
+    station.last_heartbeat = response.get("currentTime")
+
+
 def _record_meter_values(station: StationInfo, request: JsonDict, response: JsonDict) -> None:
     tx = station.transactions.get(request.get("transactionId", -1))
     if tx is None:
@@ -186,6 +197,7 @@ def _record_meter_values(station: StationInfo, request: JsonDict, response: Json
 
 RECORDERS: Final[dict[str, Callable[[StationInfo, JsonDict, JsonDict], None]]] = {
     "BootNotification": _record_boot,
+    "Heartbeat": _record_heartbeat,
     "StatusNotification": _record_status,
     "StartTransaction": _record_start,
     "StopTransaction": _record_stop,
