@@ -15,7 +15,12 @@ POST     /actions/{do}               ``do`` = plug, unplug, swipe, ev-suspend, e
                                      stations (``id``, ``ids`` or ``share`` + ``seed``) and the
                                      action's fields (``connector``, ``idTag``, ``errorCode``, ``ev``...)
 GET      /metrics                    Prometheus text format
+GET      /, /events, /stations/{id}/ the dashboard: the overview page, its live figures (SSE) and each
+                                     station's own page and API (:mod:`ocpp_station.fleet.dashboard`)
 =======  ==========================  ====================================================================
+
+``GET /stations`` also takes ``match`` (ids containing it) and ``sort=reconnects`` (the stations
+that reconnected most first).
 
 An action answers with what was done: ``affected`` (ids), ``refused`` (id -> why, e.g. an EV
 already plugged in), ``unknown`` (ids not in the fleet), ``notStarted`` (ids the ramp has not
@@ -36,7 +41,18 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from ocpp_station.control.api import api_errors
+from ocpp_station.control.dashboard import close_streams_on_shutdown
 from ocpp_station.fleet.config import FleetConfig
+from ocpp_station.fleet.dashboard import (
+    EVENTS,
+    FleetEvents,
+    get_asset,
+    get_page,
+    proxy_route,
+    proxy_session,
+    station_mount,
+)
 from ocpp_station.fleet.stats import summarize
 from ocpp_station.hardware.simulated import EVParams
 from ocpp_station.transport.station import Station
@@ -108,11 +124,14 @@ def station_row(config: FleetConfig, index: int, station: Station) -> dict[str, 
         "booted": view.registration == "Accepted",
         "connectors": view.connector_statuses(),
         "queue": view.queue_length,
+        "reconnects": getattr(station, "reconnects", 0),  # a FleetStation counts its own
     }
 
 
 def _matches(row: dict[str, Any], query: dict[str, Any]) -> bool:
     if query.get("status") is not None and query["status"] not in row["connectors"]:
+        return False
+    if query.get("match") is not None and query["match"] not in row["id"]:
         return False
     for name in ("connected", "booted", "template"):
         if query.get(name) is not None and row[name] != query[name]:
@@ -165,12 +184,15 @@ def handle_request(group: StationGroup, request: dict[str, Any]) -> dict[str, An
         keep = request["offset"] + request["limit"]
         rows: list[dict[str, Any]] = []
         total = 0
+        sort = request.get("sort")
         for index, each in pairs:
             row = station_row(config, index, each)
             if _matches(row, request):
                 total += 1
-                if len(rows) < keep:
+                if sort is not None or len(rows) < keep:
                     rows.append(row)
+        if sort is not None:
+            rows = sorted(rows, key=_sort_key(sort))[:keep]
         return {"total": total, "rows": rows}
     if kind == "station":
         one = group.station(request["index"])
@@ -201,8 +223,20 @@ def handle_request(group: StationGroup, request: dict[str, Any]) -> dict[str, An
     raise ValueError(f"unknown request kind {kind!r}")
 
 
-def merge_stations(parts: Sequence[dict[str, Any]], offset: int, limit: int) -> dict[str, Any]:
-    rows = sorted((row for part in parts for row in part["rows"]), key=lambda r: r["index"])
+#: ``GET /stations?sort=``: the orders besides the fleet's (by index).
+SORTS = ("reconnects",)
+
+
+def _sort_key(sort: str | None) -> Callable[[dict[str, Any]], Any]:
+    if sort is None:
+        return lambda row: row["index"]
+    return lambda row: (-row[sort], row["index"])
+
+
+def merge_stations(
+    parts: Sequence[dict[str, Any]], offset: int, limit: int, sort: str | None = None
+) -> dict[str, Any]:
+    rows = sorted((row for part in parts for row in part["rows"]), key=_sort_key(sort))
     return {
         "total": sum(part["total"] for part in parts),
         "offset": offset,
@@ -360,23 +394,31 @@ def build_app(
     ``/state`` and ``/metrics``), ``elapsed()`` the seconds since the start."""
     position = {cp_id: i for i, cp_id in enumerate(config.ids)}
 
+    def summary() -> dict[str, Any]:
+        figures = summarize(snapshot(), elapsed())
+        figures["count"] = config.count
+        figures["processes"] = config.process_count
+        return figures
+
     async def get_state(request: web.Request) -> web.Response:
-        summary = summarize(snapshot(), elapsed())
-        summary["count"] = config.count
-        summary["processes"] = config.process_count
-        return web.json_response(summary)
+        return web.json_response(summary())
 
     async def get_stations(request: web.Request) -> web.Response:
         q = request.query
-        known = ("offset", "limit", "status", "connected", "booted", "template", "ids")
+        known = ("offset", "limit", "status", "connected", "booted", "template", "ids", "match", "sort")
         for name in q:
             if name not in known:
                 raise BadRequest(f"{name}: unknown parameter; known: {', '.join(known)}")
         offset = _whole(q.get("offset", "0"), "offset", 0)
         limit = _whole(q.get("limit", str(DEFAULT_LIMIT)), "limit", 1, MAX_LIMIT)
         query: dict[str, Any] = {"kind": "stations", "offset": offset, "limit": limit}
-        if "status" in q:
-            query["status"] = q["status"]
+        for name in ("status", "match"):
+            if name in q:
+                query[name] = q[name]
+        if "sort" in q:
+            if q["sort"] not in SORTS:
+                raise BadRequest(f"sort: no order {q['sort']!r}; the orders: {', '.join(SORTS)}")
+            query["sort"] = q["sort"]
         for name in ("connected", "booted"):
             if name in q:
                 query[name] = _flag(q[name], name)
@@ -390,7 +432,7 @@ def build_app(
         unknown: list[str] = []
         if "ids" in q:
             query["indices"], unknown = _split_ids(position, [i for i in q["ids"].split(",") if i])
-        answer = merge_stations(await backend.ask(query), offset, limit)
+        answer = merge_stations(await backend.ask(query), offset, limit, query.get("sort"))
         if "ids" in q:
             answer["unknown"] = unknown
         return web.json_response(answer)
@@ -439,7 +481,11 @@ def build_app(
         except TimeoutError as exc:
             return _error(504, str(exc) or "the workers did not answer in time")
 
-    app = web.Application(middlewares=[errors])
+    # api_errors: the mounted station routes' bad values (400) as on a station's own API
+    app = web.Application(middlewares=[errors, api_errors])
+    events = FleetEvents(summary)
+    app[EVENTS] = events
+    app.on_shutdown.append(events.close)
     app.add_routes(
         [
             web.get("/state", get_state),
@@ -447,8 +493,19 @@ def build_app(
             web.get("/stations/{id}", get_station),
             web.post("/actions/{do}", post_action),
             web.get("/metrics", get_metrics),
+            web.get("/", get_page),
+            web.get("/static/{name}", get_asset),
+            web.get("/events", events.handle),
         ]
     )
+    if isinstance(backend, LocalBackend):
+        app.add_routes(station_mount(config, backend.group))
+        close_streams_on_shutdown(app)  # the station pages' streams end with the API
+    else:
+        port_of = getattr(backend, "station_port", None)  # Workers (fleet/runner.py)
+        if port_of is not None:
+            app.add_routes([proxy_route(config, port_of)])
+            app.cleanup_ctx.append(proxy_session)
     return app
 
 
@@ -460,7 +517,9 @@ async def start_fleet_api(
 ) -> tuple[web.AppRunner, int]:
     """Serve the API on ``config.control_host:config.control_port``; the runner (``cleanup()`` to
     stop) and the port bound (``controlPort`` 0: any free port)."""
-    runner = web.AppRunner(build_app(config, backend, snapshot, elapsed), access_log=None)
+    runner = web.AppRunner(
+        build_app(config, backend, snapshot, elapsed), access_log=None, shutdown_timeout=2.0
+    )
     await runner.setup()
     site = web.TCPSite(runner, config.control_host, config.control_port)
     await site.start()

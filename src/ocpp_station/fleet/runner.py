@@ -54,15 +54,19 @@ class FleetStation(Station):
     def __init__(self, config: StationConfig, stats: FleetStats) -> None:
         super().__init__(config, call_observer=stats)
         self._fleet_stats = stats
-        self._opened_before = False
+        #: Websockets this station opened (the dashboard's station table sorts by its reconnects).
+        self._opens = 0
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self._opens - 1)
 
     def link_opened(self) -> None:
         stats = self._fleet_stats
         stats.connects += 1
-        if self._opened_before:
+        if self._opens:
             stats.reconnects += 1
-        else:
-            self._opened_before = True
+        self._opens += 1
         super().link_opened()
 
 
@@ -70,6 +74,7 @@ def sample_gauges(stations: Sequence[Station], stats: FleetStats) -> None:
     """The gauges of ``stats`` from each station's read-only view: connected, booted (BootNotification
     Accepted), charging / faulted (a connector that is), queued CALLs. Once a second, not per event."""
     connected = booted = charging = faulted = queue = 0
+    by_status: dict[str, int] = {}
     for station in stations:
         view = station.view
         connected += view.connected
@@ -78,6 +83,9 @@ def sample_gauges(stations: Sequence[Station], stats: FleetStats) -> None:
         charging += "Charging" in statuses
         faulted += "Faulted" in statuses
         queue += view.queue_length
+        for status in statuses:
+            by_status[status] = by_status.get(status, 0) + 1
+    stats.statuses = by_status
     stats.gauges.update(
         stations=len(stations),
         connected=connected,
@@ -273,9 +281,13 @@ async def run_fleet(
     processes = config.process_count
     _raise_nofile(config.count // processes * 2 + 1024)
 
+    events: Any = None  # the dashboard's FleetEvents (fleet/dashboard.py), with a control port
+
     def show(snapshot: dict[str, Any], final: bool = False) -> None:
         if progress is not None:
             progress.update(summarize(snapshot, loop.time() - started), final)
+        if events is not None and not final:
+            events.tick()  # the pages listening get the aggregate (nothing when none is)
 
     stats = FleetStats()
     stations: list[Station] = []
@@ -284,6 +296,7 @@ async def run_fleet(
     try:
         if config.control_port is not None:
             from ocpp_station.fleet.control import LocalBackend, StationGroup, start_fleet_api
+            from ocpp_station.fleet.dashboard import EVENTS
 
             backend = workers or LocalBackend(StationGroup(config, stations, range(config.count)))
             api, port = await start_fleet_api(
@@ -292,6 +305,7 @@ async def run_fleet(
                 workers.snapshot if workers else stats.snapshot,
                 lambda: loop.time() - started,
             )
+            events = api.app[EVENTS]
             if control_ready is not None:
                 control_ready(port)
         if workers is None:
@@ -329,6 +343,8 @@ class Workers:
         self.conns: list[Connection] = []
         self.latest = [empty_snapshot() for _ in range(processes)]
         self.finished = [asyncio.Event() for _ in range(processes)]
+        #: Each worker's server of its own stations' routes (the dashboard's drill-down), once told.
+        self.ports: list[int | None] = [None] * processes
         self._next_request = 0
         #: request id -> (the answers so far by worker, the future of all of them)
         self._pending: dict[int, tuple[dict[int, dict[str, Any]], asyncio.Future[None]]] = {}
@@ -336,6 +352,12 @@ class Workers:
     def snapshot(self) -> dict[str, Any]:
         """The merged statistics (each worker's at most a second old)."""
         return merge(self.latest)
+
+    def station_port(self, index: int) -> int | None:
+        """The port of the station server of the worker running station ``index`` (it runs
+        ``range(part, count, processes)``); None until the worker has told it, or once it has ended."""
+        part = index % len(self.ports)
+        return None if self.finished[part].is_set() else self.ports[part]
 
     async def ask(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         """Send ``request`` to every running worker and return their answers (those that answer in
@@ -399,6 +421,9 @@ async def _run_workers(
             message = ("gone", None)
         if message[0] == "reply":
             pool.answered(part, message[1], message[2])
+            return
+        if message[0] == "port":
+            pool.ports[part] = message[1]
             return
         kind, snapshot = message
         if snapshot is not None:
@@ -476,6 +501,7 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
     stations: list[Station] = []
     indices = range(part, config.count, parts)
     group: Any = None
+    server: Any = None  # this worker's stations' routes for the dashboard's drill-down
 
     def on_message() -> None:
         nonlocal group
@@ -497,6 +523,14 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
 
     loop.add_reader(conn.fileno(), on_message)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
+    if config.control_port is not None:
+        from ocpp_station.fleet.control import StationGroup
+        from ocpp_station.fleet.dashboard import start_station_server
+
+        group = StationGroup(config, stations, indices)
+        server, port = await start_station_server(config, group)
+        with contextlib.suppress(OSError):
+            conn.send(("port", port))
 
     def send() -> None:
         with contextlib.suppress(OSError):
@@ -515,6 +549,8 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
     finally:
         with contextlib.suppress(Exception):
             loop.remove_reader(conn.fileno())
+        if server is not None:
+            await server.cleanup()
         with contextlib.suppress(OSError):
             conn.send(("final", stats.snapshot()))
 
@@ -560,7 +596,7 @@ def run_cli(config: FleetConfig, progress_every_s: float = 5.0) -> int:
 
     def ready(port: int) -> None:
         print(
-            f"fleet: control API and /metrics on http://{config.control_host}:{port}/",
+            f"fleet: dashboard, control API and /metrics on http://{config.control_host}:{port}/",
             file=sys.stderr,
             flush=True,
         )

@@ -76,6 +76,7 @@ class FleetStats:
         "received_errors",
         "reconnects",
         "sent_by_action",
+        "statuses",
     )
 
     def __init__(self) -> None:
@@ -93,6 +94,8 @@ class FleetStats:
         self.connects = 0
         self.reconnects = 0
         self.gauges: dict[str, int] = dict.fromkeys(GAUGES, 0)
+        #: Connectors per status (connector 0 left out), sampled with the gauges.
+        self.statuses: dict[str, int] = {}
 
     # -- CallObserver (core/settings.py) ----------------------------------------------------------------
     def sent(self, action: str) -> None:
@@ -133,6 +136,7 @@ class FleetStats:
             "connects": self.connects,
             "reconnects": self.reconnects,
             "gauges": dict(self.gauges),
+            "statuses": dict(self.statuses),
             "atg": _atg_counts(),
         }
 
@@ -167,6 +171,7 @@ def merge(snapshots: Iterable[dict[str, Any]]) -> dict[str, Any]:
         total["connects"] += snap["connects"]
         total["reconnects"] += snap["reconnects"]
         _add_counts(total["gauges"], snap["gauges"])
+        _add_counts(total["statuses"], snap.get("statuses", {}))
         _add_counts(total["atg"], snap.get("atg", {}))
     return total
 
@@ -178,7 +183,7 @@ def _ms(seconds: float | None) -> float | None:
 def summarize(snap: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
     """The figures of a snapshot: per action the CALLs sent, CALLs/s over ``elapsed_s``, answered,
     CALLERRORs by code, timeouts, lost, latency p50/p95/p99 (ms); the CSMS's CALLs per action; the
-    totals, connects, reconnects and gauges."""
+    totals, connects, reconnects, gauges and connectors per status."""
     actions = {}
     names = sorted(set(snap["sent"]) | set(snap["answered"]) | set(snap["errors"]))
     for action in names:
@@ -222,5 +227,6 @@ def summarize(snap: dict[str, Any], elapsed_s: float) -> dict[str, Any]:
         "connects": snap["connects"],
         "reconnects": snap["reconnects"],
         "gauges": dict(snap["gauges"]),
+        "statuses": dict(sorted(snap.get("statuses", {}).items())),
         "atg": dict(snap.get("atg", {})),
     }
