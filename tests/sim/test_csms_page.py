@@ -5,6 +5,10 @@ the Server-Sent Events read with aiohttp's client while a real station connects.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import AsyncIterator
@@ -181,3 +185,25 @@ async def test_a_stream_too_far_behind_is_ended_not_grown() -> None:
         hub.publish("frame", {"n": n})
     assert not hub.active  # unsubscribed: the page reconnects to a fresh snapshot
     assert queue.qsize() == 1 and queue.get_nowait() is None
+
+
+async def test_the_csms_command_prints_the_page_url(http: aiohttp.ClientSession) -> None:
+    command = [sys.executable, "-m", "ocpp_station", "csms", "--port", "0", "--quiet"]
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        async with asyncio.timeout(20):
+            lines = [(await process.stdout.readline()).decode() for _ in range(2)]
+        assert lines[0].startswith("Development CSMS listening on ws://127.0.0.1:"), lines
+        match = re.fullmatch(r"Development CSMS page: (http://127\.0\.0\.1:\d+/)\n", lines[1])
+        assert match is not None, lines
+        async with http.get(match.group(1)) as response:
+            assert response.status == 200 and "<title>Development CSMS</title>" in await response.text()
+    finally:
+        process.terminate()
+        await process.wait()

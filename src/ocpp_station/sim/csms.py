@@ -460,7 +460,8 @@ class CentralSystem:
         station.connected = True
         station.connections += 1
         station.connected_since = time.time()
-        self.events.publish("station", station.to_json())
+        if self.events.active:
+            self.events.publish("station", station.to_json())
         replacing = " (replacing the previous connection)" if old else ""
         self.note(cp_id, f"connected from {remote} ({SUBPROTOCOL}){replacing}")
         await self._notify_connection_changed()
@@ -473,7 +474,8 @@ class CentralSystem:
                 del self._links[cp_id]
                 station.connected = False
                 station.connected_since = None
-                self.events.publish("station", station.to_json())
+                if self.events.active:
+                    self.events.publish("station", station.to_json())
                 self.note(cp_id, f"disconnected (close code {ws.close_code})")
                 await self._notify_connection_changed()
 
@@ -513,13 +515,13 @@ async def serve(host: str = "127.0.0.1", port: int = 9000, **kwargs: Any) -> Non
             f"Development CSMS listening on {csms.url}<chargePointId> (HTTP API on {csms.http_url}/api)",
             flush=True,
         )
-        print(f"Development CSMS page: {csms.http_url}/", flush=True)
         if csms.passwords is not None:
             print(f"HTTP Basic credentials required for: {', '.join(sorted(csms.passwords))}", flush=True)
         if csms.ssl_context is not None and csms.ssl_context.verify_mode == ssl.CERT_REQUIRED:
             print("TLS client certificates required (security profile 3)", flush=True)
         if csms.signing_ca is not None:
             print("Signing CSRs (SignCertificate) with the CA of --sign-ca-cert", flush=True)
+        print(f"Development CSMS page: {csms.http_url}/", flush=True)
         await asyncio.Event().wait()
     finally:
         await csms.stop()
