@@ -16,6 +16,8 @@ POST     /network/connect                    allow the link again
 POST     /call                               {"action", "payload"}: send a CALL of ours
 POST     /security-log/clear                 clear the security log (SecurityLogWasCleared)
 POST     /tamper                             {"info"?}: the tamper sensor fired (security event)
+GET      /                                   the dashboard page; its feeds: /events (SSE),
+                                             /trace, /config (:mod:`.dashboard`)
 =======  ==================================  ===========================================
 
 Bad requests get a 4xx with ``{"error": "..."}``; nothing here can crash the station.
@@ -29,6 +31,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ocpp_station.control.dashboard import close_streams_on_shutdown, dashboard_routes
 from ocpp_station.transport.station import CallFailed, Station
 from ocpp_station.wire.errors import OcppError
 
@@ -191,6 +194,7 @@ def station_routes(resolve: Resolver, prefix: str = "") -> list[web.RouteDef]:
         web.post(prefix + "/call", bind(call)),
         web.post(prefix + "/security-log/clear", bind(clear_security_log)),
         web.post(prefix + "/tamper", bind(tamper)),
+        *dashboard_routes(bind, prefix),
     ]
 
 
@@ -210,6 +214,7 @@ def build_app(station: Station) -> web.Application:
     """The aiohttp application serving ``station``."""
     app = web.Application(middlewares=[api_errors])
     app.add_routes(station_routes(lambda request: station))
+    close_streams_on_shutdown(app)
     return app
 
 

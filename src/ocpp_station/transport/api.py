@@ -167,6 +167,23 @@ class StationApi:
                     if not waiters and self._state_waiters is waiters:
                         self._state_waiters = None  # a station nobody waits on keeps no set
 
+    def state_changed(self) -> asyncio.Future[None]:
+        """A future resolved at the next state change (what :meth:`wait_for` waits on; the dashboard's
+        stream too). Cancel it to stop waiting."""
+        changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._state_waiters is None:
+            self._state_waiters = set()
+        waiters = self._state_waiters
+        waiters.add(changed)
+
+        def forget(_: asyncio.Future[None]) -> None:
+            waiters.discard(changed)
+            if not waiters and self._state_waiters is waiters:
+                self._state_waiters = None
+
+        changed.add_done_callback(forget)
+        return changed
+
     def _notify_state(self) -> None:
         """The state may have changed: wake every :meth:`wait_for` to check its predicate again (no
         task: the waiters run on their own once the caller yields to the event loop)."""

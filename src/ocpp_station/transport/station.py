@@ -28,6 +28,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ocpp_station.config.station import StationConfig
+from ocpp_station.core.effects import SendFrame
 from ocpp_station.core.engine import Engine
 from ocpp_station.core.events import (
     Booted,
@@ -58,8 +59,10 @@ from ocpp_station.transport.connection import Link
 from ocpp_station.transport.connection import SubprotocolRefused as SubprotocolRefused
 from ocpp_station.transport.executor import EffectExecutor
 from ocpp_station.transport.keys import KeyStore
+from ocpp_station.transport.trace import TRACE_SIZE, FrameTrace
 from ocpp_station.transport.transfers import FileTransfers, StationLog
 from ocpp_station.transport.view import EngineView
+from ocpp_station.wire.frames import CallError, CallResult, decode_frame, encode_call
 from ocpp_station.wire.redact import redact
 
 log = logging.getLogger("ocpp_station.station")
@@ -85,6 +88,9 @@ def _new_message_id() -> str:
 
 class Station(StationApi):
     """Run one charge point: ``await station.run()`` until :meth:`stop`."""
+
+    #: The last frames, for the dashboard (:meth:`enable_trace`); None: not kept (nothing allocated).
+    trace: FrameTrace | None = None
 
     def __init__(
         self,
@@ -387,6 +393,53 @@ class Station(StationApi):
         """The tamper detection sensor was triggered (the control API, a hardware driver): the security
         event TamperDetectionActivated (whitepaper §8, critical)."""
         self.feed(SecurityEventObserved("TamperDetectionActivated", detail or "tamper detection sensor"))
+
+    # -- the dashboard (control/dashboard.py) ----------------------------------------------------------
+    def enable_trace(self, size: int = TRACE_SIZE) -> FrameTrace:
+        """Keep the last ``size`` frames (the dashboard's message trace) from now on; the trace already
+        kept when there is one. It sits in front of the frame logger: a station without one (the
+        default) pays nothing on its frame path."""
+        if self.trace is None:
+            self.trace = FrameTrace(size, self.frame_logger)
+            self.frame_logger = self.trace
+        return self.trace
+
+    def change_configuration(self, key: str, value: str) -> dict[str, Any]:
+        """ChangeConfiguration as a CSMS would send it (the dashboard): the engine answers it as
+        one from the network (access, validators, vetoes, RebootRequired, its hooks), but the answer
+        comes back here instead of going to the CSMS. Returns ``{"status": ...}`` or, for a request
+        the engine refuses with a CALLERROR, ``{"error": code, "description": ...}``."""
+        if self._busy:
+            raise RuntimeError("change_configuration inside a step")
+        message_id = "dashboard-" + _new_message_id()
+        frame = encode_call(message_id, "ChangeConfiguration", {"key": key, "value": value})
+        answer: dict[str, Any] = {"error": "NoAnswer", "description": "the engine did not answer"}
+        self._busy = True
+        try:
+            with self.log.active():
+                effects = self.engine.handle(FrameReceived(frame), self.now(), self._wall())
+                mine = message_id.encode()
+                for effect in effects:
+                    if isinstance(effect, SendFrame) and mine in effect.data:
+                        reply = decode_frame(effect.data)
+                        if isinstance(reply, CallResult) and reply.message_id == message_id:
+                            answer = {"status": reply.payload.get("status")}
+                        elif isinstance(reply, CallError) and reply.message_id == message_id:
+                            answer = {"error": str(reply.error_code), "description": reply.description}
+                        else:
+                            continue
+                        effects.remove(effect)
+                        break
+                self.executor.execute(effects)
+        finally:
+            self._busy = False
+        queued = self._queued
+        if queued:
+            self.feed(queued.pop(0))  # what the step raised, in order (feed arms and notifies)
+        else:
+            self._arm_timer()
+            self._notify_state()
+        return answer
 
     def link_opened(self) -> None:
         self.feed(Connected())

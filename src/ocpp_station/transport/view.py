@@ -86,6 +86,29 @@ class EngineView:
         """The configuration keys GetConfiguration may show (write-only keys left out)."""
         return {key.name: value for key, value in self._engine.config.items() if key.access != "W"}
 
+    def configuration(self) -> list[dict[str, Any]]:
+        """The readable keys as the dashboard shows them: value, whether the CSMS may change it
+        (``readonly``, as GetConfiguration says), whether a change needs a reboot, its unit and doc."""
+        config = self._engine.config
+        return [
+            {
+                "key": key.name,
+                "value": value,
+                "readonly": config.is_readonly(key),
+                "rebootRequired": key.reboot_required,
+                "unit": key.unit,
+                "doc": key.doc,
+            }
+            for key, value in config.items()
+            if key.access != "W"
+        ]
+
+    def current_limit_a(self, connector_id: int) -> float | None:
+        """The amperes smart charging last applied to ``connector_id`` (the composite limit in force,
+        OCPP 1.6 §3.13, or the connector's rating when no profile limits it); None while the
+        connector is not energized."""
+        return self._engine.smart_charging.applied.get(connector_id)
+
     def queue_summary(self) -> dict[str, Any]:
         """The message queue: its length, count per action and the CALL in flight."""
         outbox = self._engine.outbox
