@@ -109,6 +109,20 @@ async def test_stations_trace_and_send_form(csms: CentralSystem, start_station: 
         await expect(shown).to_have_count(1)
         await expect(shown.locator("td").nth(3)).to_have_text("CALLRESULT")
 
+        # A station connecting and leaving while the page is open; the trace filtered to it.
+        other = await start_station(station_config(csms.url, "CP_TWO"))
+        two = page.locator('#stations tr[data-station="CP_TWO"]')
+        await expect(two.locator("td").nth(1)).to_have_text("connected")
+        await page.select_option("#filter-direction", "")
+        await page.select_option("#filter-station", "CP_TWO")
+        await expect(shown).to_have_count(2)
+        await expect(shown.locator("td:nth-child(2)")).to_have_text(["CP_TWO", "CP_TWO"])
+        await other.stop()
+        await expect(two.locator("td").nth(1)).to_have_text("disconnected")
+        await expect(page.locator('#send-station option[value="CP_TWO"]')).to_have_text(
+            "CP_TWO (disconnected)"
+        )
+
 
 async def test_the_page_follows_a_restarted_csms(start_station: StationFactory) -> None:
     first = CentralSystem(port=0)

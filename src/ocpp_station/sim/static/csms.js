@@ -70,30 +70,46 @@ function stationRow(station) {
   return row;
 }
 
+const sendOptions = new Map(); // id -> <option> of the send form's station list
+const filterOptions = new Map(); // id -> <option> of the trace's station filter
+
 function showStation(station) {
+  const known = stations.get(station.id);
   stations.set(station.id, station);
   const row = stationRow(station);
   const old = stationRows.get(station.id);
   if (old) old.replaceWith(row);
   else $("stations").tBodies[0].append(row);
   stationRows.set(station.id, row);
-  $("no-stations").hidden = stations.size > 0;
-  refreshStationOptions();
+  $("no-stations").hidden = true;
+  // The station lists: one option per station, changed only when it is new or (dis)connects, so a
+  // fleet connecting costs one option each, not a rebuild of every list.
+  const label = station.connected ? station.id : `${station.id} (disconnected)`;
+  if (!known) {
+    const send = new Option(label, station.id);
+    sendOptions.set(station.id, send);
+    $("send-station").append(send);
+    const filter = new Option(station.id, station.id);
+    filterOptions.set(station.id, filter);
+    $("filter-station").append(filter);
+  } else if (known.connected !== station.connected) {
+    sendOptions.get(station.id).textContent = label;
+  }
+  const select = $("send-station");
+  if (station.connected && !stations.get(select.value)?.connected) select.value = station.id;
 }
 
-function refreshStationOptions() {
-  const ids = [...stations.keys()].sort();
-  const send = $("send-station");
-  const chosen = send.value;
-  send.replaceChildren(
-    ...ids.map((id) => new Option(stations.get(id).connected ? id : `${id} (disconnected)`, id)),
-  );
-  const firstConnected = ids.find((id) => stations.get(id).connected);
-  send.value = ids.includes(chosen) ? chosen : firstConnected || ids[0] || "";
+function forgetStations() {
+  stations.clear();
+  stationRows.clear();
+  sendOptions.clear();
+  filterOptions.clear();
+  $("stations").tBodies[0].replaceChildren();
+  $("send-station").replaceChildren();
   const filter = $("filter-station");
-  const filtered = filter.value;
-  filter.replaceChildren(new Option("all", ""), ...ids.map((id) => new Option(id, id)));
-  filter.value = ids.includes(filtered) ? filtered : "";
+  const chosen = filter.value;
+  filter.replaceChildren(new Option("all", ""));
+  return chosen;
 }
 
 function selectStation(id) {
@@ -231,12 +247,12 @@ function clearTrace() {
 // --- live updates ---
 
 function applySnapshot(snapshot) {
-  stations.clear();
-  stationRows.clear();
-  $("stations").tBodies[0].replaceChildren();
+  const sendTo = $("send-station").value;
+  const filtered = forgetStations();
   for (const station of snapshot.stations) showStation(station);
   $("no-stations").hidden = stations.size > 0;
-  refreshStationOptions();
+  if (stations.has(sendTo)) $("send-station").value = sendTo;
+  $("filter-station").value = stations.has(filtered) ? filtered : "";
   clearTrace();
   for (const entry of snapshot.log) addFrame(entry);
 }
