@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sqlite3
 import ssl
@@ -14,17 +13,41 @@ from typing import Any
 
 from ocpp_station import __version__
 from ocpp_station.config.station import DEFAULT_CONFIG, ConfigError, StationConfig, load_config, parse_config
+from ocpp_station.logs import configure_logging
 from ocpp_station.storage import StoreError
 
 EXIT_CONFIG = 2
+
+
+def _log_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """``--log-format`` (and, after a command, ``--log-level`` too): before or after the command."""
+    default = "text" if top else argparse.SUPPRESS
+    if not top:
+        parser.add_argument(
+            "--log-level",
+            type=str.lower,
+            choices=["debug", "info", "warning", "error"],
+            default=argparse.SUPPRESS,
+            help="default: info (demo, fleet: warning); debug shows every frame (logger ocpp_station.wire)",
+        )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=default,
+        help="log records on stderr as text (default) or JSON lines with the station id (docs/dashboard.md)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ocpp-station", description="An OCPP 1.6J charge point.")
     parser.add_argument("--version", action="version", version=f"ocpp-station {__version__}")
     parser.add_argument(
-        "--log-level", choices=["debug", "info", "warning", "error"], help="default: info (demo: warning)"
+        "--log-level",
+        type=str.lower,
+        choices=["debug", "info", "warning", "error"],
+        help="default: info (demo: warning)",
     )
+    _log_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run one charge point until SIGINT/SIGTERM")
@@ -35,12 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="where the station keeps its state (overrides dataDir)")
     run.add_argument("--control-port", type=int, help="serve the control API on 127.0.0.1:PORT")
     run.add_argument("--log-frames", action="store_true", help="print every OCPP frame")
+    _log_options(run)
 
     csms = sub.add_parser("csms", help="run the development CSMS")
     csms.add_argument("--host", default="127.0.0.1")
     csms.add_argument("--port", type=int, default=9000)
     csms.add_argument("--valid-tags", help="comma-separated idTags to accept (default: all)")
     csms.add_argument("--quiet", action="store_true", help="do not print the message log")
+    _log_options(csms)
     csms.add_argument(
         "--password",
         action="append",
@@ -76,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="development CSMS + one station + one charging session")
     demo.add_argument("--charge-seconds", type=float, default=6.0)
+    _log_options(demo)
 
     queue = sub.add_parser(
         "queue", help="what the station stored and has not delivered (read-only, safe while it runs)"
@@ -118,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--seed", type=int, help="seed of the generators (default 0)")
     fleet.add_argument("--report", type=Path, help="write the report here (JSON) and an HTML page next to it")
     fleet.add_argument("--progress-every", type=float, default=5.0, help="seconds between progress lines")
+    _log_options(fleet)
     fleet.add_argument(
         "--live",
         action=argparse.BooleanOptionalAction,
@@ -215,10 +242,14 @@ def _load(args: argparse.Namespace) -> StationConfig:
 
 async def _run_station(config: StationConfig, log_frames: bool) -> int:
     from ocpp_station.control.api import bound_port, start_control_api
+    from ocpp_station.control.metrics import StationMetrics
+    from ocpp_station.logs import STATION_ID
     from ocpp_station.sim.demo import FramePrinter
     from ocpp_station.transport.station import Station
 
-    station = Station(config, frame_logger=FramePrinter() if log_frames else None)
+    STATION_ID.set(config.charge_point_id)  # before the control API starts: its requests carry it too
+    metrics = StationMetrics() if config.control_port is not None else None  # its /metrics
+    station = Station(config, frame_logger=FramePrinter() if log_frames else None, metrics=metrics)
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []  # the one graceful stop, awaited below
 
@@ -500,10 +531,7 @@ def _csms_signing_ca(args: argparse.Namespace) -> Any:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = args.log_level or ("warning" if args.command in ("demo", "fleet") else "info")
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    configure_logging(level, args.log_format)
     try:
         if args.command == "run":
             config = _load(args)

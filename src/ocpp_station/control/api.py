@@ -16,6 +16,7 @@ POST     /network/connect                    allow the link again
 POST     /call                               {"action", "payload"}: send a CALL of ours
 POST     /security-log/clear                 clear the security log (SecurityLogWasCleared)
 POST     /tamper                             {"info"?}: the tamper sensor fired (security event)
+GET      /metrics                            Prometheus text format (:mod:`.metrics`)
 GET      /                                   the dashboard page; its feeds: /events (SSE),
                                              /trace, /config (:mod:`.dashboard`)
 =======  ==================================  ===========================================
@@ -32,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from ocpp_station.control.dashboard import close_streams_on_shutdown, dashboard_routes
+from ocpp_station.control.metrics import serve_metrics
 from ocpp_station.transport.station import CallFailed, Station
 from ocpp_station.wire.errors import OcppError
 
@@ -194,6 +196,7 @@ def station_routes(resolve: Resolver, prefix: str = "") -> list[web.RouteDef]:
         web.post(prefix + "/call", bind(call)),
         web.post(prefix + "/security-log/clear", bind(clear_security_log)),
         web.post(prefix + "/tamper", bind(tamper)),
+        web.get(prefix + "/metrics", bind(serve_metrics)),
         *dashboard_routes(bind, prefix),
     ]
 

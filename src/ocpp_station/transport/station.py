@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ocpp_station.config.station import StationConfig
 from ocpp_station.core.effects import SendFrame
@@ -49,6 +49,7 @@ from ocpp_station.core.model import Restored
 from ocpp_station.core.settings import CallObserver, DataTransferHandler, EngineSettings
 from ocpp_station.hardware.interface import Hardware
 from ocpp_station.hardware.simulated import SimulatedHardware
+from ocpp_station.logs import STATION_ID, with_wire_trace
 from ocpp_station.storage import MemoryStore, SqliteStore, Store
 from ocpp_station.storage.base import KINDS
 from ocpp_station.transport.api import CallFailed as CallFailed  # re-exported: Station.call raises it
@@ -64,6 +65,9 @@ from ocpp_station.transport.transfers import FileTransfers, StationLog
 from ocpp_station.transport.view import EngineView
 from ocpp_station.wire.frames import CallError, CallResult, decode_frame, encode_call
 from ocpp_station.wire.redact import redact
+
+if TYPE_CHECKING:
+    from ocpp_station.control.metrics import StationMetrics
 
 log = logging.getLogger("ocpp_station.station")
 
@@ -91,6 +95,10 @@ class Station(StationApi):
 
     #: The last frames, for the dashboard (:meth:`enable_trace`); None: not kept (nothing allocated).
     trace: FrameTrace | None = None
+    #: The station's Prometheus metrics (control/metrics.py: its CallObserver, told of every
+    #: connection), given at construction when its control API serves them; None (the class's default:
+    #: nothing per station) otherwise, for every station of a fleet.
+    metrics: StationMetrics | None = None
 
     def __init__(
         self,
@@ -103,6 +111,7 @@ class Station(StationApi):
         wall_clock: Callable[[], float] = time.time,
         monotonic_clock: Callable[[], float] = time.monotonic,
         call_observer: CallObserver | None = None,
+        metrics: StationMetrics | None = None,
     ) -> None:
         self.config = config
         self._wall = wall_clock
@@ -132,8 +141,14 @@ class Station(StationApi):
         )
         self._handlers = dict(data_transfer_handlers) if data_transfer_handlers else _NO_HANDLERS
         #: Statistics of every exchange (EngineSettings.call_observer; a fleet shares one per process).
+        if metrics is not None:
+            if call_observer is not None:
+                raise ValueError("give metrics or call_observer, not both: the metrics are the observer")
+            self.metrics = metrics
+            call_observer = metrics
         self._call_observer = call_observer
-        self.frame_logger = frame_logger
+        # The wire trace (logs.py): decided here, once; nothing per frame when ocpp_station.wire is off.
+        self.frame_logger = with_wire_trace(frame_logger)
         #: Events fed while effects run, handled next in order (made at the first one).
         self._queued: list[Event] | None = None
         self._busy = False
@@ -149,6 +164,8 @@ class Station(StationApi):
         self._transfers: FileTransfers | None = None
         self.engine = self._build_engine()
         self.hardware.attach(self.feed)
+        if metrics is not None:
+            metrics.attach(self)
 
     @property
     def view(self) -> EngineView:
@@ -442,6 +459,8 @@ class Station(StationApi):
         return answer
 
     def link_opened(self) -> None:
+        if self.metrics is not None:
+            self.metrics.link_opened()
         self.feed(Connected())
 
     def frame_received(self, message: str | bytes) -> None:
@@ -490,6 +509,8 @@ class Station(StationApi):
     async def run(self) -> None:
         """Connect and serve until :meth:`stop`; reconnects forever with back-off."""
         self._loop = asyncio.get_running_loop()
+        # The station id on every log record of this task and of what it starts (logs.py).
+        STATION_ID.set(self.config.charge_point_id)
         self._arm_timer()
         self._report_hardware()
         async with asyncio.TaskGroup() as tasks:
