@@ -101,6 +101,14 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="development CSMS + one station + one charging session")
     demo.add_argument("--charge-seconds", type=float, default=6.0)
+    demo.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="instead: the CSMS and a station serving its dashboard; print the URL, run until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8180, help="with --dashboard: the dashboard's port (default 8180; 0: any)"
+    )
     _log_options(demo)
 
     queue = sub.add_parser(
@@ -250,6 +258,8 @@ async def _run_station(config: StationConfig, log_frames: bool) -> int:
     STATION_ID.set(config.charge_point_id)  # before the control API starts: its requests carry it too
     metrics = StationMetrics() if config.control_port is not None else None  # its /metrics
     station = Station(config, frame_logger=FramePrinter() if log_frames else None, metrics=metrics)
+    if config.control_port is not None:
+        station.enable_trace()  # the dashboard's message trace, from the first frame
     loop = asyncio.get_running_loop()
     stopping: list[asyncio.Task[None]] = []  # the one graceful stop, awaited below
 
@@ -265,6 +275,7 @@ async def _run_station(config: StationConfig, log_frames: bool) -> int:
         if config.control_port is not None:
             runner = await start_control_api(station, config.control_host, config.control_port)
             print(f"control API on http://{config.control_host}:{bound_port(runner)}", flush=True)
+            print(f"dashboard: http://{config.control_host}:{bound_port(runner)}/", flush=True)
         print(f"station {config.charge_point_id} -> {config.url}", flush=True)
         await station.run()
         for task in stopping:
@@ -547,8 +558,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sign_firmware(args)
         if args.command == "fleet":
             return _fleet(args)
-        from ocpp_station.sim.demo import run_demo
+        from ocpp_station.sim.demo import run_dashboard_demo, run_demo
 
+        if args.dashboard:
+            return asyncio.run(run_dashboard_demo(args.port))
         return asyncio.run(run_demo(args.charge_seconds))
     except ConfigError as exc:
         print(f"ocpp-station: configuration error: {exc}", file=sys.stderr)

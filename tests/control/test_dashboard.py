@@ -4,7 +4,11 @@ changed as a CSMS would, and the Server-Sent Events feed, against a real station
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -181,3 +185,55 @@ async def test_events_hello_state_trace_sample(api: tuple[str, Station]) -> None
         assert (await events.next("config"))["HeartbeatInterval"] == "123"
     trace = station.trace
     await until(lambda: not trace.listeners)  # the page went away: seen at the next write (<= 1 s)
+
+
+async def _lines_until(stream: asyncio.StreamReader, prefix: str) -> str:
+    async with asyncio.timeout(30):
+        while True:
+            line = (await stream.readline()).decode()
+            assert line, f"the process ended before printing {prefix!r}"
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
+
+
+async def test_run_prints_the_dashboard_with_its_history(csms: CentralSystem, tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"development": {"WS_URL": csms.url, "chargePointID": "CLI_DASH"}}))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ocpp_station", "run", "--config", str(path), "--control-port", "0",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        url = await _lines_until(proc.stdout, "dashboard: ")
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/")
+        await csms.wait_for(lambda e: e.action == "BootNotification" and e.direction == "out", timeout=20)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as response:
+                assert response.status == 200 and "static/app.js" in await response.text()
+            async with http.get(url + "trace") as response:
+                trace = await response.json()
+        # The trace was on from the start: the BootNotification is in it.
+        assert trace["enabled"] and trace["entries"][0]["action"] == "BootNotification"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+
+
+async def test_demo_dashboard_runs_until_ctrl_c() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ocpp_station", "demo", "--dashboard", "--port", "0",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    try:
+        url = await _lines_until(proc.stdout, "Station dashboard: ")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as response:
+                assert response.status == 200
+            async with http.get(url + "events") as response:
+                hello = await Events(response).next("hello")
+        assert hello["state"]["chargePointId"] == "DEMO_CP" and len(hello["state"]["connectors"]) == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0

@@ -2,16 +2,23 @@
 
 Boot, plug, card, charge with meter values, card again, unplug; every OCPP frame is printed as it
 crosses the websocket. Exits 0 when the CSMS has acknowledged the StopTransaction.
+
+``ocpp-station demo --dashboard``: the same CSMS and a station serving its dashboard
+(:mod:`ocpp_station.control.dashboard`), printed as a URL and left running until Ctrl-C, so the session
+is driven from the page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from aiohttp import web
 
 from ocpp_station.config.station import parse_config
 from ocpp_station.sim.csms import CentralSystem
@@ -102,3 +109,77 @@ async def run_demo(charge_seconds: float = 6.0) -> int:
             await asyncio.wait_for(task, 5)
         station.close()
         await csms.stop()
+
+
+#: The station of ``ocpp-station demo --dashboard``: two connectors, meter values every 5 s.
+DASHBOARD_STATION = {
+    "development": {"chargePointID": "DEMO_CP"},
+    "identity": {"chargePointVendor": "ocpp-station", "chargePointModel": "Demo"},
+    "connectors": {"count": 2, "maxCurrent": 32, "phases": 3},
+    "ocpp": {
+        "MeterValueSampleInterval": 5,
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,SoC",
+    },
+    "ev": {"maxCurrent": 16, "phases": 3, "batteryCapacityWh": 40000, "soc": 35},
+}
+
+
+@dataclass
+class DashboardDemo:
+    """The CSMS and the station of ``ocpp-station demo --dashboard``, running."""
+
+    csms: CentralSystem
+    station: Station
+    task: asyncio.Task[None]
+    runner: web.AppRunner
+
+    @property
+    def url(self) -> str:
+        """The dashboard's URL."""
+        from ocpp_station.control.api import bound_port
+
+        return f"http://127.0.0.1:{bound_port(self.runner)}/"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.station.stop()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(self.task, 5)
+        self.station.close()
+        await self.csms.stop()
+
+
+async def start_dashboard_demo(port: int = 0, csms_port: int = 0) -> DashboardDemo:
+    """The development CSMS (every idTag valid) and a station serving its control API and dashboard
+    on 127.0.0.1:``port`` (0: any free port), the trace kept from the start."""
+    from ocpp_station.control.api import start_control_api
+
+    csms = CentralSystem(port=csms_port)
+    await csms.start()
+    data = {**DASHBOARD_STATION, "development": {"chargePointID": "DEMO_CP", "WS_URL": csms.url}}
+    station = Station(parse_config(data, "<demo>"))
+    station.enable_trace()
+    task = asyncio.create_task(station.run())
+    runner = await start_control_api(station, "127.0.0.1", port)
+    return DashboardDemo(csms, station, task, runner)
+
+
+async def run_dashboard_demo(port: int = 8180) -> int:
+    """``ocpp-station demo --dashboard``: the CSMS and one station with its dashboard, until Ctrl-C; the
+    user drives the session from the page (plug, present a card, ...)."""
+    demo = await start_dashboard_demo(port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        print(f"Station dashboard: {demo.url}", flush=True)
+        print(f"Development CSMS page: {demo.csms.http_url}/", flush=True)
+        print("Plug an EV, present a card (any idTag is valid), watch it charge; Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        await demo.stop()
+    return 0
