@@ -94,6 +94,13 @@ function renderActions(s) {
     tr.append(cell(name), cell(String(r.count), "num"), cell(refused, refused ? "alert" : ""));
     return tr;
   });
+  if (!received.length) {
+    const tr = document.createElement("tr");
+    const none = cell("none yet", "hint");
+    none.colSpan = 3;
+    tr.append(none);
+    received.push(tr);
+  }
   document.querySelector("#received tbody").replaceChildren(...received);
 }
 
