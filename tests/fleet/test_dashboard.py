@@ -14,7 +14,9 @@ import aiohttp
 import pytest
 
 from ocpp_station.fleet.config import parse_fleet
+from ocpp_station.fleet.control import LocalBackend, StationGroup, start_fleet_api
 from ocpp_station.fleet.runner import run_fleet
+from ocpp_station.fleet.stats import FleetStats, merge, summarize
 from ocpp_station.sim.csms import CentralSystem
 
 COUNT = 4
@@ -184,3 +186,34 @@ async def test_the_fleet_stops_with_pages_listening(fleet: Fleet) -> None:
         await overview.content.read()  # the rest of the stream, to its end
         await station.content.read()
         assert overview.content.at_eof() and station.content.at_eof()
+
+
+async def test_a_station_the_ramp_has_not_started() -> None:
+    """The API is up before the first station starts: the station's routes are a 404 naming why, the
+    overview's stream has its figures (nothing started) at once."""
+    config = parse_fleet(
+        {"url": "ws://127.0.0.1:9/ocpp/", "count": 3, "idPattern": "FD-{n}", "controlPort": 0}, "<test>"
+    )
+    backend = LocalBackend(StationGroup(config, [], range(config.count)))
+    runner, port = await start_fleet_api(config, backend, FleetStats().snapshot, lambda: 1.0)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(base + "/stations/FD-1/state") as response:
+                assert response.status == 404
+                assert (await response.json()) == {"error": "station 'FD-1' has not started yet"}
+            async with http.get(base + "/stations/FD-9/") as response:
+                assert response.status == 404 and "no station 'FD-9'" in (await response.json())["error"]
+            async with http.get(base + "/events") as response:
+                _name, figures = await anext(events(response))
+        assert figures["count"] == 3 and figures["gauges"]["stations"] == 0 and figures["actions"] == {}
+    finally:
+        await runner.cleanup()
+
+
+def test_connectors_per_status_add_up_across_processes() -> None:
+    one, two = FleetStats(), FleetStats()
+    one.statuses = {"Available": 3, "Charging": 1}
+    two.statuses = {"Available": 2, "Faulted": 1}
+    total = merge([one.snapshot(), two.snapshot()])
+    assert summarize(total, 1.0)["statuses"] == {"Available": 5, "Charging": 1, "Faulted": 1}
