@@ -221,6 +221,195 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"  ATG: {result['atg']}")
 
 
+# -- mass reconnect -------------------------------------------------------------------------------------
+#: The transaction messages (OCPP 1.6 §4.10 / errata: kept and resent after an outage) and what makes
+#: one of them unique at the CSMS, so that a message delivered twice is seen as such.
+TRANSACTION_ACTIONS = ("StartTransaction", "StopTransaction", "MeterValues")
+
+
+def _message_key(action: str, payload: dict[str, Any]) -> tuple[Any, ...] | None:
+    if action == "StartTransaction":
+        return (action, payload.get("connectorId"), payload.get("timestamp"), payload.get("idTag"))
+    if action == "StopTransaction":
+        return (action, payload.get("transactionId"), payload.get("timestamp"))
+    if action == "MeterValues" and "transactionId" in payload:
+        values = payload.get("meterValue") or [{}]
+        return (action, payload.get("connectorId"), payload["transactionId"], values[0].get("timestamp"))
+    return None
+
+
+def _recording_csms_main(port: int, nofile: int, ready: Any, pipe: Any) -> None:
+    """The minimal CSMS that also records, per station, every transaction message: its key (to count
+    duplicates) and when it arrived (to check the replay rate). ``pipe``: "report" -> the summary."""
+    import contextlib
+    import itertools
+
+    import orjson
+    from bench_stations import _child_setup, _serve_until_term
+    from websockets.asyncio.server import ServerConnection, serve
+
+    _child_setup(nofile)
+    transaction_ids = itertools.count(1)
+    seen: dict[tuple[Any, ...], int] = {}
+    reasons: dict[str, int] = {}
+    arrivals: dict[str, list[float]] = {}
+    accepted = {"status": "Accepted"}
+
+    def now() -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    def answer(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "Heartbeat":
+            return {"currentTime": now()}
+        if action == "BootNotification":
+            return {"status": "Accepted", "currentTime": now(), "interval": 300}
+        if action == "Authorize":
+            return {"idTagInfo": accepted}
+        if action == "StartTransaction":
+            return {"transactionId": next(transaction_ids), "idTagInfo": accepted}
+        if action == "StopTransaction":
+            return {"idTagInfo": accepted} if "idTag" in payload else {}
+        return {}
+
+    async def handler(ws: ServerConnection) -> None:
+        cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request is not None else "?"
+        with contextlib.suppress(Exception):
+            async for message in ws:
+                frame = orjson.loads(message)
+                if frame[0] != 2:
+                    continue
+                key = _message_key(frame[2], frame[3])
+                if key is not None:
+                    key = (cp_id, *key)
+                    seen[key] = seen.get(key, 0) + 1
+                    arrivals.setdefault(cp_id, []).append(time.monotonic())
+                    if frame[2] == "StopTransaction":
+                        reason = frame[3].get("reason", "Local")
+                        reasons[reason] = reasons.get(reason, 0) + 1
+                await ws.send(orjson.dumps([3, frame[1], answer(frame[2], frame[3])]), text=True)
+
+    def summary() -> dict[str, Any]:
+        by_action: dict[str, int] = {}
+        duplicates = 0
+        for key, n in seen.items():
+            by_action[key[1]] = by_action.get(key[1], 0) + 1
+            duplicates += n - 1
+        return {"unique": by_action, "duplicates": duplicates, "arrivals": arrivals, "reasons": reasons}
+
+    async def reporter() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            request = await loop.run_in_executor(None, pipe.recv)
+            if request == "report":
+                pipe.send(summary())
+
+    async def main() -> None:
+        async with serve(
+            handler,
+            "127.0.0.1",
+            port,
+            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+            compression=None,
+            ping_interval=None,
+            backlog=4096,
+        ):
+            ready.set()
+            await reporter()
+
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(_serve_until_term(main))
+
+
+def _excess(times: list[float], rate: float) -> float:
+    """The most messages any time window [t_i, t_j] held beyond ``rate`` x its length: a token bucket
+    of rate ``rate`` lets through at most its burst beyond that."""
+    worst = 0.0
+    for i in range(len(times)):
+        for j in range(i, len(times)):
+            worst = max(worst, (j - i + 1) - rate * (times[j] - times[i]))
+    return worst
+
+
+async def reconnect(url: str, args: argparse.Namespace, pipe: Any) -> dict[str, Any]:
+    """The mass-reconnect scenario at the bench's size, then the CSMS's records checked."""
+    data = load_scenario("mass-reconnect")
+    if args.outage:
+        at, length, jitter = args.outage
+        data["actions"] = [{"at": at, "do": "drop-network", "share": 1, "for": length, "jitter": jitter}]
+        data["duration"] = at + length + jitter + 30
+    config = parse_fleet(
+        data,
+        "<scenario mass-reconnect>",
+        Overrides(url=url, count=args.stations, ramp=str(args.ramp), processes=1),
+    )
+    template = config.templates[0].station.durability
+    stats = FleetStats()
+    stop = asyncio.Event()
+    started = time.perf_counter()
+    run = asyncio.create_task(run_stations(config, range(args.stations), stats, stop, ramp_per_s=args.ramp))
+    assert config.duration_s is not None
+    peak_queue = 0
+    while time.perf_counter() - started < config.duration_s:
+        await asyncio.sleep(5)
+        peak_queue = max(peak_queue, stats.gauges["queue"])
+        _say(
+            f"  {time.perf_counter() - started:5.0f} s: connected {stats.gauges['connected']}, "
+            f"charging {stats.gauges['charging']}, queue {stats.gauges['queue']}"
+        )
+    # The scenario's end: stop the ATGs' new sessions? No: the fleet's stop ends them cleanly (each
+    # station's stop waits for its queue within its grace); drain first, then stop.
+    drain_started = time.perf_counter()
+    while stats.gauges["queue"] and time.perf_counter() - drain_started < 120:
+        await asyncio.sleep(1)
+    queue_left = stats.gauges["queue"]
+    pipe.send("report")
+    csms = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    # After the CSMS's records: a message the CSMS recorded has been answered by then or is in flight.
+    snap = stats.snapshot()
+    stop.set()
+    await run
+    answered = {a: snap["answered"].get(a, 0) for a in TRANSACTION_ACTIONS}
+    excess = [(_excess(times, template.replay_rate_per_s), cp) for cp, times in csms["arrivals"].items()]
+    worst, worst_cp = max(excess) if excess else (0.0, "")
+    return {
+        "stations": args.stations,
+        "reconnects": snap["reconnects"],
+        "peak_queue": peak_queue,
+        "queue_left": queue_left,
+        "answered": answered,
+        "unique": {a: csms["unique"].get(a, 0) for a in TRANSACTION_ACTIONS},
+        "duplicates": csms["duplicates"],
+        "reasons": csms["reasons"],
+        "lost": sum(codes.get("Lost", 0) + codes.get("Dropped", 0) for codes in snap["errors"].values()),
+        "errors": summarize(snap, 1.0)["totals"]["callErrors"],
+        "rate": template.replay_rate_per_s,
+        "burst": template.replay_burst,
+        "worst_excess": worst,
+        "worst_cp": worst_cp,
+    }
+
+
+def _print_reconnect(r: dict[str, Any]) -> None:
+    print(f"mass reconnect, {r['stations']} stations in one process, recording minimal CSMS in another")
+    print(
+        f"  reconnects {r['reconnects']}, peak queue {r['peak_queue']} messages, left queued {r['queue_left']}"
+    )
+    for action in TRANSACTION_ACTIONS:
+        print(
+            f"  {action:<17} answered at the stations {r['answered'][action]:>7}, "
+            f"distinct at the CSMS {r['unique'][action]:>7}"
+        )
+    print(f"  StopTransaction reasons at the CSMS: {r['reasons']}")
+    print(
+        f"  duplicates at the CSMS {r['duplicates']} (target 0), lost/dropped {r['lost']}, CALLERRORs {r['errors']}"
+    )
+    print(
+        f"  replay rate {r['rate']:g}/s after a burst of {r['burst']}: the most transaction messages one "
+        f"station's window held beyond rate x length: {r['worst_excess']:.2f} ({r['worst_cp']}; "
+        f"allowed: the burst, {r['burst']})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -239,18 +428,37 @@ def main() -> int:
         action="store_true",
         help="with --scenario: the first EVs arrive within minutes (every connector soon in a session)",
     )
+    parser.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="the mass-reconnect scenario against a recording CSMS: duplicates, losses, replay rate",
+    )
+    parser.add_argument(
+        "--outage",
+        type=float,
+        nargs=3,
+        metavar=("AT", "FOR", "JITTER"),
+        help="with --reconnect: the outage's start, length and reconnect jitter in s (default the scenario's)",
+    )
     args = parser.parse_args()
     nofile = args.stations * 2 + 1024
     _raise_nofile(nofile)
     ctx = multiprocessing.get_context("spawn")
     port = _free_port()
     ready = ctx.Event()
-    csms = ctx.Process(target=_csms_main, args=(port, 300, nofile, ready), daemon=True)
+    here, there = ctx.Pipe()
+    if args.reconnect:
+        csms = ctx.Process(target=_recording_csms_main, args=(port, nofile, ready, there), daemon=True)
+    else:
+        csms = ctx.Process(target=_csms_main, args=(port, 300, nofile, ready), daemon=True)
     csms.start()
     try:
         if not ready.wait(30):
             raise RuntimeError("the bench CSMS did not start")
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            if args.reconnect:
+                _print_reconnect(runner.run(reconnect(f"ws://127.0.0.1:{port}/ocpp/", args, here)))
+                return 0
             if args.scenario:
                 _print_load(runner.run(load(f"ws://127.0.0.1:{port}/ocpp/", args)), args)
                 return 0

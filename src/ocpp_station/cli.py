@@ -143,7 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     fleet.add_argument("--config", type=Path, help="FLEET.json (docs/fleet.md)")
     fleet.add_argument("--scenario", help="start from a packaged scenario (the file and flags override it)")
-    fleet.add_argument("--url", help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp/ (overrides url)")
+    fleet.add_argument(
+        "--url",
+        action="append",
+        help="the CSMS endpoint, e.g. ws://127.0.0.1:9000/ocpp/ (overrides url); more than once: the "
+        "stations spread over the endpoints in turn",
+    )
     fleet.add_argument("--count", type=int, help="how many stations (overrides count)")
     fleet.add_argument("--id-pattern", help="charge point ids, n = 1..count (default CP-{n:05d})")
     fleet.add_argument("--ramp", help="new stations per second, e.g. 200/s (default 100/s)")

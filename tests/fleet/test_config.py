@@ -35,6 +35,8 @@ ERRORS: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown field", fleet(cout=3), "cout", "unknown field"),
     ("no url", fleet(url=None), "url", "is required"),
     ("url scheme", fleet(url="http://x/ocpp/"), "url", "ws:// or wss://"),
+    ("empty url list", fleet(url=[]), "url", "non-empty list"),
+    ("url list item", fleet(url=[URL, "http://x/"]), "url[1]", "ws:// or wss://"),
     ("environment without WS_URL", fleet(url=None, development={}), "development.WS_URL", "is required"),
     ("environment url", fleet(url=None, development={"WS_URL": "ftp://x"}), "development.WS_URL", "ws://"),
     ("no count", fleet(count=None), "count", "is required"),
@@ -203,6 +205,25 @@ def test_id_patterns() -> None:
 def test_the_url_of_an_environment_section_like_the_station_config() -> None:
     config = parse_fleet({"development": {"WS_URL": "ws://h:1/ocpp"}, "count": 2}, "f.json")
     assert config.station_config(0).url == "ws://h:1/ocpp/CP-00001"
+
+
+def test_several_urls_spread_the_stations_in_turn() -> None:
+    """A CSMS behind several endpoints (or more connections than one client address has ephemeral
+    ports for one server port): station i connects to urls[i % len(urls)]."""
+    two = ["ws://h:1/ocpp/", "ws://h:2/ocpp/"]
+    config = parse_fleet(fleet(url=two, count=3), "f.json")
+    assert [config.station_config(i).url for i in range(3)] == [
+        "ws://h:1/ocpp/CP-00001",
+        "ws://h:2/ocpp/CP-00002",
+        "ws://h:1/ocpp/CP-00003",
+    ]
+    assert config.summary()["urls"] == two
+    flags = parse_fleet(fleet(), "f.json", Overrides(url=[*two, "ws://h:3/"]))
+    assert flags.station_config(2).url == "ws://h:3/CP-00003"
+    one = parse_fleet(fleet(), "f.json", Overrides(url=["ws://h:4/"]))
+    assert one.urls == () and "urls" not in one.summary()
+    with pytest.raises(ConfigError, match="--url"):
+        parse_fleet(fleet(), "f.json", Overrides(url=["ws://h:4/", "nope"]))
 
 
 def test_template_shares_and_counts_add_up_exactly() -> None:

@@ -126,6 +126,10 @@ class FleetConfig:
     control_host: str = "127.0.0.1"
     #: The live terminal view (``fleet/live.py``): True, False, None: when stderr is a terminal.
     live: bool | None = None
+    #: Every endpoint when the fleet file lists several (``"url": [...]``, ``--url`` given more than
+    #: once): station ``i`` connects to ``urls[i % len(urls)]`` (a CSMS behind several addresses, or
+    #: more connections than one client address has ports for one server port). Empty: ``url`` alone.
+    urls: tuple[str, ...] = ()
     #: The ids, n = 1..count (checked distinct and URL-safe).
     ids: tuple[str, ...] = field(default=(), repr=False)
     #: Each station's template index, in id order.
@@ -139,10 +143,11 @@ class FleetConfig:
         """Station ``index`` (0-based): its template's StationConfig with its id, URL and password."""
         template = self.templates[self.template_of[index]]
         cp_id = self.ids[index]
+        endpoint = self.urls[index % len(self.urls)] if self.urls else self.url
         return replace(
             template.station,
             charge_point_id=cp_id,
-            url=build_url(self.url, cp_id),
+            url=build_url(endpoint, cp_id),
             basic_auth_password=template.password_for(cp_id, index + 1),
         )
 
@@ -155,6 +160,7 @@ class FleetConfig:
             "source": self.source,
             "scenario": self.scenario or None,
             "url": self.url,
+            **({"urls": list(self.urls)} if self.urls else {}),
             "count": self.count,
             "idPattern": self.id_pattern,
             "firstId": self.ids[0],
@@ -175,7 +181,8 @@ class FleetConfig:
 class Overrides:
     """The command line's flags (None: not given)."""
 
-    url: str | None = None
+    #: One endpoint, or several (``--url`` given more than once).
+    url: str | Sequence[str] | None = None
     count: int | None = None
     id_pattern: str | None = None
     ramp: str | None = None
@@ -285,17 +292,26 @@ def assign_templates(templates: Sequence[Template], count: int) -> tuple[int, ..
     return tuple(i for i, n in enumerate(numbers) for _ in range(n))
 
 
-def _url(root: dict[str, Any], fail: _Fail) -> str | None:
+def _url(root: dict[str, Any], fail: _Fail) -> tuple[str, ...] | None:
     if "url" in root:
-        url, where = root["url"], "url"
-    elif "development" in root:
+        return _check_urls(root["url"], "url", fail)
+    if "development" in root:
         section = root["development"]
         if not isinstance(section, dict) or "WS_URL" not in section:
             raise fail("development.WS_URL", 'is required (e.g. "ws://127.0.0.1:9000/ocpp/")')
-        url, where = section["WS_URL"], "development.WS_URL"
-    else:
-        return None
-    return _check_url(url, where, fail)
+        return (_check_url(section["WS_URL"], "development.WS_URL", fail),)
+    return None
+
+
+def _check_urls(value: object, where: str, fail: _Fail) -> tuple[str, ...]:
+    """One URL, or a non-empty list of them (the stations spread over them in turn)."""
+    if isinstance(value, str):
+        return (_check_url(value, where, fail),)
+    if not isinstance(value, (list, tuple)) or not value:
+        raise fail(where, "must be a ws:// or wss:// URL or a non-empty list of them")
+    return tuple(
+        _check_url(url, f"{where}[{i}]" if where != "--url" else where, fail) for i, url in enumerate(value)
+    )
 
 
 def _check_url(url: object, where: str, fail: _Fail) -> str:
@@ -420,9 +436,10 @@ def parse_fleet(
         raise fail(sorted(unknown)[0], f"unknown field; known: {', '.join(FLEET_FIELDS)}")
     base = Path(source).parent if source and not source.startswith("<") else Path.cwd()
 
-    url = _check_url(flags.url, "--url", fail) if flags.url is not None else _url(root, fail)
-    if url is None:
+    urls = _check_urls(flags.url, "--url", fail) if flags.url is not None else _url(root, fail)
+    if urls is None:
         raise fail("url", 'is required (e.g. "ws://127.0.0.1:9000/ocpp/"), or give --url')
+    url = urls[0]
     if flags.count is not None:
         count = _whole(flags.count, "--count", fail, 1)
     elif "count" in root:
@@ -512,6 +529,7 @@ def parse_fleet(
     return FleetConfig(
         source=source,
         url=url,
+        urls=urls if len(urls) > 1 else (),
         count=count,
         id_pattern=pattern,
         ramp_per_s=ramp,

@@ -586,8 +586,9 @@ def _raise_nofile(wanted: int) -> None:
 def run_cli(config: FleetConfig, progress_every_s: float = 5.0) -> int:
     """``ocpp-station fleet``: run until the duration or SIGINT/SIGTERM, print the summary line,
     write the report; exit code 0 after a clean stop."""
+    more = f" (+{len(config.urls) - 1} more)" if config.urls else ""
     print(
-        f"fleet: {config.count} stations {config.ids[0]} .. {config.ids[-1]} -> {config.url}, "
+        f"fleet: {config.count} stations {config.ids[0]} .. {config.ids[-1]} -> {config.url}{more}, "
         f"{config.process_count} process(es), ramp {config.ramp_per_s:g}/s, "
         + (f"duration {config.duration_s:g} s" if config.duration_s is not None else "until SIGINT/SIGTERM"),
         file=sys.stderr,
