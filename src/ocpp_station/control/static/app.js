@@ -207,7 +207,10 @@ function addTrace(e) {
   }
   trace.rows.push({ entry: e, row });
   trace.bySeq.set(e.seq, { entry: e, row });
+  const box = $("#trace").parentElement;
+  const following = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;  // keep the newest in view
   $("#trace tbody").appendChild(row);
+  if (following) box.scrollTop = box.scrollHeight;
   while (trace.rows.length > trace.size) {
     const old = trace.rows.shift();
     trace.bySeq.delete(old.entry.seq);

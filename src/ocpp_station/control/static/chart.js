@@ -19,7 +19,7 @@ function niceMax(value) {
 }
 
 function kilo(value, unit) {
-  return value >= 1000 ? `${+(value / 1000).toFixed(1)} k${unit}` : `${Math.round(value)} ${unit}`;
+  return value >= 1000 ? `${+(value / 1000).toFixed(1)} k${unit}` : `${+value.toFixed(value < 10 ? 2 : 0)} ${unit}`;
 }
 
 export class PowerChart {
@@ -47,11 +47,13 @@ export class PowerChart {
   render() {
     const pts = this.points;
     if (!pts.length) return;
-    const t1 = pts[pts.length - 1].t, t0 = t1 - this.windowMs;
+    // The time axis grows with the history, from one minute up to the window.
+    const t1 = pts[pts.length - 1].t;
+    const span = Math.min(this.windowMs, Math.max(60000, t1 - pts[0].t)), t0 = t1 - span;
     const top = niceMax(Math.max(...pts.map((p) => Math.max(p.power, p.limit ?? 0))));
     const eMin = Math.min(...pts.map((p) => p.energy));
     const eSpan = niceMax(Math.max(...pts.map((p) => p.energy)) - eMin || 1);
-    const x = (t) => LEFT + ((t - t0) / this.windowMs) * (W - LEFT - RIGHT);
+    const x = (t) => LEFT + ((t - t0) / span) * (W - LEFT - RIGHT);
     const y = (v, max) => TOP + (1 - v / max) * (H - TOP - BOTTOM);
     const line = (key, max, base = 0, step = false) => {
       let d = "", pen = "M", prev = null;
@@ -79,9 +81,10 @@ export class PowerChart {
       el("text", { x: W - RIGHT + 4, y: gy + 4, class: "energy" }, this.grid).textContent =
         kilo(eMin + (eSpan * i) / 4, "Wh");
     }
-    for (let s = 0; s <= this.windowMs / 1000; s += 60) {
-      const gx = x(t1 - s * 1000);
-      el("text", { x: gx, y: H - 6, "text-anchor": "middle" }, this.grid).textContent = s ? `-${s / 60} min` : "now";
+    const tick = span <= 120000 ? 15 : 60;
+    for (let s = 0; s <= span / 1000; s += tick) {
+      const label = s === 0 ? "now" : s % 60 ? `-${s} s` : `-${s / 60} min`;
+      el("text", { x: x(t1 - s * 1000), y: H - 6, "text-anchor": "middle" }, this.grid).textContent = label;
     }
   }
 }
