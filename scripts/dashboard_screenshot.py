@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import async_playwright  # noqa: E402
+from tests.browser import CHROMIUM, FLAGS  # noqa: E402
 
 from ocpp_station.sim.demo import start_dashboard_demo  # noqa: E402
-from tests.browser import CHROMIUM, FLAGS  # noqa: E402
 
 PROFILE = {
     "connectorId": 1,
