@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import gc
 import multiprocessing
+import os
 import sys
 import time
 import tracemalloc
@@ -36,12 +37,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_stations import _csms_main, _free_port, _raise_nofile, _rss, _say, _stop
+from bench_stations import _cpu_of, _csms_main, _free_port, _raise_nofile, _rss, _say, _stop
 
 from ocpp_station.fleet.config import Overrides, parse_fleet
-from ocpp_station.fleet.runner import event_loop_factory, run_stations
+from ocpp_station.fleet.runner import Workers, _run_workers, event_loop_factory, run_stations
 from ocpp_station.fleet.scenarios import load_scenario
-from ocpp_station.fleet.stats import FleetStats, summarize
+from ocpp_station.fleet.stats import FleetStats, empty_snapshot, summarize
 
 
 async def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
@@ -108,10 +109,11 @@ def _since(after: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
     return window
 
 
-def _load_fleet(url: str, args: argparse.Namespace) -> Any:
+def _load_fleet(urls: list[str], args: argparse.Namespace) -> Any:
     """The scenario's fleet at the bench's size, without planned drops and remote starts."""
     data = load_scenario(args.scenario)
     data.pop("actions", None)
+    data.pop("duration", None)  # the bench stops the fleet itself, after the window
     for template in data["templates"]:  # type: ignore[attr-defined]
         atg = template.get("atg")
         if atg:
@@ -125,46 +127,90 @@ def _load_fleet(url: str, args: argparse.Namespace) -> Any:
     return parse_fleet(
         data,
         f"<scenario {args.scenario}>",
-        Overrides(url=url, count=args.stations, ramp=str(args.ramp), processes=1),
+        Overrides(url=urls, count=args.stations, ramp=str(args.ramp), processes=args.processes),
     )
 
 
-async def load(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The load run: boot storm, then ``--hold`` seconds of the scenario's traffic, measured."""
-    config = _load_fleet(url, args)
-    stats = FleetStats()
+def _rss_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+def _children(exclude: set[int]) -> list[int]:
+    """This process's child processes (the fleet's workers), but ``exclude`` (the CSMSs)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) not in exclude:
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rpartition(")")[2].split()[1]) == me:
+                        found.append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    return found
+
+
+async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -> dict[str, Any]:
+    """The load run: boot storm, then ``--hold`` seconds of the scenario's traffic, measured. One
+    process: the stations run here (run_stations); ``--processes N``: in the fleet's own worker
+    processes (the runner's Workers, as ``ocpp-station fleet --processes N`` runs them)."""
+    config = _load_fleet(urls, args)
     stop = asyncio.Event()
     gc.collect()
     rss_before = _rss()
     started = time.perf_counter()
     booted_at: list[float] = []
+    latest: list[dict[str, Any]] = [empty_snapshot()]
 
-    def sampled() -> None:
-        if not booted_at and stats.gauges["booted"] == args.stations:
+    def sampled(snapshot: dict[str, Any], final: bool = False) -> None:
+        latest[0] = snapshot
+        if not booted_at and snapshot["gauges"]["booted"] == args.stations:
             booted_at.append(time.perf_counter() - started)
 
-    run = asyncio.create_task(
-        run_stations(config, range(args.stations), stats, stop, ramp_per_s=args.ramp, on_sample=sampled)
-    )
+    if args.processes == 1:
+        stats = FleetStats()
+        run = asyncio.create_task(
+            run_stations(
+                config,
+                range(args.stations),
+                stats,
+                stop,
+                ramp_per_s=args.ramp,
+                on_sample=lambda: sampled(stats.snapshot()),
+            )
+        )
+    else:
+        run = asyncio.create_task(_run_workers(config, Workers(args.processes), stop, sampled))
     budget = args.stations / args.ramp + 180
-    while not booted_at and time.perf_counter() - started < budget:
+    while not booted_at and time.perf_counter() - started < budget and not run.done():
         await asyncio.sleep(0.2)
-    boot = stats.snapshot()
-    gc.collect()
-    gc.freeze()  # as `ocpp-station fleet` does once its ramp is done
-    cpu0, wall0 = time.process_time(), time.perf_counter()
+    boot = latest[0]
+    pids = [os.getpid()] if args.processes == 1 else _children(csms_pids)
+    if args.processes == 1:
+        gc.collect()
+        gc.freeze()  # as `ocpp-station fleet` does once its ramp is done
+    cpu0 = sum(_cpu_of(pid) for pid in pids)
+    wall0 = time.perf_counter()
     rss_samples: list[tuple[float, float]] = []
     min_connected = args.stations
     while time.perf_counter() - wall0 < args.hold:
         await asyncio.sleep(min(10.0, args.hold))
-        rss_samples.append((time.perf_counter() - wall0, (_rss() - rss_before) / 1024 / args.stations))
-        min_connected = min(min_connected, stats.gauges["connected"])
+        gauges = latest[0]["gauges"]
+        # Workers: each one's RSS less this process's before the stations (the same interpreter and
+        # imports), so that the figure is what the stations take.
+        rss = _rss() - rss_before if args.processes == 1 else sum(_rss_of(p) - rss_before for p in pids)
+        rss_samples.append((time.perf_counter() - wall0, rss / 1024 / args.stations))
+        min_connected = min(min_connected, gauges["connected"])
         _say(
-            f"  {rss_samples[-1][0]:5.0f} s: connected {stats.gauges['connected']}, charging "
-            f"{stats.gauges['charging']}, {rss_samples[-1][1]:.1f} KB/station"
+            f"  {rss_samples[-1][0]:5.0f} s: connected {gauges['connected']}, charging "
+            f"{gauges['charging']}, {rss_samples[-1][1]:.1f} KB/station"
         )
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    after = stats.snapshot()
+    cpu, wall = sum(_cpu_of(pid) for pid in pids) - cpu0, time.perf_counter() - wall0
+    rss_mb = (_rss() if args.processes == 1 else sum(_rss_of(pid) for pid in pids)) / 1024 / 1024
+    after = latest[0]
     stop.set()
     await run
     hold = summarize(_since(after, boot), wall)
@@ -186,7 +232,7 @@ async def load(url: str, args: argparse.Namespace) -> dict[str, Any]:
         "storm_p99_ms": storm["totals"]["p99Ms"],
         "rss_first": rss_samples[0][1] if rss_samples else float("nan"),
         "rss_last": rss_samples[-1][1] if rss_samples else float("nan"),
-        "rss_mb": _rss() / 1024 / 1024,
+        "rss_mb": rss_mb,
         "cpu_us_per_call": cpu / calls * 1e6 if calls else float("nan"),
         "cpu_share": cpu / wall,
         "atg": hold["atg"],
@@ -195,9 +241,10 @@ async def load(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
     loop = "uvloop" if event_loop_factory() is not None else "asyncio"
+    where = "one process" if args.processes == 1 else f"{args.processes} worker processes"
     print(
-        f"{result['stations']} stations in one process ({loop}), scenario {args.scenario}, "
-        f"minimal CSMS in another process"
+        f"{result['stations']} stations in {where} ({loop}), scenario {args.scenario}"
+        f"{' --busy' if args.busy else ''}, minimal CSMS in {args.csms} other process(es)"
     )
     print(
         f"  all booted in {result['connect_s']:.1f} s (ramp {args.ramp:g}/s; target <= 30 s), "
@@ -336,7 +383,7 @@ async def reconnect(url: str, args: argparse.Namespace, pipe: Any) -> dict[str, 
     if args.outage:
         at, length, jitter = args.outage
         data["actions"] = [{"at": at, "do": "drop-network", "share": 1, "for": length, "jitter": jitter}]
-        data["duration"] = at + length + jitter + 30
+        data["duration"] = at + 2 * length + jitter  # as long again as the outage to drain
     config = parse_fleet(
         data,
         "<scenario mass-reconnect>",
@@ -440,31 +487,50 @@ def main() -> int:
         metavar=("AT", "FOR", "JITTER"),
         help="with --reconnect: the outage's start, length and reconnect jitter in s (default the scenario's)",
     )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="with --scenario: the fleet's worker processes"
+    )
+    parser.add_argument(
+        "--csms",
+        type=int,
+        default=1,
+        help="CSMS processes, each on its own port, the stations spread over them in turn (one process "
+        "holds at most its open-files limit of connections, one port about 28,000 from 127.0.0.1)",
+    )
     args = parser.parse_args()
+    if (args.processes > 1 or args.csms > 1) and not args.scenario:
+        parser.error("--processes and --csms go with --scenario")
     nofile = args.stations * 2 + 1024
     _raise_nofile(nofile)
     ctx = multiprocessing.get_context("spawn")
-    port = _free_port()
-    ready = ctx.Event()
     here, there = ctx.Pipe()
-    if args.reconnect:
-        csms = ctx.Process(target=_recording_csms_main, args=(port, nofile, ready, there), daemon=True)
-    else:
-        csms = ctx.Process(target=_csms_main, args=(port, 300, nofile, ready), daemon=True)
-    csms.start()
+    servers, urls = [], []
+    for _ in range(1 if args.reconnect else args.csms):
+        port = _free_port()
+        ready = ctx.Event()
+        if args.reconnect:
+            csms = ctx.Process(target=_recording_csms_main, args=(port, nofile, ready, there), daemon=True)
+        else:
+            csms = ctx.Process(target=_csms_main, args=(port, 300, nofile, ready), daemon=True)
+        csms.start()
+        servers.append((csms, ready))
+        urls.append(f"ws://127.0.0.1:{port}/ocpp/")
     try:
-        if not ready.wait(30):
-            raise RuntimeError("the bench CSMS did not start")
+        for _, ready in servers:
+            if not ready.wait(30):
+                raise RuntimeError("the bench CSMS did not start")
         with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
             if args.reconnect:
-                _print_reconnect(runner.run(reconnect(f"ws://127.0.0.1:{port}/ocpp/", args, here)))
+                _print_reconnect(runner.run(reconnect(urls[0], args, here)))
                 return 0
             if args.scenario:
-                _print_load(runner.run(load(f"ws://127.0.0.1:{port}/ocpp/", args)), args)
+                pids = {csms.pid for csms, _ in servers if csms.pid is not None}
+                _print_load(runner.run(load(urls, args, pids)), args)
                 return 0
-            result = runner.run(measure(f"ws://127.0.0.1:{port}/ocpp/", args))
+            result = runner.run(measure(urls[0], args))
     finally:
-        _stop(csms, 0)
+        for csms, _ in servers:
+            _stop(csms, 0)
     loop = "uvloop" if event_loop_factory() is not None else "asyncio"
     print(
         f"{result['stations']:.0f} stations in one process ({loop}): all booted in {result['connect_s']:.1f} s "

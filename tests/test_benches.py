@@ -21,6 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
         ["bench/bench_stations.py", "--modes", "engine", "--days", "1"],
         ["bench/bench_rpc.py", "--calls", "20"],
         ["bench/bench_fleet.py", "--stations", "5", "--ramp", "50", "--hold", "1"],
+        [
+            "bench/bench_fleet.py",
+            *("--scenario", "message-mix-day", "--busy", "--stations", "6", "--ramp", "50", "--hold", "2"),
+            *("--processes", "2", "--csms", "2"),
+        ],
+        ["bench/bench_fleet.py", "--reconnect", "--stations", "6", "--ramp", "50", "--outage", "3", "3", "1"],
         ["bench/bench_atg.py", "--stations", "5", "--scenario", "message-mix-day"],
     ],
     ids=lambda args: Path(args[0]).stem,
