@@ -7,7 +7,8 @@ minimal CSMS of bench_stations.py in another; prints the connect time and the RS
 With ``--scenario`` it is the load run of issue 11's Performance section: the packaged scenario's
 template (message-mix-day: Heartbeat every 300 s, StatusNotification on every change, MeterValues with
 9 sampled values every 60 s during the ATG's sessions; ``--busy``: the first EVs within minutes instead
-of hours, so that nearly every connector is in a session) without its planned network drops and remote
+of hours, so that nearly every connector is in a session; ``--aligned``: its clock-aligned readings
+every 15 min too, off by default as in the issue's load) without its planned network drops and remote
 starts (the minimal CSMS sends no RemoteStartTransaction, and a planned drop is not a disconnect), and
 measured over ``--hold`` seconds once every station is booted: CALLs, CALLERRORs, timeouts, disconnects
 (websocket connections reopened), latency p50/p99 over that window (and over the boot storm apart),
@@ -116,6 +117,10 @@ def _load_fleet(urls: list[str], args: argparse.Namespace) -> Any:
     data.pop("duration", None)  # the bench stops the fleet itself, after the window
     for template in data["templates"]:  # type: ignore[attr-defined]
         atg = template.get("atg")
+        if not args.aligned:
+            # The issue's load has no clock-aligned data: with it, every connector of the fleet sends
+            # its reading in the same second (a burst of 2 x N CALLs every ClockAlignedDataInterval).
+            template.setdefault("ocpp", {})["ClockAlignedDataInterval"] = 0
         if atg:
             atg.pop("networkDrops", None)
             atg["remoteShare"] = 0
@@ -192,6 +197,12 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
     if args.processes == 1:
         gc.collect()
         gc.freeze()  # as `ocpp-station fleet` does once its ramp is done
+    profiler = None
+    if args.profile and args.processes == 1:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     cpu0 = sum(_cpu_of(pid) for pid in pids)
     wall0 = time.perf_counter()
     rss_samples: list[tuple[float, float]] = []
@@ -209,6 +220,9 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
             f"{gauges['charging']}, {rss_samples[-1][1]:.1f} KB/station"
         )
     cpu, wall = sum(_cpu_of(pid) for pid in pids) - cpu0, time.perf_counter() - wall0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     rss_mb = (_rss() if args.processes == 1 else sum(_rss_of(pid) for pid in pids)) / 1024 / 1024
     after = latest[0]
     stop.set()
@@ -244,7 +258,8 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
     where = "one process" if args.processes == 1 else f"{args.processes} worker processes"
     print(
         f"{result['stations']} stations in {where} ({loop}), scenario {args.scenario}"
-        f"{' --busy' if args.busy else ''}, minimal CSMS in {args.csms} other process(es)"
+        f"{' --busy' if args.busy else ''}{' --aligned' if args.aligned else ''}, "
+        f"minimal CSMS in {args.csms} other process(es)"
     )
     print(
         f"  all booted in {result['connect_s']:.1f} s (ramp {args.ramp:g}/s; target <= 30 s), "
@@ -469,6 +484,14 @@ def main() -> int:
     parser.add_argument("--tracemalloc", action="store_true", help="list what the stations allocate")
     parser.add_argument(
         "--scenario", help="a packaged scenario's load (message-mix-day): the load run, measured over --hold"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="with --scenario, one process: cProfile over the window into FILE"
+    )
+    parser.add_argument(
+        "--aligned",
+        action="store_true",
+        help="with --scenario: keep the scenario's clock-aligned readings (every connector in the same second)",
     )
     parser.add_argument(
         "--busy",
