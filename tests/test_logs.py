@@ -157,7 +157,9 @@ async def test_demo_json_lines() -> None:
     assert any(r["logger"] == "ocpp_station.station" and r.get("station") == "DEMO_CP" for r in records)
 
 
-async def test_fleet_json_lines_each_station_its_id(csms: CentralSystem) -> None:
+@pytest.mark.parametrize("processes", ["1", "2"])
+async def test_fleet_json_lines_each_station_its_id(csms: CentralSystem, processes: str) -> None:
+    """One process, and worker processes (which log as their parent was told to)."""
     process = await start_cli(
         "fleet",
         "--url",
@@ -165,7 +167,7 @@ async def test_fleet_json_lines_each_station_its_id(csms: CentralSystem) -> None
         "--count",
         "2",
         "--processes",
-        "1",
+        processes,
         "--duration",
         "2s",
         "--no-live",

@@ -49,6 +49,7 @@ async def test_a_charging_session_from_the_page(dashboard: tuple[str, Station], 
         await expect(page.locator("#cp-id")).to_have_text(CP)
         await expect(page.locator("#link")).to_have_text("connected")
         await expect(page.locator("#registration")).to_have_text("Accepted")
+        await expect(page.locator("#fleet-link")).to_be_hidden()  # a station alone: no fleet to go back to
         card = page.locator("#connector-1")
         await expect(card.locator(".status")).to_have_text("Available")
         # The history from the start: the BootNotification and its answer.

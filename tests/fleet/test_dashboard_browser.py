@@ -111,6 +111,10 @@ async def test_the_overview_of_200_stations(fleet_200: str) -> None:
         await expect(page.locator("#cp-id")).to_have_text("FB-170")
         await expect(page.locator("#link")).to_have_text("connected")
         await expect(page.locator("#connector-1 .status")).to_have_text("Preparing")
+        # ... and back to the overview.
+        await page.locator("#fleet-link").click()
+        await expect(page).to_have_url(base)
+        await expect(page.locator("#booted")).to_have_text("200", timeout=WAIT_MS)
 
 
 async def test_a_station_page_through_the_parent_of_two_processes(fleet_two_processes: str) -> None:

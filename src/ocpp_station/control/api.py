@@ -34,6 +34,7 @@ from aiohttp import web
 
 from ocpp_station.control.dashboard import close_streams_on_shutdown, dashboard_routes
 from ocpp_station.control.metrics import serve_metrics
+from ocpp_station.logs import STATION_ID
 from ocpp_station.transport.station import CallFailed, Station
 from ocpp_station.wire.errors import OcppError
 
@@ -178,7 +179,10 @@ def station_routes(resolve: Resolver, prefix: str = "") -> list[web.RouteDef]:
 
     def bind(handler: StationHandler) -> Handler:
         async def bound(request: web.Request) -> web.StreamResponse:
-            return await handler(request, resolve(request))
+            station = resolve(request)
+            # What the request logs names its station (logs.py), a fleet's stations included.
+            STATION_ID.set(station.config.charge_point_id)
+            return await handler(request, station)
 
         return bound
 

@@ -36,7 +36,7 @@ import aiohttp
 from aiohttp import web
 
 from ocpp_station.control.api import Resolver, api_errors, station_routes
-from ocpp_station.control.dashboard import close_streams_on_shutdown
+from ocpp_station.control.dashboard import HEADERS, close_streams_on_shutdown
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -53,9 +53,9 @@ ASSETS = {
     "fleet.js": "text/javascript",
     "fleet.css": "text/css",
 }
-#: Headers a proxy does not pass on (RFC 9110 §7.6.1, and the length it recomputes).
 #: The proxy's HTTP client.
 SESSION = web.AppKey("dashboard-proxy-session", aiohttp.ClientSession)
+#: Headers a proxy does not pass on (RFC 9110 §7.6.1, and the length it recomputes).
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -72,13 +72,6 @@ HOP_BY_HOP = frozenset(
 )
 
 
-#: The page runs only what it was served with: no inline script, nothing from another origin.
-HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
 
 
 def _json_error(kind: type[web.HTTPException], message: str) -> web.HTTPException:

@@ -37,6 +37,7 @@ from ocpp_station.config.station import StationConfig
 from ocpp_station.fleet.config import FleetConfig
 from ocpp_station.fleet.report import build_report, write_report
 from ocpp_station.fleet.stats import FleetStats, empty_snapshot, merge, summarize
+from ocpp_station.logs import JsonFormatter, configure_logging
 from ocpp_station.transport.station import Station
 
 log = logging.getLogger("ocpp_station.fleet")
@@ -437,11 +438,12 @@ async def _run_workers(
             show(merge(latest))
 
     level = logging.getLogger().getEffectiveLevel()
+    json_logs = any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
     for part in range(processes):
         parent_end, child_end = ctx.Pipe(duplex=True)
         worker = ctx.Process(
             target=worker_main,
-            args=(config, part, processes, child_end, level),
+            args=(config, part, processes, child_end, level, "json" if json_logs else "text"),
             name=f"fleet-worker-{part}",
             daemon=True,
         )
@@ -484,10 +486,16 @@ async def _all_set(events: list[asyncio.Event]) -> None:
         await event.wait()
 
 
-def worker_main(config: FleetConfig, part: int, parts: int, conn: Connection, log_level: int) -> None:
-    """A worker process: stations part, part + parts, ... until the parent says stop (or is gone)."""
+def worker_main(
+    config: FleetConfig, part: int, parts: int, conn: Connection, log_level: int, log_format: str = "text"
+) -> None:
+    """A worker process: stations part, part + parts, ... until the parent says stop (or is gone).
+    It logs as the parent does: ``log_format`` (logs.py) text, or JSON lines with the station id."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C reaches the whole group: the parent tells us
-    logging.basicConfig(level=log_level, format=f"%(asctime)s %(levelname)-7s worker {part}: %(message)s")
+    if log_format == "json":
+        configure_logging(log_level, "json")
+    else:
+        logging.basicConfig(level=log_level, format=f"%(asctime)s %(levelname)-7s worker {part}: %(message)s")
     _raise_nofile(config.count // parts * 2 + 1024)
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(_worker(config, part, parts, conn))

@@ -33,6 +33,14 @@ ASSETS: Final = {
     "csms.css": "text/css",
 }
 PAGE: Final = "csms.html"
+#: The page runs only what it was served with (as the station's dashboard): no inline script,
+#: nothing from another origin.
+HEADERS: Final = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 
 
 def call_examples(http_url: str, now: float) -> dict[str, JsonDict]:
@@ -70,7 +78,7 @@ def _asset_response(name: str, content_type: str) -> web.Response:
         body=body,
         content_type=content_type,
         charset="utf-8",
-        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        headers=HEADERS,
     )
 
 

@@ -21,6 +21,7 @@ import orjson
 from aiohttp import web
 
 from ocpp_station.config.station import parse_config
+from ocpp_station.logs import STATION_ID
 from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.transport.station import Station
 
@@ -74,6 +75,7 @@ async def run_demo(charge_seconds: float = 6.0) -> int:
         "<demo>",
     )
     station = Station(config, frame_logger=FramePrinter())
+    STATION_ID.set(config.charge_point_id)  # the demo's own steps drive this station (logs.py)
     task = asyncio.create_task(station.run())
     try:
         _step(f"Station {config.charge_point_id} connects to the development CSMS at {csms.url}")

@@ -15,6 +15,9 @@ function make(tag, attrs = {}, text) {
   return node;
 }
 
+// One of a fleet's stations (served under /stations/{id}/): a way back to the fleet's overview.
+if (/\/stations\/[^/]+\/$/.test(location.pathname)) $("#fleet-link").hidden = false;
+
 function say(text, bad = false) {
   const box = $("#message");
   box.textContent = text;
