@@ -72,8 +72,6 @@ HOP_BY_HOP = frozenset(
 )
 
 
-
-
 def _json_error(kind: type[web.HTTPException], message: str) -> web.HTTPException:
     return kind(text=json.dumps({"error": message}), content_type="application/json")
 
