@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import multiprocessing
 import os
@@ -36,11 +37,26 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import orjson
+from websockets.asyncio.server import ServerConnection
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_stations import _cpu_of, _csms_main, _free_port, _raise_nofile, _rss, _say, _stop
+from bench_stations import (
+    _child_setup,
+    _cpu_of,
+    _csms_main,
+    _free_port,
+    _raise_nofile,
+    _rss,
+    _say,
+    _serve_until_term,
+    _stop,
+    csms_answerer,
+    serve_csms,
+)
 
-from ocpp_station.fleet.config import Overrides, parse_fleet
+from ocpp_station.fleet.config import Overrides, parse_duration, parse_fleet
 from ocpp_station.fleet.runner import Workers, _run_workers, event_loop_factory, run_stations
 from ocpp_station.fleet.scenarios import load_scenario
 from ocpp_station.fleet.stats import FleetStats, empty_snapshot, summarize
@@ -192,6 +208,11 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
     budget = args.stations / args.ramp + 180
     while not booted_at and time.perf_counter() - started < budget and not run.done():
         await asyncio.sleep(0.2)
+    if args.warmup:
+        # Not measured: the sessions' start (with --busy every connector plugs, authorizes and starts
+        # within minutes) and the boot storm's tail; the window is the steady state after it.
+        _say(f"  all booted; {args.warmup:g} s of warm-up before the window")
+        await asyncio.sleep(args.warmup)
     boot = latest[0]
     pids = [os.getpid()] if args.processes == 1 else _children(csms_pids)
     if args.processes == 1:
@@ -263,7 +284,8 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     print(
         f"  all booted in {result['connect_s']:.1f} s (ramp {args.ramp:g}/s; target <= 30 s), "
-        f"boot storm p99 {result['storm_p99_ms']} ms, errors {result['storm_errors']}"
+        f"boot storm{' and warm-up' if args.warmup else ''}: p99 {result['storm_p99_ms']} ms, "
+        f"errors {result['storm_errors']}"
     )
     print(
         f"  {result['hold_s']:.0f} s of load: {result['calls']} CALLs ({result['calls_per_s']:.1f}/s), "
@@ -303,35 +325,13 @@ def _message_key(action: str, payload: dict[str, Any]) -> tuple[Any, ...] | None
 def _recording_csms_main(port: int, nofile: int, ready: Any, pipe: Any) -> None:
     """The minimal CSMS that also records, per station, every transaction message: its key (to count
     duplicates) and when it arrived (to check the replay rate). ``pipe``: "report" -> the summary."""
-    import contextlib
-    import itertools
-
-    import orjson
-    from bench_stations import _child_setup, _serve_until_term
-    from websockets.asyncio.server import ServerConnection, serve
-
     _child_setup(nofile)
-    transaction_ids = itertools.count(1)
+    answer = csms_answerer(300)
     seen: dict[tuple[Any, ...], int] = {}
     reasons: dict[str, int] = {}
+    #: MeterValues without a transactionId (not transaction messages: no key, just counted).
+    untied: dict[str, int] = {}
     arrivals: dict[str, list[float]] = {}
-    accepted = {"status": "Accepted"}
-
-    def now() -> str:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-    def answer(action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if action == "Heartbeat":
-            return {"currentTime": now()}
-        if action == "BootNotification":
-            return {"status": "Accepted", "currentTime": now(), "interval": 300}
-        if action == "Authorize":
-            return {"idTagInfo": accepted}
-        if action == "StartTransaction":
-            return {"transactionId": next(transaction_ids), "idTagInfo": accepted}
-        if action == "StopTransaction":
-            return {"idTagInfo": accepted} if "idTag" in payload else {}
-        return {}
 
     async def handler(ws: ServerConnection) -> None:
         cp_id = ws.request.path.rsplit("/", 1)[-1] if ws.request is not None else "?"
@@ -341,6 +341,8 @@ def _recording_csms_main(port: int, nofile: int, ready: Any, pipe: Any) -> None:
                 if frame[0] != 2:
                     continue
                 key = _message_key(frame[2], frame[3])
+                if key is None and frame[2] == "MeterValues":
+                    untied["MeterValues"] = untied.get("MeterValues", 0) + 1
                 if key is not None:
                     key = (cp_id, *key)
                     seen[key] = seen.get(key, 0) + 1
@@ -356,7 +358,13 @@ def _recording_csms_main(port: int, nofile: int, ready: Any, pipe: Any) -> None:
         for key, n in seen.items():
             by_action[key[1]] = by_action.get(key[1], 0) + 1
             duplicates += n - 1
-        return {"unique": by_action, "duplicates": duplicates, "arrivals": arrivals, "reasons": reasons}
+        return {
+            "unique": by_action,
+            "duplicates": duplicates,
+            "arrivals": arrivals,
+            "reasons": reasons,
+            "untied": untied,
+        }
 
     async def reporter() -> None:
         loop = asyncio.get_running_loop()
@@ -365,21 +373,8 @@ def _recording_csms_main(port: int, nofile: int, ready: Any, pipe: Any) -> None:
             if request == "report":
                 pipe.send(summary())
 
-    async def main() -> None:
-        async with serve(
-            handler,
-            "127.0.0.1",
-            port,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            compression=None,
-            ping_interval=None,
-            backlog=4096,
-        ):
-            ready.set()
-            await reporter()
-
     with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(_serve_until_term(main))
+        asyncio.run(_serve_until_term(lambda: serve_csms(handler, port, ready, reporter())))
 
 
 def _excess(times: list[float], rate: float) -> float:
@@ -399,6 +394,10 @@ async def reconnect(url: str, args: argparse.Namespace, pipe: Any) -> dict[str, 
         at, length, jitter = args.outage
         data["actions"] = [{"at": at, "do": "drop-network", "share": 1, "for": length, "jitter": jitter}]
         data["duration"] = at + 2 * length + jitter  # as long again as the outage to drain
+    # The bench checks the CSMS's records before the fleet stops (a fleet's stop ends every
+    # transaction: StopTransactions that are not the replay's): the duration is the bench's, not the
+    # fleet's.
+    window = parse_duration(data.pop("duration"))
     config = parse_fleet(
         data,
         "<scenario mass-reconnect>",
@@ -409,9 +408,8 @@ async def reconnect(url: str, args: argparse.Namespace, pipe: Any) -> dict[str, 
     stop = asyncio.Event()
     started = time.perf_counter()
     run = asyncio.create_task(run_stations(config, range(args.stations), stats, stop, ramp_per_s=args.ramp))
-    assert config.duration_s is not None
     peak_queue = 0
-    while time.perf_counter() - started < config.duration_s:
+    while time.perf_counter() - started < window:
         await asyncio.sleep(5)
         peak_queue = max(peak_queue, stats.gauges["queue"])
         _say(
@@ -442,7 +440,12 @@ async def reconnect(url: str, args: argparse.Namespace, pipe: Any) -> dict[str, 
         "unique": {a: csms["unique"].get(a, 0) for a in TRANSACTION_ACTIONS},
         "duplicates": csms["duplicates"],
         "reasons": csms["reasons"],
-        "lost": sum(codes.get("Lost", 0) + codes.get("Dropped", 0) for codes in snap["errors"].values()),
+        "lost": {
+            action: codes.get("Lost", 0) + codes.get("Dropped", 0)
+            for action, codes in snap["errors"].items()
+            if codes.get("Lost", 0) + codes.get("Dropped", 0)
+        },
+        "untied": csms["untied"].get("MeterValues", 0),
         "errors": summarize(snap, 1.0)["totals"]["callErrors"],
         "rate": template.replay_rate_per_s,
         "burst": template.replay_burst,
@@ -460,11 +463,13 @@ def _print_reconnect(r: dict[str, Any]) -> None:
         print(
             f"  {action:<17} answered at the stations {r['answered'][action]:>7}, "
             f"distinct at the CSMS {r['unique'][action]:>7}"
+            + (f" + {r['untied']} without a transaction" if action == "MeterValues" else "")
         )
     print(f"  StopTransaction reasons at the CSMS: {r['reasons']}")
     print(
-        f"  duplicates at the CSMS {r['duplicates']} (target 0), lost/dropped {r['lost']}, CALLERRORs {r['errors']}"
+        f"  CALLs lost with a dropped link (resent if transaction messages) or dropped, by action: {r['lost']}"
     )
+    print(f"  duplicates at the CSMS {r['duplicates']} (target 0), CALLERRORs {r['errors']}")
     print(
         f"  replay rate {r['rate']:g}/s after a burst of {r['burst']}: the most transaction messages one "
         f"station's window held beyond rate x length: {r['worst_excess']:.2f} ({r['worst_cp']}; "
@@ -487,6 +492,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="with --scenario, one process: cProfile over the window into FILE"
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0.0,
+        help="with --scenario: seconds after all booted before the window",
     )
     parser.add_argument(
         "--aligned",

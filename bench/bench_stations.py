@@ -160,8 +160,8 @@ async def _serve_until_term(main: Callable[[], Any]) -> Any:
 
 
 # -- the CSMS (another process) --------------------------------------------------------------------------
-def _csms_main(port: int, heartbeat_s: int, nofile: int, ready: Any) -> None:
-    _child_setup(nofile)
+def csms_answerer(heartbeat_s: int) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """The minimal CSMS's answers: everything accepted, at once."""
     transaction_ids = itertools.count(1)
     accepted = {"status": "Accepted"}
 
@@ -185,6 +185,30 @@ def _csms_main(port: int, heartbeat_s: int, nofile: int, ready: Any) -> None:
             return accepted
         return {}
 
+    return answer
+
+
+async def serve_csms(
+    handler: Callable[[ServerConnection], Awaitable[None]], port: int, ready: Any, until: Awaitable[Any]
+) -> None:
+    """Serve ``handler`` as the minimal CSMS does (ocpp1.6, no compression, no pings) until ``until``."""
+    async with serve(
+        handler,
+        "127.0.0.1",
+        port,
+        subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+        compression=None,
+        ping_interval=None,
+        backlog=4096,
+    ):
+        ready.set()
+        await until
+
+
+def _csms_main(port: int, heartbeat_s: int, nofile: int, ready: Any) -> None:
+    _child_setup(nofile)
+    answer = csms_answerer(heartbeat_s)
+
     async def handler(ws: ServerConnection) -> None:
         with contextlib.suppress(Exception):
             async for message in ws:
@@ -192,21 +216,8 @@ def _csms_main(port: int, heartbeat_s: int, nofile: int, ready: Any) -> None:
                 if frame[0] == 2:
                     await ws.send(orjson.dumps([3, frame[1], answer(frame[2], frame[3])]), text=True)
 
-    async def main() -> None:
-        async with serve(
-            handler,
-            "127.0.0.1",
-            port,
-            subprotocols=["ocpp1.6"],  # type: ignore[list-item]
-            compression=None,
-            ping_interval=None,
-            backlog=4096,
-        ):
-            ready.set()
-            await asyncio.Future()
-
     with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(_serve_until_term(main))
+        asyncio.run(_serve_until_term(lambda: serve_csms(handler, port, ready, asyncio.Future())))
 
 
 # -- measuring on the client ------------------------------------------------------------------------------

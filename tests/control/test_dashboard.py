@@ -7,7 +7,6 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +14,11 @@ import aiohttp
 import orjson
 import pytest
 
-from ocpp_station.control.api import bound_port, start_control_api
 from ocpp_station.sim.csms import CentralSystem
 from ocpp_station.transport.station import Station
 from ocpp_station.transport.trace import FrameTrace
 from tests.control.test_api import request
-from tests.stations import StationFactory, station_config, until
-
-
-@pytest.fixture
-async def api(csms: CentralSystem, start_station: StationFactory) -> AsyncIterator[tuple[str, Station]]:
-    station = await start_station(station_config(csms.url, connectors={"count": 2}))
-    runner = await start_control_api(station, "127.0.0.1", 0)
-    yield f"http://127.0.0.1:{bound_port(runner)}", station
-    await runner.cleanup()
+from tests.stations import until
 
 
 class Events:

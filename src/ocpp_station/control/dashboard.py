@@ -54,6 +54,8 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
+#: An event stream's response: not cached, not buffered by a proxy in front (nginx's header).
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 #: A fault the page may raise: every ChargePointErrorCode but NoError.
 ERROR_CODES = [code.value for code in ChargePointErrorCode if code is not ChargePointErrorCode.NoError]
 SAMPLE_INTERVAL_S = 1.0
@@ -189,13 +191,7 @@ def dashboard_routes(bind: Bind, prefix: str = "") -> list[web.RouteDef]:
 
     async def events(request: web.Request, station: Station) -> web.StreamResponse:
         trace = station.enable_trace()  # the one kept already, or a new one now a page listens
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
-        )
+        response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
         wake = asyncio.Event()
         frames: list[dict[str, Any]] = []

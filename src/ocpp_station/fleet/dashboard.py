@@ -36,7 +36,7 @@ import aiohttp
 from aiohttp import web
 
 from ocpp_station.control.api import Resolver, api_errors, station_routes
-from ocpp_station.control.dashboard import HEADERS, close_streams_on_shutdown
+from ocpp_station.control.dashboard import HEADERS, SSE_HEADERS, close_streams_on_shutdown
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -145,13 +145,7 @@ class FleetEvents:
             listener.set()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": "text/event-stream",
-                "Cache-Control": "no-cache",
-                "X-Accel-Buffering": "no",
-            }
-        )
+        response = web.StreamResponse(headers=SSE_HEADERS)
         await response.prepare(request)
         listener = asyncio.Event()
         self._listeners.add(listener)

@@ -54,6 +54,20 @@ class FramePrinter:
         self._out(f"{time.monotonic() - self._t0:7.2f}s  {arrow:<14} {text}")
 
 
+#: The station of ``ocpp-station demo --dashboard``: two connectors, meter values every 5 s; the
+#: one-session demo takes it with one connector and samples every 2 s.
+DEMO_STATION: dict[str, Any] = {
+    "development": {"chargePointID": "DEMO_CP"},
+    "identity": {"chargePointVendor": "ocpp-station", "chargePointModel": "Demo"},
+    "connectors": {"count": 2, "maxCurrent": 32, "phases": 3},
+    "ocpp": {
+        "MeterValueSampleInterval": 5,
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,SoC",
+    },
+    "ev": {"maxCurrent": 16, "phases": 3, "batteryCapacityWh": 40000, "soc": 35},
+}
+
+
 def _step(text: str) -> None:
     print(f"\n=== {text}")
 
@@ -62,15 +76,11 @@ async def run_demo(charge_seconds: float = 6.0) -> int:
     csms = CentralSystem(port=0, valid_id_tags=[ID_TAG])
     await csms.start()
     config = parse_config(
-        {
+        DEMO_STATION
+        | {
             "development": {"WS_URL": csms.url, "chargePointID": "DEMO_CP"},
-            "identity": {"chargePointVendor": "ocpp-station", "chargePointModel": "Demo"},
             "connectors": {"count": 1, "maxCurrent": 32, "phases": 3},
-            "ocpp": {
-                "MeterValueSampleInterval": 2,
-                "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,SoC",
-            },
-            "ev": {"maxCurrent": 16, "phases": 3, "batteryCapacityWh": 40000, "soc": 35},
+            "ocpp": DEMO_STATION["ocpp"] | {"MeterValueSampleInterval": 2},
         },
         "<demo>",
     )
@@ -113,19 +123,6 @@ async def run_demo(charge_seconds: float = 6.0) -> int:
         await csms.stop()
 
 
-#: The station of ``ocpp-station demo --dashboard``: two connectors, meter values every 5 s.
-DASHBOARD_STATION = {
-    "development": {"chargePointID": "DEMO_CP"},
-    "identity": {"chargePointVendor": "ocpp-station", "chargePointModel": "Demo"},
-    "connectors": {"count": 2, "maxCurrent": 32, "phases": 3},
-    "ocpp": {
-        "MeterValueSampleInterval": 5,
-        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import,SoC",
-    },
-    "ev": {"maxCurrent": 16, "phases": 3, "batteryCapacityWh": 40000, "soc": 35},
-}
-
-
 @dataclass
 class DashboardDemo:
     """The CSMS and the station of ``ocpp-station demo --dashboard``, running."""
@@ -158,7 +155,7 @@ async def start_dashboard_demo(port: int = 0, csms_port: int = 0) -> DashboardDe
 
     csms = CentralSystem(port=csms_port)
     await csms.start()
-    data = {**DASHBOARD_STATION, "development": {"chargePointID": "DEMO_CP", "WS_URL": csms.url}}
+    data = {**DEMO_STATION, "development": {"chargePointID": "DEMO_CP", "WS_URL": csms.url}}
     station = Station(parse_config(data, "<demo>"))
     station.enable_trace()
     task = asyncio.create_task(station.run())
