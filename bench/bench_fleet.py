@@ -225,6 +225,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         profiler = cProfile.Profile()
         profiler.enable()
     cpu0 = sum(_cpu_of(pid) for pid in pids)
+    csms_cpu0 = sum(_cpu_of(pid) for pid in csms_pids)
     wall0 = time.perf_counter()
     rss_samples: list[tuple[float, float]] = []
     min_connected = args.stations
@@ -241,6 +242,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
             f"{gauges['charging']}, {rss_samples[-1][1]:.1f} KB/station"
         )
     cpu, wall = sum(_cpu_of(pid) for pid in pids) - cpu0, time.perf_counter() - wall0
+    csms_cpu = sum(_cpu_of(pid) for pid in csms_pids) - csms_cpu0
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -270,6 +272,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         "rss_mb": rss_mb,
         "cpu_us_per_call": cpu / calls * 1e6 if calls else float("nan"),
         "cpu_share": cpu / wall,
+        "csms_share": csms_cpu / wall,
         "atg": hold["atg"],
     }
 
@@ -300,7 +303,8 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"(target <= 35, flat); {result['rss_mb']:.0f} MB in all"
     )
     print(
-        f"  client CPU {result['cpu_us_per_call']:.0f} us per CALL, {100 * result['cpu_share']:.1f} % of a core"
+        f"  client CPU {result['cpu_us_per_call']:.0f} us per CALL, {100 * result['cpu_share']:.1f} % of a core; "
+        f"the CSMS {100 * result['csms_share']:.1f} % of a core"
     )
     print(f"  ATG: {result['atg']}")
 

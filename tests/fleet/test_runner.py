@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from ocpp_station.fleet import runner
 from ocpp_station.fleet.config import Overrides, parse_fleet
-from ocpp_station.fleet.runner import run_fleet
+from ocpp_station.fleet.runner import run_fleet, run_stations, sample_gauges, sample_gauges_sliced
 from ocpp_station.fleet.stats import FleetStats, merge, percentile_s, summarize
 from ocpp_station.sim.csms import CentralSystem
+from ocpp_station.transport.station import Station
 from tests.stations import until
 
 COUNT = 20
@@ -121,6 +123,31 @@ async def test_stop_before_the_ramp_ends_stops_what_started(tmp_path: Path) -> N
         assert 1 <= report["gauges"]["stations"] < COUNT
         assert report["gauges"]["connected"] == 0
         assert not csms.stations or all(not s.connected for s in csms.stations.values())
+
+
+async def test_the_gauges_sampled_in_slices_are_the_whole_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner samples its stations a slice at a time (the event loop runs their frames between
+    two slices): the gauges are those of one pass over every station."""
+    monkeypatch.setattr(runner, "SAMPLE_SLICE", 3)
+    async with CentralSystem(port=0) as csms:
+        config = parse_fleet(fleet_data(csms, processes=1), "<test>")
+        stats, stop, stations = FleetStats(), asyncio.Event(), list[Station]()
+        run = asyncio.create_task(
+            run_stations(config, range(COUNT), stats, stop, ramp_per_s=200, stations=stations)
+        )
+        try:
+            await until(lambda: stats.gauges["booted"] == COUNT, 20)
+            stations[4].plug(1)
+            await until(lambda: stations[4].view.connector_statuses()[0] == "Preparing", 10)
+            whole, sliced = FleetStats(), FleetStats()
+            sample_gauges(stations, whole)
+            await sample_gauges_sliced(stations, sliced)
+            assert sliced.gauges == whole.gauges and sliced.statuses == whole.statuses
+            assert whole.gauges["booted"] == COUNT and whole.statuses["Preparing"] == 1
+            assert sum(whole.statuses.values()) == 15 + 5 * 2  # connectors: 15 stations of 1, 5 of 2
+        finally:
+            stop.set()
+            await asyncio.wait_for(run, 30)
 
 
 # -- the statistics ---------------------------------------------------------------------------------------

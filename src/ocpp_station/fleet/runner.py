@@ -71,30 +71,69 @@ class FleetStation(Station):
         super().link_opened()
 
 
+#: Stations sampled per slice: a slice is one step of the event loop (about a millisecond), so that
+#: sampling 10,000 stations never holds up their frames for tens of milliseconds at once.
+SAMPLE_SLICE = 1000
+
+
+class _Tally:
+    """The gauges being summed over the stations, slice by slice."""
+
+    __slots__ = ("booted", "by_status", "charging", "connected", "faulted", "queue")
+
+    def __init__(self) -> None:
+        self.connected = self.booted = self.charging = self.faulted = self.queue = 0
+        self.by_status: dict[str, int] = {}
+
+    def add(self, stations: Sequence[Station]) -> None:
+        connected = booted = charging = faulted = queue = 0
+        by_status = self.by_status
+        for station in stations:
+            up, accepted, statuses, queued = station.view.gauges()
+            connected += up
+            booted += accepted
+            charging += "Charging" in statuses
+            faulted += "Faulted" in statuses
+            queue += queued
+            for status in statuses:
+                by_status[status] = by_status.get(status, 0) + 1
+        self.connected += connected
+        self.booted += booted
+        self.charging += charging
+        self.faulted += faulted
+        self.queue += queue
+
+    def publish(self, stations: int, stats: FleetStats) -> None:
+        stats.statuses = self.by_status
+        stats.gauges.update(
+            stations=stations,
+            connected=self.connected,
+            booted=self.booted,
+            charging=self.charging,
+            faulted=self.faulted,
+            queue=self.queue,
+        )
+
+
 def sample_gauges(stations: Sequence[Station], stats: FleetStats) -> None:
     """The gauges of ``stats`` from each station's read-only view: connected, booted (BootNotification
-    Accepted), charging / faulted (a connector that is), queued CALLs. Once a second, not per event."""
-    connected = booted = charging = faulted = queue = 0
-    by_status: dict[str, int] = {}
-    for station in stations:
-        view = station.view
-        connected += view.connected
-        booted += view.registration == "Accepted"
-        statuses = view.connector_statuses()
-        charging += "Charging" in statuses
-        faulted += "Faulted" in statuses
-        queue += view.queue_length
-        for status in statuses:
-            by_status[status] = by_status.get(status, 0) + 1
-    stats.statuses = by_status
-    stats.gauges.update(
-        stations=len(stations),
-        connected=connected,
-        booted=booted,
-        charging=charging,
-        faulted=faulted,
-        queue=queue,
-    )
+    Accepted), charging / faulted (a connector that is), queued CALLs, connectors per status. Once a
+    second, not per event (:func:`sample_gauges_sliced` while the stations run)."""
+    tally = _Tally()
+    tally.add(stations)
+    tally.publish(len(stations), stats)
+
+
+async def sample_gauges_sliced(stations: Sequence[Station], stats: FleetStats) -> None:
+    """:func:`sample_gauges` in slices of :data:`SAMPLE_SLICE` stations, the event loop running the
+    stations' frames and timers between two slices; the gauges change once, at the end."""
+    tally = _Tally()
+    count = len(stations)
+    for start in range(0, count, SAMPLE_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        tally.add(stations[start : start + SAMPLE_SLICE])
+    tally.publish(count, stats)
 
 
 async def run_stations(
@@ -165,7 +204,7 @@ async def _sample(
     stations: list[Station], stats: FleetStats, stop: asyncio.Event, on_sample: Callable[[], None] | None
 ) -> None:
     while True:
-        sample_gauges(stations, stats)
+        await sample_gauges_sliced(stations, stats)
         if on_sample is not None:
             on_sample()
         await asyncio.sleep(SAMPLE_S)

@@ -71,6 +71,12 @@ class EngineView:
         fleet samples once a second for thousands of stations (:meth:`snapshot` reads every meter)."""
         return [c.reported_status or derive_status(c) for c in self._engine.ctx.connectors[1:]]
 
+    def gauges(self) -> tuple[bool, bool, list[str], int]:
+        """What a fleet samples of each station once a second, in one call: connected, registration
+        Accepted, :meth:`connector_statuses`, :attr:`queue_length`."""
+        ctx = self._engine.ctx
+        return ctx.connected, ctx.registration == "Accepted", self.connector_statuses(), self.queue_length
+
     @property
     def queue_length(self) -> int:
         """Queued CALLs of ours, the one in flight included (``snapshot()["queue"]``)."""
