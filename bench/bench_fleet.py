@@ -43,6 +43,7 @@ from websockets.asyncio.server import ServerConnection
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_stations import (
+    GcPauses,
     _child_setup,
     _cpu_of,
     _csms_main,
@@ -143,7 +144,7 @@ def _load_fleet(urls: list[str], args: argparse.Namespace) -> Any:
             if args.busy:
                 # The first EVs within a minute or two, not the scenario's hours: the window sees
                 # (nearly) every connector in a session, the heaviest the scenario gets.
-                atg["arrival"] = {"exponential": {"mean": 60, "max": 300}}
+                atg["arrival"] = {"exponential": {"mean": 30, "max": 120}}
                 atg.pop("dailyProfile", None)
     return parse_fleet(
         data,
@@ -215,15 +216,15 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         await asyncio.sleep(args.warmup)
     boot = latest[0]
     pids = [os.getpid()] if args.processes == 1 else _children(csms_pids)
-    if args.processes == 1:
-        gc.collect()
-        gc.freeze()  # as `ocpp-station fleet` does once its ramp is done
     profiler = None
     if args.profile and args.processes == 1:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
+    pauses = GcPauses()  # this process's collector (the workers' are their own)
+    pauses.on = True
+    gc.callbacks.append(pauses)
     cpu0 = sum(_cpu_of(pid) for pid in pids)
     csms_cpu0 = sum(_cpu_of(pid) for pid in csms_pids)
     wall0 = time.perf_counter()
@@ -243,6 +244,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         )
     cpu, wall = sum(_cpu_of(pid) for pid in pids) - cpu0, time.perf_counter() - wall0
     csms_cpu = sum(_cpu_of(pid) for pid in csms_pids) - csms_cpu0
+    gc.callbacks.remove(pauses)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -273,6 +275,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         "cpu_us_per_call": cpu / calls * 1e6 if calls else float("nan"),
         "cpu_share": cpu / wall,
         "csms_share": csms_cpu / wall,
+        "gc": pauses,
         "atg": hold["atg"],
     }
 
@@ -306,6 +309,12 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
         f"  client CPU {result['cpu_us_per_call']:.0f} us per CALL, {100 * result['cpu_share']:.1f} % of a core; "
         f"the CSMS {100 * result['csms_share']:.1f} % of a core"
     )
+    if args.processes == 1:
+        gc_ = result["gc"]
+        print(
+            f"  GC in the window: {'/'.join(map(str, gc_.by_generation))} collections (gen 0/1/2), "
+            f"{1000 * gc_.total_s:.0f} ms in all, the longest {1000 * gc_.longest_s:.1f} ms"
+        )
     print(f"  ATG: {result['atg']}")
 
 

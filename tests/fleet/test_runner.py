@@ -5,6 +5,7 @@ latency percentiles are there; the CLI as a real process, stopped by its duratio
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -148,6 +149,24 @@ async def test_the_gauges_sampled_in_slices_are_the_whole_sample(monkeypatch: py
         finally:
             stop.set()
             await asyncio.wait_for(run, 30)
+
+
+async def test_the_collector_is_settled_once_every_station_has_started() -> None:
+    """After the ramp: what exists is frozen out of later collections, the youngest generation
+    collected every GC_THRESHOLD0 allocations (the process's own settings restored after the test)."""
+    before = gc.get_threshold()
+    try:
+        async with CentralSystem(port=0) as csms:
+            config = parse_fleet(fleet_data(csms, processes=1), "<test>")
+            stats, stop = FleetStats(), asyncio.Event()
+            run = asyncio.create_task(run_stations(config, range(3), stats, stop, ramp_per_s=100))
+            await until(lambda: gc.get_threshold()[0] == runner.GC_THRESHOLD0, 10)
+            assert gc.get_freeze_count() > 0
+            stop.set()
+            await asyncio.wait_for(run, 30)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 # -- the statistics ---------------------------------------------------------------------------------------

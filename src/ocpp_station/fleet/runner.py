@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import multiprocessing
@@ -136,6 +137,27 @@ async def sample_gauges_sliced(stations: Sequence[Station], stats: FleetStats) -
     tally.publish(count, stats)
 
 
+#: The youngest generation's threshold once the fleet is up (Python's default: 700 allocations).
+GC_THRESHOLD0 = 20_000
+
+
+def settle_gc() -> None:
+    """Tune the cyclic garbage collector of a process full of stations, once they have all started.
+
+    Measured (bench/bench_fleet.py, 19,500 stations in one process, 750 CALLs/s): with Python's
+    defaults a full collection ran every few seconds, up to 1.1 s each, 23 % of the time in all (and
+    the p99 CALL latency in seconds). What exists now (the stations, their engines, their connections)
+    is collected once and frozen out of every later collection (:func:`gc.freeze`); the youngest
+    generation is collected every :data:`GC_THRESHOLD0` allocations instead of 700, so the objects of
+    one CALL (frames, futures, timer handles, gone within milliseconds) die before a collection
+    promotes them to the older generations, whose growth is what triggers a full collection. Cyclic
+    garbage is still collected; only what is alive now is never scanned again."""
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD0, middle, oldest)
+
+
 async def run_stations(
     config: FleetConfig,
     indices: Sequence[int],
@@ -182,6 +204,8 @@ async def run_stations(
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(0.0, next_at - loop.time())):
                         await stop.wait()
+        if not stop.is_set():
+            settle_gc()
         await stop.wait()
     finally:
         stop.set()
