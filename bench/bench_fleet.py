@@ -202,6 +202,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
                 stop,
                 ramp_per_s=args.ramp,
                 on_sample=lambda: sampled(stats.snapshot()),
+                tune_gc=True,  # as `ocpp-station fleet` does
             )
         )
     else:

@@ -152,14 +152,17 @@ async def test_the_gauges_sampled_in_slices_are_the_whole_sample(monkeypatch: py
 
 
 async def test_the_collector_is_settled_once_every_station_has_started() -> None:
-    """After the ramp: what exists is frozen out of later collections, the youngest generation
-    collected every GC_THRESHOLD0 allocations (the process's own settings restored after the test)."""
+    """After the ramp (``tune_gc``: the command and the workers ask for it): what exists is frozen out
+    of later collections, the youngest generation collected every GC_THRESHOLD0 allocations (the
+    process's own settings restored after the test)."""
     before = gc.get_threshold()
     try:
         async with CentralSystem(port=0) as csms:
             config = parse_fleet(fleet_data(csms, processes=1), "<test>")
             stats, stop = FleetStats(), asyncio.Event()
-            run = asyncio.create_task(run_stations(config, range(3), stats, stop, ramp_per_s=100))
+            run = asyncio.create_task(
+                run_stations(config, range(3), stats, stop, ramp_per_s=100, tune_gc=True)
+            )
             await until(lambda: gc.get_threshold()[0] == runner.GC_THRESHOLD0, 10)
             assert gc.get_freeze_count() > 0
             stop.set()

@@ -167,9 +167,12 @@ async def run_stations(
     ramp_per_s: float,
     on_sample: Callable[[], None] | None = None,
     stations: list[Station] | None = None,
+    tune_gc: bool = False,
 ) -> None:
     """Run stations ``indices`` of ``config`` in this process until ``stop`` is set (or the duration
     has passed), then stop them all cleanly. ``on_sample`` is called after each gauge sample.
+    ``tune_gc``: :func:`settle_gc` once every station has started (a process of its own: the
+    command's, a worker; it changes the collector of the whole process).
     ``stations``: the list to fill as they start, in ``indices`` order (the control API reads it)."""
     loop = asyncio.get_running_loop()
     stations = [] if stations is None else stations
@@ -204,7 +207,7 @@ async def run_stations(
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(max(0.0, next_at - loop.time())):
                         await stop.wait()
-        if not stop.is_set():
+        if tune_gc and not stop.is_set():
             settle_gc()
         await stop.wait()
     finally:
@@ -328,13 +331,16 @@ async def run_fleet(
     progress: Progress | None = None,
     handle_signals: bool = False,
     control_ready: Callable[[int], None] | None = None,
+    tune_gc: bool = False,
 ) -> dict[str, Any]:
     """Run the fleet until its duration has passed or ``stop`` is set (SIGINT/SIGTERM too with
     ``handle_signals``); return the report (:func:`ocpp_station.fleet.report.build_report`) and write
     it to ``config.report`` when set. Every station is stopped cleanly before it returns.
 
     With ``config.control_port`` set, the control API and /metrics (:mod:`ocpp_station.fleet.control`)
-    are served from before the first station starts until the end; ``control_ready`` gets the port."""
+    are served from before the first station starts until the end; ``control_ready`` gets the port.
+    ``tune_gc``: :func:`settle_gc` in this process once its stations have started (``ocpp-station
+    fleet`` asks for it; worker processes always do it in their own process)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
@@ -381,6 +387,7 @@ async def run_fleet(
                 ramp_per_s=config.ramp_per_s,
                 on_sample=lambda: show(stats.snapshot()),
                 stations=stations,
+                tune_gc=tune_gc,
             )
             snapshot = stats.snapshot()
         else:
@@ -616,6 +623,7 @@ async def _worker(config: FleetConfig, part: int, parts: int, conn: Connection) 
             ramp_per_s=config.ramp_per_s / parts,
             on_sample=send,
             stations=stations,
+            tune_gc=True,  # a worker is a process of its own
         )
     finally:
         with contextlib.suppress(Exception):
@@ -680,6 +688,7 @@ def run_cli(config: FleetConfig, progress_every_s: float = 5.0) -> int:
                 progress=choose_progress(config.live, progress_every_s),
                 handle_signals=True,
                 control_ready=ready,
+                tune_gc=True,
             )
         )
     if config.report is not None:
