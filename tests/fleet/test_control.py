@@ -11,9 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ocpp_station.fleet.config import parse_fleet
-from ocpp_station.fleet.runner import run_fleet
 from ocpp_station.sim.csms import CentralSystem
+from tests.fleet.serving import serving_fleet
 from tests.stations import until
 
 COUNT = 4
@@ -44,31 +43,14 @@ class Fleet:
 
 @pytest.fixture(params=[1, 2], ids=["one-process", "two-processes"])
 async def fleet(request: pytest.FixtureRequest) -> AsyncIterator[Fleet]:
-    async with CentralSystem(port=0) as csms:
-        config = parse_fleet(
-            {
-                "url": csms.url,
-                "count": COUNT,
-                "idPattern": "FC-{n}",
-                "ramp": 200,
-                "processes": request.param,
-                "controlPort": 0,
-                "templates": [{"ocpp": {"WebSocketPingInterval": 0}, "durability": {"shutdownGrace": 1}}],
-            },
-            "<test>",
-        )
-        stop = asyncio.Event()
-        port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        run = asyncio.create_task(run_fleet(config, stop=stop, control_ready=port.set_result))
-        try:
-            base = f"http://127.0.0.1:{await asyncio.wait_for(port, 10)}"
-            async with aiohttp.ClientSession() as http:
-                fleet = Fleet(csms, http, base)
-                await until(lambda: all(fleet.calls(i, "BootNotification") for i in IDS), 15)
-                yield fleet
-        finally:
-            stop.set()
-            await asyncio.wait_for(run, 30)
+    async with (
+        CentralSystem(port=0) as csms,
+        serving_fleet(csms, count=COUNT, id_pattern="FC-{n}", processes=request.param) as (base, _, _),
+        aiohttp.ClientSession() as http,
+    ):
+        fleet = Fleet(csms, http, base)
+        await until(lambda: all(fleet.calls(i, "BootNotification") for i in IDS), 15)
+        yield fleet
 
 
 async def test_state_in_aggregate_and_by_station(fleet: Fleet) -> None:

@@ -5,7 +5,6 @@ the station's page through the parent's proxy, driven from the page."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,36 +12,23 @@ import aiohttp
 import pytest
 from playwright.async_api import expect
 
-from ocpp_station.fleet.config import parse_fleet
-from ocpp_station.fleet.runner import run_fleet
 from ocpp_station.sim.csms import CentralSystem
 from tests.browser import SCREENSHOTS, open_page
+from tests.fleet.serving import serving_fleet
 
 #: Playwright's auto-waiting bound for a fleet filling up (ms).
 WAIT_MS = 30_000
 
 
 async def start_fleet(csms: CentralSystem, count: int, processes: int) -> AsyncIterator[str]:
-    config = parse_fleet(
-        {
-            "url": csms.url,
-            "count": count,
-            "idPattern": "FB-{n}",
-            "ramp": 1000,
-            "processes": processes,
-            "controlPort": 0,
-            "templates": [{"ocpp": {"WebSocketPingInterval": 0}, "durability": {"shutdownGrace": 1}}],
-        },
-        "<test>",
-    )
-    stop = asyncio.Event()
-    port: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-    run = asyncio.create_task(run_fleet(config, stop=stop, control_ready=port.set_result))
-    try:
-        yield f"http://127.0.0.1:{await asyncio.wait_for(port, 10)}/"
-    finally:
-        stop.set()
-        await asyncio.wait_for(run, 60)
+    async with serving_fleet(
+        csms, count=count, id_pattern="FB-{n}", processes=processes, ramp=1000, stop_s=60
+    ) as (
+        base,
+        _,
+        _,
+    ):
+        yield base + "/"
 
 
 @pytest.fixture
