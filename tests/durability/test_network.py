@@ -152,9 +152,7 @@ async def queued_samples(station: Station, count: int) -> None:
 async def crash(station: Station, task: asyncio.Task[None]) -> None:
     """Kill a running station without stop(): no ShutdownRequested, no clean-shutdown mark, no close
     handshake. The run task is cancelled, the armed engine timer dropped, the store closed."""
-    timer = station._timer  # the engine's next deadline: a dead station has none
-    if timer is not None:
-        timer.cancel()
+    station.cancel_alarm()  # the engine's next deadline: a dead station has none
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

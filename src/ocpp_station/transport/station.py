@@ -52,6 +52,7 @@ from ocpp_station.hardware.simulated import SimulatedHardware
 from ocpp_station.logs import STATION_ID, with_wire_trace
 from ocpp_station.storage import MemoryStore, SqliteStore, Store
 from ocpp_station.storage.base import KINDS
+from ocpp_station.transport.alarms import Alarms
 from ocpp_station.transport.api import CallFailed as CallFailed  # re-exported: Station.call raises it
 from ocpp_station.transport.api import StationApi
 from ocpp_station.transport.connection import GOOD_CONNECTION_S as GOOD_CONNECTION_S
@@ -152,8 +153,10 @@ class Station(StationApi):
         #: Events fed while effects run, handled next in order (made at the first one).
         self._queued: list[Event] | None = None
         self._busy = False
-        self._timer: asyncio.TimerHandle | None = None
-        #: The deadline (engine clock) the timer is armed for.
+        #: The pending alarm's number (transport/alarms.py: one loop timer for every station); 0: none.
+        self.alarm_seq = 0
+        self._alarms: Alarms | None = None
+        #: The deadline (engine clock) the alarm is set for.
         self._timer_at: float | None = None
         self.reboots = 0
         #: The restart after a Reset, while it runs (stop() waits for it).
@@ -299,22 +302,27 @@ class Station(StationApi):
         self.executor.execute(effects)
 
     def _arm_timer(self) -> None:
-        if self._loop is None:
+        alarms = self._alarms
+        if alarms is None:
             return
         deadline = self.engine.next_deadline()
-        if self._timer is not None:
-            if deadline == self._timer_at:
-                return  # most events leave the next deadline where it was: keep the armed timer
-            self._timer.cancel()
-            self._timer = None
+        if self.alarm_seq and deadline == self._timer_at:
+            return  # most events leave the next deadline where it was: keep the alarm set
         self._timer_at = deadline
-        if deadline is not None:
-            self._timer = self._loop.call_later(max(0.0, deadline - self.now()), self._on_timer)
+        if deadline is None:
+            self.alarm_seq = 0
+        else:
+            self.alarm_seq = alarms.set(max(0.0, deadline - self.now()), self)
 
-    def _on_timer(self) -> None:
-        self._timer = None
+    def alarm_fired(self) -> None:
+        """The engine's next deadline is reached (AlarmOwner)."""
         self._timer_at = None
         self.feed(TimerDue())
+
+    def cancel_alarm(self) -> None:
+        """No more TimerDue until the next event arms it again (a stop, a crash in the tests)."""
+        self.alarm_seq = 0
+        self._timer_at = None
 
     def _schedule(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
         loop = self._loop or asyncio.get_event_loop()
@@ -509,6 +517,7 @@ class Station(StationApi):
     async def run(self) -> None:
         """Connect and serve until :meth:`stop`; reconnects forever with back-off."""
         self._loop = asyncio.get_running_loop()
+        self._alarms = Alarms.of(self._loop)
         # The station id on every log record of this task and of what it starts (logs.py).
         STATION_ID.set(self.config.charge_point_id)
         self._arm_timer()
@@ -564,8 +573,7 @@ class Station(StationApi):
         self.link.stop()
         if self._transfers is not None:
             self._transfers.cancel_all()
-        if self._timer is not None:
-            self._timer.cancel()
+        self.cancel_alarm()
         self.executor.pending_ops.append(("put", "station", "shutdown", {"clean": True}))
         self.executor.flush()
         await self.link.close(1000, "station stopping")

@@ -27,8 +27,9 @@ from typing import Protocol
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.datastructures import HeadersLike
+from websockets.frames import Frame, Opcode
 from websockets.http11 import USER_AGENT
-from websockets.protocol import State
+from websockets.protocol import Event, State
 from websockets.typing import Subprotocol
 
 from ocpp_station.config.station import TRANSPORTS
@@ -99,10 +100,25 @@ class WsClient(Protocol):
 
 # -- websockets -------------------------------------------------------------------------------------------
 class _Connection(ClientConnection):
-    """websockets' client connection, telling a TLS alert that ends the opening handshake as what it
-    is: TLS 1.3 sends the server's verdict on the client certificate (security profile 3) after the
-    TLS handshake, so websockets sees a connection lost before the HTTP response and reports a bad
-    response; the TLS error it was lost with is raised instead (see ``tls.tls_failure``)."""
+    """websockets' client connection, with two changes.
+
+    * A TLS alert that ends the opening handshake is told as what it is: TLS 1.3 sends the server's
+      verdict on the client certificate (security profile 3) after the TLS handshake, so websockets
+      sees a connection lost before the HTTP response and reports a bad response; the TLS error it was
+      lost with is raised instead (see ``tls.tls_failure``).
+    * Messages are handed to the link's callback as they are parsed (``process_event``), as picows
+      does, not queued in websockets' assembler for a reader task to ``recv()``: no future, no task
+      wake-up and no queue per message (issue 9: the station's CPU per message). Fragments are put
+      together here; a text message is passed on as its UTF-8 bytes, which the frame decoder checks
+      (as with picows). Messages parsed before :meth:`WebsocketsConnection.serve` gives the callback
+      (in the segment of the handshake response) wait in ``early``.
+    """
+
+    on_message: MessageHandler | None = None
+    #: Messages parsed before there was a callback.
+    early: list[bytes] | None = None
+    #: The parts of a fragmented message being put together.
+    parts: list[bytes] | None = None
 
     async def handshake(
         self, additional_headers: HeadersLike | None = None, user_agent_header: str | None = USER_AGENT
@@ -115,13 +131,44 @@ class _Connection(ClientConnection):
                 raise lost from exc
             raise
 
+    def process_event(self, event: Event) -> None:
+        if self.response is None or not isinstance(event, Frame):
+            super().process_event(event)  # the handshake response
+            return
+        opcode = event.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if event.fin:
+                self._deliver(bytes(event.data))
+            else:
+                self.parts = [bytes(event.data)]
+        elif opcode is Opcode.CONT:
+            parts = self.parts
+            if parts is None:  # the protocol object refuses a stray continuation before this
+                return
+            parts.append(bytes(event.data))
+            if event.fin:
+                self.parts = None
+                self._deliver(b"".join(parts))
+        elif opcode is Opcode.PONG:
+            self.acknowledge_pings(bytes(event.data))
+        # PING and CLOSE: answered by the protocol object itself.
+
+    def _deliver(self, message: bytes) -> None:
+        on_message = self.on_message
+        if on_message is not None:
+            on_message(message)
+        elif self.early is None:
+            self.early = [message]
+        else:
+            self.early.append(message)
+
 
 class WebsocketsConnection:
     """A python-websockets client connection."""
 
     __slots__ = ("ws",)
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: _Connection) -> None:
         self.ws = ws
 
     @property
@@ -152,8 +199,15 @@ class WebsocketsConnection:
         await self.ws.close(code, reason)
 
     async def serve(self, on_message: MessageHandler) -> None:
-        async for message in self.ws:
+        ws = self.ws
+        early, ws.early = ws.early, None
+        for message in early or ():
             on_message(message)
+        ws.on_message = on_message
+        try:
+            await ws.wait_closed()
+        finally:
+            ws.on_message = None
 
 
 class WebsocketsClient:
@@ -194,6 +248,7 @@ class WebsocketsClient:
         )
         # The handshake's request and response (their headers) are not read again: a fleet of
         # thousands keeps about 3 KB less per station without them (issue #9).
+        assert isinstance(ws, _Connection)
         ws.request = None
         if ws.response is not None:  # kept: websockets tells the handshake by it
             ws.response.headers.clear()
