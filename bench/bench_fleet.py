@@ -314,7 +314,7 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
         gc_ = result["gc"]
         print(
             f"  GC in the window: {'/'.join(map(str, gc_.by_generation))} collections (gen 0/1/2), "
-            f"{1000 * gc_.total_s:.0f} ms in all, the longest {1000 * gc_.longest_s:.1f} ms"
+            f"{1000 * gc_.total_s:.0f} ms in all, the longest {gc_.describe_longest()}"
         )
     print(f"  ATG: {result['atg']}")
 

@@ -1,7 +1,7 @@
 """Fleet benchmark (issue 9, "Engine step"): N charge points in one process against one CSMS process.
 
     .venv/bin/python bench/bench_stations.py [--stations 1000] [--duration 60] [--ramp 100]
-                                             [--modes raw,station,mobilityhouse,engine]
+                                             [--modes raw,station,mobilityhouse,engine] [--rounds 3]
 
 Every client mode runs in a process of its own (so its CPU time and RSS are its own), against a fresh
 minimal CSMS in another process (python-websockets and orjson on 127.0.0.1, ``ocpp1.6``): it answers
@@ -30,7 +30,10 @@ time has passed, a window of ``--duration`` seconds is measured:
 
 What is measured, per client mode, over the window:
 
-* CPU us/CALL: the client process's CPU time (user + system) / CALLs answered in the window;
+* CPU us/CALL: the client process's CPU time (user + system) / CALLs answered in the window, and the
+  two apart (the system part is mostly the socket writes and reads); with ``--rounds N`` every client
+  mode runs N times, the modes taking turns, and the run with the median CPU per CALL is reported
+  (each round's figure printed too: one run of a mode moves 15-20 % on the shared machine);
 * CALLs/s answered, against the 600/s offered (a client that cannot keep up answers fewer);
 * p50 / p99 CALL latency on the client: from the moment the CALL is handed to the websocket (raw: before
   ``ws.send``; mobilityhouse: before ``await cp.call``) to the moment its reply (same message id) comes
@@ -256,23 +259,44 @@ class Tally:
 
 
 class GcPauses:
-    """The cyclic garbage collector's pauses while the window is open (a gc.callbacks hook)."""
+    """The cyclic garbage collector's pauses while the window is open (a gc.callbacks hook). Each pause
+    is timed on the wall clock and on the process's CPU clock: a long pause with little CPU is the
+    process not running (the machine's other load, a virtual CPU descheduled), not the collector."""
 
     def __init__(self) -> None:
         self.on = False
         self.by_generation = [0, 0, 0]
         self.total_s = 0.0
         self.longest_s = 0.0
+        #: The longest pause's CPU time, its generation and the objects it freed.
+        self.longest_cpu_s = 0.0
+        self.longest_generation = 0
+        self.longest_collected = 0
         self._started = 0.0
+        self._started_cpu = 0.0
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            self._started_cpu = time.process_time()
         elif self.on:
             pause = time.perf_counter() - self._started
             self.by_generation[info["generation"]] += 1
             self.total_s += pause
-            self.longest_s = max(self.longest_s, pause)
+            if pause > self.longest_s:
+                self.longest_s = pause
+                self.longest_cpu_s = time.process_time() - self._started_cpu
+                self.longest_generation = info["generation"]
+                self.longest_collected = info["collected"]
+
+    def describe_longest(self) -> str:
+        """The longest pause in words (for the reports)."""
+        if self.longest_s <= 0:
+            return "none"
+        return (
+            f"{1000 * self.longest_s:.1f} ms (generation {self.longest_generation}, "
+            f"{self.longest_collected} objects freed, {1000 * self.longest_cpu_s:.1f} ms of CPU)"
+        )
 
 
 class Fleet:
