@@ -36,6 +36,9 @@ from bench_stations import HEARTBEAT_S, ID_TAG, MEASURANDS, SAMPLE_S, csms_answe
 from ocpp_station.config.station import parse_config
 from ocpp_station.transport.station import Station
 
+#: The fake wall clock's reading at fake monotonic time 0.
+WALL_START = 1_764_000_000.0
+
 
 class FakeWs:
     """The :class:`~ocpp_station.transport.ws.WsConnection` the link writes to: frames kept, not sent."""
@@ -82,7 +85,7 @@ class HotPath:
         self.station = Station(
             config,
             monotonic_clock=lambda: self.clock,
-            wall_clock=lambda: 1_764_000_000.0 + self.clock,
+            wall_clock=lambda: WALL_START + self.clock,
         )
         self.ws = FakeWs()
         self.answer = csms_answerer(HEARTBEAT_S)
@@ -136,9 +139,15 @@ class HotPath:
             id_end = data.index(b'"', 4)
             action_end = data.index(b'"', id_end + 3)
             action = data[id_end + 3 : action_end].decode()
-            reply = replies.get(action)
-            if reply is None:
-                reply = replies[action] = orjson.dumps([3, "{id}", self.answer(action, {})])
+            if action == "Heartbeat":
+                # The CSMS's time as the station's (fake) wall clock reads it: on the bench, both
+                # read the same clock, so a Heartbeat answer moves the OCPP clock by under a second.
+                wall = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(WALL_START + self.clock))
+                reply = orjson.dumps([3, "{id}", {"currentTime": wall}])
+            else:
+                reply = replies.get(action)
+                if reply is None:
+                    reply = replies[action] = orjson.dumps([3, "{id}", self.answer(action, {})])
             station.frame_received(reply.replace(b"{id}", data[4:id_end], 1))
             done += 1
         return done

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import weakref
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,38 @@ async def test_a_fleet_with_an_atg_charges_and_reports_its_sessions(processes: i
     assert "<h2>Automatic transaction generator</h2>" in (tmp_path / "out.html").read_text()
     metrics = render_metrics(lambda: {**FleetStats().snapshot(), "atg": atg}).decode()
     assert f'ocpp_fleet_atg_events_total{{event="started"}} {float(atg["started"])}' in metrics
+
+
+# -- the collector of a fleet process (runner.settle_gc, runner.tend_gc) ----------------------------------
+class _Node:
+    def __init__(self) -> None:
+        self.me: _Node | None = None
+
+
+def test_tend_gc_collects_young_cycles_and_freezes_the_survivors() -> None:
+    gc.collect()
+    frozen_before = gc.get_freeze_count()
+    try:
+        survivors = [[index] for index in range(1000)]  # young objects that stay alive
+        node = _Node()
+        node.me = node  # young cyclic garbage once the name is gone
+        gone = weakref.ref(node)
+        del node
+        runner.tend_gc()
+        assert gone() is None  # collected: it died within the second
+        assert gc.get_freeze_count() >= frozen_before + len(survivors)  # never scanned again
+        assert gc.get_count()[1] == 0 and gc.get_count()[2] == 0
+    finally:
+        gc.unfreeze()  # this test process keeps its collector as it was
+
+
+async def test_every_repeats_until_cancelled() -> None:
+    ticks: list[float] = []
+    loop = asyncio.get_running_loop()
+    every = runner._Every(loop, 0.01, lambda: ticks.append(loop.time()))
+    await asyncio.sleep(0.08)
+    every.cancel()
+    count = len(ticks)
+    assert count >= 3
+    await asyncio.sleep(0.05)
+    assert len(ticks) == count

@@ -48,7 +48,8 @@ class EffectExecutor:
                 log.error("no handler for effect %r", effect)
                 continue
             handler(self, effect)
-        self.flush()
+        if self.pending_ops:
+            self.flush()
 
     def flush(self) -> None:
         """Commit the stored records of this step in one transaction: before any frame they guard
@@ -72,7 +73,8 @@ class EffectExecutor:
 
     # -- one handler per effect --------------------------------------------------------------------------
     def _send(self, effect: fx.SendFrame) -> None:
-        self.flush()
+        if self.pending_ops:
+            self.flush()
         station = self._station
         data = effect.data
         if station.link.ws is None:

@@ -275,21 +275,27 @@ class Station(StationApi):
             return
         self._busy = True
         try:
-            with self.log.active():
-                queued = self._queued
-                if queued:  # left by a step that raised: they come first
-                    queued.append(event)
-                    event = queued.pop(0)
-                while True:
-                    self._handle(event)
-                    queued = self._queued
-                    if not queued:
-                        break
-                    event = queued.pop(0)
+            if self.log.enabled:
+                with self.log.active():
+                    self._handle_all(event)
+            else:  # a fleet's stations: no context manager on the hot path
+                self._handle_all(event)
         finally:
             self._busy = False
         self._arm_timer()
         self._notify_state()
+
+    def _handle_all(self, event: Event) -> None:
+        queued = self._queued
+        if queued:  # left by a step that raised: they come first
+            queued.append(event)
+            event = queued.pop(0)
+        while True:
+            self._handle(event)
+            queued = self._queued
+            if not queued:
+                return
+            event = queued.pop(0)
 
     def _handle(self, event: Event) -> None:
         now = self.now()
