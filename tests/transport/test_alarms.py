@@ -137,3 +137,18 @@ async def test_one_per_loop() -> None:
         assert Alarms.of(other) is not Alarms.of(loop)
     finally:
         other.close()
+
+
+def test_the_registry_does_not_keep_a_loop_alive() -> None:
+    import gc
+    import weakref
+
+    loop = asyncio.new_event_loop()
+    alarms = Alarms.of(loop)
+    owner = Owner("left", [])
+    owner.alarm_seq = alarms.set(60.0, owner)  # pending when the loop is dropped
+    gone = weakref.ref(loop)
+    loop.close()
+    del loop, alarms
+    gc.collect()
+    assert gone() is None

@@ -66,10 +66,14 @@ class Alarms:
 
     @classmethod
     def of(cls, loop: asyncio.AbstractEventLoop) -> Alarms:
-        """The loop's alarms (made at the first use; gone with the loop)."""
-        alarms = _BY_LOOP.get(loop)
-        if alarms is None:
-            alarms = _BY_LOOP[loop] = cls(loop)
+        """The loop's alarms, made at the first use. The registry holds them weakly: they live as long
+        as a station holds them (``Station._alarms``) or the loop holds their timer, and go with the
+        loop and its stations (a registry keyed by the loop would keep every loop alive: each station
+        refers to its loop)."""
+        alarms = _BY_LOOP.get(id(loop))
+        if alarms is None or alarms._loop is not loop:
+            alarms = cls(loop)
+            _BY_LOOP[id(loop)] = alarms
         return alarms
 
     def set(self, delay: float, owner: AlarmOwner) -> int:
@@ -144,4 +148,6 @@ class Alarms:
         self._compacted_to = len(self._heap)
 
 
-_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Alarms] = weakref.WeakKeyDictionary()
+#: id(loop) -> its alarms, while they live (an id is not reused while its loop lives, and the alarms
+#: keep their loop alive).
+_BY_LOOP: weakref.WeakValueDictionary[int, Alarms] = weakref.WeakValueDictionary()
