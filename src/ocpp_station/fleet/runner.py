@@ -211,8 +211,9 @@ async def run_stations(
 ) -> None:
     """Run stations ``indices`` of ``config`` in this process until ``stop`` is set (or the duration
     has passed), then stop them all cleanly. ``on_sample`` is called after each gauge sample.
-    ``tune_gc``: :func:`settle_gc` once every station has started (a process of its own: the
-    command's, a worker; it changes the collector of the whole process).
+    ``tune_gc``: :func:`settle_gc` once every station has started, then :func:`tend_gc` every
+    :data:`GC_TEND_S` (a process of its own: the command's, a worker; it changes the collector of the
+    whole process).
     ``stations``: the list to fill as they start, in ``indices`` order (the control API reads it)."""
     loop = asyncio.get_running_loop()
     stations = [] if stations is None else stations
