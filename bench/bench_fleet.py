@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_stations import (
     GcPauses,
+    SharedGcPauses,
     _child_setup,
     _cpu_of,
     _csms_main,
@@ -175,7 +176,9 @@ def _children(exclude: set[int]) -> list[int]:
     return found
 
 
-async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -> dict[str, Any]:
+async def load(
+    urls: list[str], args: argparse.Namespace, csms_pids: set[int], csms_gc: list[SharedGcPauses]
+) -> dict[str, Any]:
     """The load run: boot storm, then ``--hold`` seconds of the scenario's traffic, measured. One
     process: the stations run here (run_stations); ``--processes N``: in the fleet's own worker
     processes (the runner's Workers, as ``ocpp-station fleet --processes N`` runs them)."""
@@ -226,6 +229,8 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
     pauses = GcPauses()  # this process's collector (the workers' are their own)
     pauses.on = True
     gc.callbacks.append(pauses)
+    for shared in csms_gc:
+        shared.on = True
     cpu0 = sum(_cpu_of(pid) for pid in pids)
     csms_cpu0 = sum(_cpu_of(pid) for pid in csms_pids)
     wall0 = time.perf_counter()
@@ -246,6 +251,8 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
     cpu, wall = sum(_cpu_of(pid) for pid in pids) - cpu0, time.perf_counter() - wall0
     csms_cpu = sum(_cpu_of(pid) for pid in csms_pids) - csms_cpu0
     gc.callbacks.remove(pauses)
+    for shared in csms_gc:
+        shared.on = False
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
@@ -277,6 +284,7 @@ async def load(urls: list[str], args: argparse.Namespace, csms_pids: set[int]) -
         "cpu_share": cpu / wall,
         "csms_share": csms_cpu / wall,
         "gc": pauses,
+        "csms_gc": [shared.describe() for shared in csms_gc],
         "atg": hold["atg"],
     }
 
@@ -315,6 +323,10 @@ def _print_load(result: dict[str, Any], args: argparse.Namespace) -> None:
         print(
             f"  GC in the window: {'/'.join(map(str, gc_.by_generation))} collections (gen 0/1/2), "
             f"{1000 * gc_.total_s:.0f} ms in all, the longest {gc_.describe_longest()}"
+        )
+    for i, described in enumerate(result["csms_gc"]):
+        print(
+            f"  the CSMS{f' {i + 1}' if len(result['csms_gc']) > 1 else ''}'s GC in the window: {described}"
         )
     print(f"  ATG: {result['atg']}")
 
@@ -552,14 +564,17 @@ def main() -> int:
     _raise_nofile(nofile)
     ctx = multiprocessing.get_context("spawn")
     here, there = ctx.Pipe()
-    servers, urls = [], []
+    servers, urls, csms_gc = [], [], []
     for _ in range(1 if args.reconnect else args.csms):
         port = _free_port()
         ready = ctx.Event()
         if args.reconnect:
             csms = ctx.Process(target=_recording_csms_main, args=(port, nofile, ready, there), daemon=True)
         else:
-            csms = ctx.Process(target=_csms_main, args=(port, 300, nofile, ready), daemon=True)
+            csms_gc.append(SharedGcPauses(ctx))
+            csms = ctx.Process(
+                target=_csms_main, args=(port, 300, nofile, ready, csms_gc[-1].shared), daemon=True
+            )
         csms.start()
         servers.append((csms, ready))
         urls.append(f"ws://127.0.0.1:{port}/ocpp/")
@@ -573,7 +588,7 @@ def main() -> int:
                 return 0
             if args.scenario:
                 pids = {csms.pid for csms, _ in servers if csms.pid is not None}
-                _print_load(runner.run(load(urls, args, pids)), args)
+                _print_load(runner.run(load(urls, args, pids, csms_gc)), args)
                 return 0
             result = runner.run(measure(urls[0], args))
     finally:
