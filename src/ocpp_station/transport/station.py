@@ -478,10 +478,12 @@ class Station(StationApi):
         self.feed(Connected())
 
     def frame_received(self, message: str | bytes) -> None:
-        shown = redact(message)  # the AuthorizationKey never reaches a log (A01.FR.12)
-        self.log.frame(False, shown)
-        if self.frame_logger is not None:
-            self.frame_logger(self.config.charge_point_id, False, shown)
+        frame_logger = self.frame_logger
+        if self.log.enabled or frame_logger is not None:  # a fleet's stations: neither
+            shown = redact(message)  # the AuthorizationKey never reaches a log (A01.FR.12)
+            self.log.frame(False, shown)
+            if frame_logger is not None:
+                frame_logger(self.config.charge_point_id, False, shown)
         self.feed(FrameReceived(message))
 
     def link_closed(self) -> None:
