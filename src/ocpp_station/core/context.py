@@ -36,6 +36,7 @@ class Context:
 
     __slots__ = (
         "after_reply",
+        "answered_sent_at",
         "clock_offset_s",
         "config",
         "connected",
@@ -68,6 +69,10 @@ class Context:
         self.clock_offset_s = 0.0
         #: Wall clock - now, as of the last event (the engine watches it for jumps).
         self.wall_skew = 0.0
+        #: When the CALL a result handler is answering went out (monotonic, engine time): set by
+        #: the RPC pump before the handler runs (a clock sync reads it: the CSMS's time was stamped
+        #: between then and now).
+        self.answered_sent_at = now
         self.connected = False
         #: None until the CSMS answered BootNotification; then Accepted, Pending or Rejected.
         self.registration: RegistrationStatus | None = None

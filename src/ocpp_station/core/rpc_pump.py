@@ -281,6 +281,7 @@ class RpcPump:
             self.observer.answered(call.action, self.ctx.now - sent_at, None)
         route = self.routes.result.get(call.action)
         if route is not None:
+            self.ctx.answered_sent_at = sent_at
             route[1](self.features[route[0]], call, response)
         self._completed(call, result=frame.payload)
 

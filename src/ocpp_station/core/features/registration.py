@@ -165,8 +165,29 @@ class Registration(Feature):
         self._stored_offset_s = offset_s
 
     def _sync_clock(self, csms_now: float) -> None:
-        offset = csms_now - self.ctx.now
-        jump = offset - self.ctx.clock_offset_s
+        """Follow the CSMS's ``currentTime`` (§4.2 BootNotification, §4.6 Heartbeat: the charge point
+        synchronises its clock with the Central System's), by as little as that time allows.
+
+        The CSMS stamped its time somewhere between our CALL going out and its answer arriving, and
+        truncated it to its precision (whole seconds for many, ``...T10:00:00Z``). Our clock agrees
+        with it when the stamp lies in that interval, widened by the precision: then nothing moves.
+        Otherwise the clock moves just onto the interval's nearer end (the stamp taken when the
+        answer arrived, if we are behind; when the CALL went out, if we are ahead). Adopting the
+        stamp as the time of arrival instead would move the clock back by the truncated fraction plus
+        the round trip at every answer and forward at the next: under a loaded CSMS that exceeds a
+        second and would count as a clock change (a SecurityEventNotification SettingSystemTime and
+        every clock-bound timer re-armed) several times a day per station."""
+        ctx = self.ctx
+        precision = 1.0 if csms_now == int(csms_now) else 0.001
+        ours_now = ctx.now + ctx.clock_offset_s
+        ours_sent = min(ctx.answered_sent_at, ctx.now) + ctx.clock_offset_s
+        if csms_now > ours_now:
+            jump = csms_now - ours_now  # behind: at least this much
+        elif csms_now <= ours_sent - precision:
+            jump = csms_now - ours_sent  # ahead: the stamp cannot be older than our CALL
+        else:
+            jump = 0.0
+        offset = ctx.clock_offset_s + jump
         if not self.synced and abs(jump) > 1.0:
             # The first sync of this run corrects what was stamped with the unsynced clock and is
             # still unsent (a transaction started before BootNotification was answered).
@@ -175,7 +196,7 @@ class Registration(Feature):
         self.ctx.clock_offset_s = offset
         self.store_offset()
         if self.ctx.settings.set_system_clock:
-            self.ctx.emit(SetSystemClock(csms_now))
+            self.ctx.emit(SetSystemClock(self.ctx.now + offset))
         if abs(jump) > 1.0:
             self.announce_clock_change()
 
