@@ -10,7 +10,7 @@ from ocpp_station.core.clock import format_datetime, parse_datetime
 from ocpp_station.core.effects import SetSystemClock
 from ocpp_station.core.events import CablePlugged, Connected, IdTagPresented
 from ocpp_station.core.settings import EngineSettings
-from tests.core.harness import Harness, Unanswered
+from tests.core.harness import T0, Harness, Unanswered
 
 
 def test_first_sync_shifts_unsent_timestamps_of_an_offline_start() -> None:
@@ -95,13 +95,27 @@ def test_a_csms_ahead_moves_the_clock_onto_its_stamp() -> None:
     assert _clock_changes(h) == 1
 
 
-def test_a_csms_behind_moves_the_clock_back_to_its_stamp_at_the_call() -> None:
-    """The stamp cannot be older than our CALL: our clock at the CALL goes back to it."""
+def test_a_csms_behind_sets_the_clock_to_its_time() -> None:
+    """More than a second off: the clock is wrong; it takes the CSMS's time as of the answer."""
     h = Harness()
     ctx = h.engine.ctx
     stamp = _heartbeat_answered_late(h, csms_ahead_s=-5.0, stamp_after_s=0.1, answer_after_s=0.2)
-    assert ctx.ocpp_time() == pytest.approx(stamp + 0.2)
+    assert ctx.ocpp_time() == pytest.approx(stamp)
     assert _clock_changes(h) == 1
+
+
+def test_two_clocks_a_millisecond_apart_at_a_second_boundary_move_by_a_millisecond() -> None:
+    """Found in the 19,500-station bench (2026-11-30): the stations' clocks (the wall clock at start
+    plus the monotonic clock) a few milliseconds ahead of the CSMS's; a CALL leaving at x.001 by ours
+    was stamped x-1 (x - 0.001 by the CSMS's clock, truncated). Taking the stamp moved our clock back a
+    second, a SettingSystemTime each time (2 a second in the boot storm); the stamp allows our clock
+    1 ms slower, and that is all it moves."""
+    h = Harness(now=T0 + 0.001)  # the Heartbeat leaves at x.001
+    ctx = h.engine.ctx
+    offset = ctx.clock_offset_s
+    _heartbeat_answered_late(h, csms_ahead_s=-0.002, stamp_after_s=0.0, answer_after_s=0.001)
+    assert ctx.clock_offset_s == pytest.approx(offset - 0.001, abs=1e-6)
+    assert _clock_changes(h) == 0
 
 
 def test_a_millisecond_time_is_held_to_its_precision() -> None:

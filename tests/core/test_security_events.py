@@ -66,6 +66,24 @@ def test_A04_FR_01_04_startup_of_the_device_when_booted() -> None:
     assert "pending" not in entry  # answered: no longer waiting to be sent
 
 
+@pytest.mark.parametrize(
+    ("records", "tech_info"),
+    [
+        ({}, "started"),  # an empty store: its first start
+        ({"station": {"shutdown": {"clean": False}}}, "started after a power loss or crash"),
+        ({"station": {"shutdown": {"clean": True}}}, "started after a graceful stop"),
+    ],
+)
+def test_A04_FR_01_startup_of_the_device_says_how_the_last_run_ended(
+    records: dict[str, Any], tech_info: str
+) -> None:
+    """A station's first start on an empty store had no last run: it said "after a power loss or
+    crash" (every station of a fleet, 2026-11-30)."""
+    h = Harness(records=records)
+    h.feed(Booted())
+    assert log_entries(h)[0]["techInfo"] == tech_info
+
+
 def test_A04_FR_01_reset_or_reboot_on_a_reset_logged_before_the_reboot() -> None:
     h = Harness()
     h.responders["SecurityEventNotification"] = lambda p: Unanswered()

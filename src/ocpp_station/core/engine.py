@@ -232,7 +232,7 @@ class Engine:
                 continue
             self.outbox.add(call)
         self._restored = True
-        self._clean_shutdown = restored.clean_shutdown
+        self._clean_shutdown = bool(restored.clean_shutdown)
         # Stored against the wall clock (OCPP time - wall time): a new run's monotonic clock differs.
         # Set first: what the features restore may run on the OCPP clock (expiry, retrieveDate).
         self.ctx.clock_offset_s = restored.clock_offset_s + self.ctx.wall_skew

@@ -138,8 +138,9 @@ class Restored:
     #: Transactions whose StopTransaction was not answered yet.
     transactions: list[dict[str, Any]] = field(default_factory=list)
     auth_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: The last run ended with a graceful stop (not a crash or power loss).
-    clean_shutdown: bool = False
+    #: The last run ended with a graceful stop (not a crash or power loss); None: the store holds no
+    #: run before this one (its first start).
+    clean_shutdown: bool | None = False
     #: OCPP clock minus local clock as last learnt from the CSMS.
     clock_offset_s: float = 0.0
     #: Records of the Local Authorization List and of reservations (issue #4), by key.
@@ -168,7 +169,11 @@ class Restored:
             outbox=[(int(seq), dict(record)) for seq, record in records.get("outbox", {}).items()],
             transactions=[dict(record) for record in records.get("transactions", {}).values()],
             auth_cache={tag: dict(info) for tag, info in records.get("auth_cache", {}).items()},
-            clean_shutdown=bool(station.get("shutdown", {}).get("clean", False)),
+            clean_shutdown=(
+                bool(station["shutdown"].get("clean", False))
+                if isinstance(station.get("shutdown"), Mapping)
+                else None
+            ),
             clock_offset_s=float(station.get("clock", {}).get("offsetS", 0.0)),
             local_list=dict(records.get("local_list", {})),
             reservations=dict(records.get("reservations", {})),

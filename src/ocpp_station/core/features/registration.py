@@ -166,27 +166,30 @@ class Registration(Feature):
 
     def _sync_clock(self, csms_now: float) -> None:
         """Follow the CSMS's ``currentTime`` (§4.2 BootNotification, §4.6 Heartbeat: the charge point
-        synchronises its clock with the Central System's), by as little as that time allows.
+        synchronises its clock with the Central System's).
 
         The CSMS stamped its time somewhere between our CALL going out and its answer arriving, and
-        truncated it to its precision (whole seconds for many, ``...T10:00:00Z``). Our clock agrees
-        with it when the stamp lies in that interval, widened by the precision: then nothing moves.
-        Otherwise the clock moves just onto the interval's nearer end (the stamp taken when the
-        answer arrived, if we are behind; when the CALL went out, if we are ahead). Adopting the
-        stamp as the time of arrival instead would move the clock back by the truncated fraction plus
-        the round trip at every answer and forward at the next: under a loaded CSMS that exceeds a
-        second and would count as a clock change (a SecurityEventNotification SettingSystemTime and
-        every clock-bound timer re-armed) several times a day per station."""
+        truncated it to its precision (whole seconds for many, ``...T10:00:00Z``: a time without a
+        fraction is taken as one). Our clock agrees with it when the stamp lies in that interval,
+        widened by the precision; how far it lies outside is the deviation. Within a second of
+        agreement the clock moves by the deviation only (usually not at all): adopting the stamp as
+        the time of arrival would move the clock back by the truncated fraction plus the round trip
+        at every answer and forward again at the next, which under a loaded CSMS (or at a second's
+        boundary with two clocks a millisecond apart) passes a second and counts as a clock change:
+        a SecurityEventNotification SettingSystemTime and every clock-bound timer re-armed, hundreds of
+        times a day in a fleet. Beyond a second the clock is wrong: it takes the CSMS's time as of its
+        answer, as it always did, and the change is announced."""
         ctx = self.ctx
         precision = 1.0 if csms_now == int(csms_now) else 0.001
         ours_now = ctx.now + ctx.clock_offset_s
         ours_sent = min(ctx.answered_sent_at, ctx.now) + ctx.clock_offset_s
         if csms_now > ours_now:
-            jump = csms_now - ours_now  # behind: at least this much
-        elif csms_now <= ours_sent - precision:
-            jump = csms_now - ours_sent  # ahead: the stamp cannot be older than our CALL
+            deviation = csms_now - ours_now  # behind: stamped after our clock's now
+        elif csms_now + precision <= ours_sent:
+            deviation = csms_now + precision - ours_sent  # ahead: stamped before our CALL left
         else:
-            jump = 0.0
+            deviation = 0.0
+        jump = csms_now - ours_now if abs(deviation) > 1.0 else deviation
         offset = ctx.clock_offset_s + jump
         if not self.synced and abs(jump) > 1.0:
             # The first sync of this run corrects what was stamped with the unsynced clock and is
