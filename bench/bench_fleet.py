@@ -12,7 +12,9 @@ every 15 min too, off by default as in the issue's load) without its planned net
 starts (the minimal CSMS sends no RemoteStartTransaction, and a planned drop is not a disconnect), and
 measured over ``--hold`` seconds once every station is booted: CALLs, CALLERRORs, timeouts, disconnects
 (websocket connections reopened), latency p50/p99 over that window (and over the boot storm apart),
-the RSS per station at the start and at the end of the window (flat?), and this process's CPU per CALL.
+the RSS per station at the start and at the end of the window (flat?), and this process's CPU per CALL,
+and the cyclic collector's pauses in the window: this process's and each CSMS process's (the CSMS's own
+pauses are the fleet's tail when they are long: its collector is tended, see bench_stations.serve_csms).
 
 The stations are what ``ocpp-station fleet`` builds (one template, the fleet defaults: memory store,
 no diagnostics log), run by :func:`ocpp_station.fleet.runner.run_stations` with one shared
