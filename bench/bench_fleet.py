@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_stations import (
     GcPauses,
-    SharedGcPauses,
     _child_setup,
     _cpu_of,
     _csms_main,
@@ -179,7 +178,7 @@ def _children(exclude: set[int]) -> list[int]:
 
 
 async def load(
-    urls: list[str], args: argparse.Namespace, csms_pids: set[int], csms_gc: list[SharedGcPauses]
+    urls: list[str], args: argparse.Namespace, csms_pids: set[int], csms_gc: list[GcPauses]
 ) -> dict[str, Any]:
     """The load run: boot storm, then ``--hold`` seconds of the scenario's traffic, measured. One
     process: the stations run here (run_stations); ``--processes N``: in the fleet's own worker
@@ -573,9 +572,9 @@ def main() -> int:
         if args.reconnect:
             csms = ctx.Process(target=_recording_csms_main, args=(port, nofile, ready, there), daemon=True)
         else:
-            csms_gc.append(SharedGcPauses(ctx))
+            csms_gc.append(GcPauses.shared(ctx))
             csms = ctx.Process(
-                target=_csms_main, args=(port, 300, nofile, ready, csms_gc[-1].shared), daemon=True
+                target=_csms_main, args=(port, 300, nofile, ready, csms_gc[-1].storage), daemon=True
             )
         csms.start()
         servers.append((csms, ready))

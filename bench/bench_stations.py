@@ -76,7 +76,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from ocpp_station.fleet.runner import GC_TEND_S, tend_gc
+from ocpp_station.fleet.runner import GC_TEND_S, Every, tend_gc
 from ocpp_station.sim.examples import meter_value_samples
 
 HEARTBEAT_S = 10
@@ -203,17 +203,11 @@ async def serve_csms(
     with Python's defaults a CSMS process holding 17,500 connections made full collections of up to
     1.0 s (bench_fleet, 2026-11-30: 235 collections, 4.1 s of a 180-s window), every CALL in flight
     then waiting on the CSMS, which is the bench's tail and not the stations'."""
-    tending = asyncio.create_task(_tend_gc())
+    tending = Every(asyncio.get_running_loop(), GC_TEND_S, tend_gc)
     try:
         await _serve(handler, port, ready, until)
     finally:
         tending.cancel()
-
-
-async def _tend_gc() -> None:
-    while True:
-        await asyncio.sleep(GC_TEND_S)
-        tend_gc()
 
 
 async def _serve(
@@ -232,59 +226,10 @@ async def _serve(
         await until
 
 
-class SharedGcPauses:
-    """Another process's collector pauses, seen from here: the child hooks :meth:`hook` into its
-    ``gc.callbacks``; the figures live in shared memory (``multiprocessing`` Array), counted while
-    :attr:`on` is set from this side. Slots: on, collections, total s, longest s, its CPU s, its
-    generation."""
-
-    def __init__(self, ctx: Any) -> None:
-        self.shared = ctx.Array("d", 6, lock=False)
-
-    @property
-    def on(self) -> bool:
-        return bool(self.shared[0])
-
-    @on.setter
-    def on(self, value: bool) -> None:
-        if value:
-            for i in range(1, 6):
-                self.shared[i] = 0.0
-        self.shared[0] = 1.0 if value else 0.0
-
-    @staticmethod
-    def hook(shared: Any) -> Callable[[str, dict[str, Any]], None]:
-        """The child's gc callback writing into ``shared``."""
-        started = [0.0, 0.0]
-
-        def callback(phase: str, info: dict[str, Any]) -> None:
-            if phase == "start":
-                started[0], started[1] = time.perf_counter(), time.process_time()
-            elif shared[0]:
-                pause = time.perf_counter() - started[0]
-                shared[1] += 1
-                shared[2] += pause
-                if pause > shared[3]:
-                    shared[3] = pause
-                    shared[4] = time.process_time() - started[1]
-                    shared[5] = info["generation"]
-
-        return callback
-
-    def describe(self) -> str:
-        _, count, total, longest, cpu, generation = self.shared[:]
-        if not count:
-            return "no collections"
-        return (
-            f"{count:.0f} collections, {1000 * total:.0f} ms in all, the longest {1000 * longest:.1f} ms "
-            f"(generation {generation:.0f}, {1000 * cpu:.1f} ms of CPU)"
-        )
-
-
 def _csms_main(port: int, heartbeat_s: int, nofile: int, ready: Any, gc_shared: Any = None) -> None:
     _child_setup(nofile)
     if gc_shared is not None:
-        gc.callbacks.append(SharedGcPauses.hook(gc_shared))
+        gc.callbacks.append(GcPauses(gc_shared))
     answer = csms_answerer(heartbeat_s)
 
     async def handler(ws: ServerConnection) -> None:
@@ -334,41 +279,82 @@ class Tally:
 class GcPauses:
     """The cyclic garbage collector's pauses while the window is open (a gc.callbacks hook). Each pause
     is timed on the wall clock and on the process's CPU clock: a long pause with little CPU is the
-    process not running (the machine's other load, a virtual CPU descheduled), not the collector."""
+    process not running (the machine's other load, a virtual CPU descheduled), not the collector.
 
-    def __init__(self) -> None:
-        self.on = False
-        self.by_generation = [0, 0, 0]
-        self.total_s = 0.0
-        self.longest_s = 0.0
-        #: The longest pause's CPU time, its generation and the objects it freed.
-        self.longest_cpu_s = 0.0
-        self.longest_generation = 0
-        self.longest_collected = 0
+    The figures live in an array of :data:`SLOTS` doubles: this process's own, or shared memory
+    (:meth:`shared`) that another process's hook writes into, so that a bench can read the CSMS
+    process's collector (``GcPauses(storage)`` there, in its ``gc.callbacks``). Opening the window
+    (``on = True``) clears them."""
+
+    #: on, collections of generation 0, 1, 2, total s, longest s, its CPU s, its generation, its freed.
+    SLOTS = 9
+
+    def __init__(self, storage: Any = None) -> None:
+        self.storage = storage if storage is not None else array("d", bytes(8 * self.SLOTS))
         self._started = 0.0
         self._started_cpu = 0.0
+
+    @classmethod
+    def shared(cls, ctx: Any) -> GcPauses:
+        """Figures in shared memory: pass :attr:`storage` to the other process's hook."""
+        return cls(ctx.Array("d", cls.SLOTS, lock=False))
+
+    @property
+    def on(self) -> bool:
+        return bool(self.storage[0])
+
+    @on.setter
+    def on(self, value: bool) -> None:
+        if value:
+            for i in range(1, self.SLOTS):
+                self.storage[i] = 0.0
+        self.storage[0] = 1.0 if value else 0.0
+
+    @property
+    def by_generation(self) -> list[int]:
+        return [int(n) for n in self.storage[1:4]]
+
+    @property
+    def total_s(self) -> float:
+        return float(self.storage[4])
+
+    @property
+    def longest_s(self) -> float:
+        return float(self.storage[5])
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
             self._started_cpu = time.process_time()
-        elif self.on:
+        elif self.storage[0]:
+            s = self.storage
             pause = time.perf_counter() - self._started
-            self.by_generation[info["generation"]] += 1
-            self.total_s += pause
-            if pause > self.longest_s:
-                self.longest_s = pause
-                self.longest_cpu_s = time.process_time() - self._started_cpu
-                self.longest_generation = info["generation"]
-                self.longest_collected = info["collected"]
+            generation = info["generation"]
+            s[1 + generation] += 1
+            s[4] += pause
+            if pause > s[5]:
+                s[5] = pause
+                s[6] = time.process_time() - self._started_cpu
+                s[7] = generation
+                s[8] = info["collected"]
 
     def describe_longest(self) -> str:
         """The longest pause in words (for the reports)."""
-        if self.longest_s <= 0:
+        s = self.storage
+        if s[5] <= 0:
             return "none"
         return (
-            f"{1000 * self.longest_s:.1f} ms (generation {self.longest_generation}, "
-            f"{self.longest_collected} objects freed, {1000 * self.longest_cpu_s:.1f} ms of CPU)"
+            f"{1000 * s[5]:.1f} ms (generation {s[7]:.0f}, {s[8]:.0f} objects freed, "
+            f"{1000 * s[6]:.1f} ms of CPU)"
+        )
+
+    def describe(self) -> str:
+        """Every pause of the window in words (for the reports)."""
+        count = sum(self.by_generation)
+        if not count:
+            return "no collections"
+        return (
+            f"{count} collections, {1000 * self.total_s:.0f} ms in all, the longest {self.describe_longest()}"
         )
 
 

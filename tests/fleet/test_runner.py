@@ -338,7 +338,7 @@ def test_tend_gc_collects_young_cycles_and_freezes_the_survivors() -> None:
 async def test_every_repeats_until_cancelled() -> None:
     ticks: list[float] = []
     loop = asyncio.get_running_loop()
-    every = runner._Every(loop, 0.01, lambda: ticks.append(loop.time()))
+    every = runner.Every(loop, 0.01, lambda: ticks.append(loop.time()))
     await asyncio.sleep(0.08)
     every.cancel()
     count = len(ticks)

@@ -179,7 +179,7 @@ def tend_gc() -> None:
     gc.freeze()
 
 
-class _Every:
+class Every:
     """``action()`` every ``interval_s`` on the loop (a timer, no task) until :meth:`cancel`."""
 
     def __init__(
@@ -223,7 +223,7 @@ async def run_stations(
     drivers: list[Any] = []
     duration = config.duration_s
     timer = loop.call_later(duration, stop.set) if duration is not None else None
-    tending: _Every | None = None
+    tending: Every | None = None
     sampler = asyncio.create_task(_sample(stations, stats, stop, on_sample))
     if config.actions:
         run_actions = importlib.import_module("ocpp_station.fleet.scenarios").run_actions
@@ -251,7 +251,7 @@ async def run_stations(
                         await stop.wait()
         if tune_gc and not stop.is_set():
             settle_gc()
-            tending = _Every(loop, GC_TEND_S, tend_gc)
+            tending = Every(loop, GC_TEND_S, tend_gc)
         await stop.wait()
     finally:
         stop.set()
